@@ -1,0 +1,70 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+/// Targets follow the nightly data flow (see README "Architecture"):
+/// ingest → state → recommend → publish. The `lookbook` executable only parses
+/// arguments and wires the stages; every rule lives in a library target.
+let package = Package(
+    name: "Lookbook",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "lookbook", targets: ["lookbook"]),
+        .executable(name: "lookbook-bench", targets: ["lookbook-bench"]),
+        .library(name: "LookupStore", targets: ["LookupStore"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+    ],
+    targets: [
+        // MARK: C system libraries (Debian -dev packages, found through pkg-config)
+        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        .systemLibrary(name: "CArchive", pkgConfig: "libarchive", providers: [.apt(["libarchive-dev"])]),
+        .systemLibrary(name: "CLZ4", pkgConfig: "liblz4", providers: [.apt(["liblz4-dev"])]),
+        .systemLibrary(name: "CTurboJPEG", pkgConfig: "libturbojpeg", providers: [.apt(["libturbojpeg0-dev"])]),
+        .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
+
+        // MARK: Libraries
+        .target(name: "LookbookCore", dependencies: [
+            .product(name: "TOMLKit", package: "TOMLKit"),
+        ]),
+        .target(name: "SQLiteSupport", dependencies: ["CSQLite"]),
+        .target(name: "CatalogIngest", dependencies: [
+            "LookbookCore", "CArchive", "CLZ4", "Imaging",
+            .product(name: "Crypto", package: "swift-crypto"),
+        ]),
+        .target(name: "Imaging", dependencies: ["LookbookCore", "CTurboJPEG", "CPNG"]),
+        .target(name: "LookupStore", dependencies: ["LookbookCore", "SQLiteSupport",
+            .product(name: "Crypto", package: "swift-crypto"),
+        ]),
+        .target(name: "Recommender", dependencies: ["LookbookCore"]),
+        .target(name: "CatalogGenerator", dependencies: ["LookbookCore", "Imaging", "CArchive"]),
+        .target(name: "Pipeline", dependencies: [
+            "LookbookCore", "CatalogIngest", "LookupStore", "Recommender", "SQLiteSupport",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+
+        // MARK: Executables (thin)
+        .executableTarget(name: "lookbook", dependencies: [
+            "LookbookCore", "CatalogIngest", "LookupStore", "Recommender", "Pipeline", "CatalogGenerator",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .executableTarget(name: "lookbook-bench", dependencies: [
+            "LookbookCore", "CatalogIngest", "LookupStore", "Recommender", "Pipeline", "CatalogGenerator",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
+        // MARK: Tests
+        .target(name: "TestSupport", dependencies: ["LookbookCore", "CArchive"], path: "Tests/TestSupport"),
+        .testTarget(name: "LookbookCoreTests", dependencies: ["LookbookCore", "TestSupport"]),
+        .testTarget(name: "CatalogIngestTests", dependencies: ["CatalogIngest", "TestSupport"]),
+        .testTarget(name: "LookupStoreTests", dependencies: ["LookupStore", "TestSupport"]),
+        .testTarget(name: "RecommenderTests", dependencies: ["Recommender", "TestSupport"]),
+        .testTarget(name: "CatalogGeneratorTests", dependencies: ["CatalogGenerator", "CatalogIngest", "Imaging", "TestSupport"]),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "CatalogGenerator", "TestSupport"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", "CatalogGenerator"]),
+    ]
+)

@@ -1,0 +1,1 @@
+// Module CatalogGenerator: see README "Architecture".

@@ -1,0 +1,1 @@
+// Module CatalogIngest: see README "Architecture".

@@ -1,0 +1,224 @@
+import Foundation
+import TOMLKit
+
+/// A nightly job, read from a TOML job file (see README "Job file reference").
+///
+/// Relative paths in the file are resolved against the job file's directory, so a
+/// crontab line works from any working directory. Unknown keys are rejected: a typo
+/// must not silently fall back to a default. Precedence is resolved in one place,
+/// `JobConfig.applying(_:)`: command-line flag > job file > default.
+public struct JobConfig: Sendable, Equatable {
+    public var name: String = "nightly"
+    /// A catalog (directory or archive) or a directory of catalog snapshots; the run
+    /// takes the newest snapshot it has not processed yet.
+    public var inbox: String = "catalogs"
+    public var state: String = ".lookbook/state"
+    public var out: String = ".lookbook/store"
+    /// A model directory trained elsewhere, used as is (later stages).
+    public var model: String?
+
+    public var limits = IngestLimits()
+    public var slotOverrides: [SlotRules.Override] = []
+    public var compatibility = SlotCompatibility.default
+    public var recommend = RecommendSettings()
+    /// Published stores kept, the current one included.
+    public var keepStores: Int = 3
+    /// Prometheus textfile-collector output; default `OUT/lookbook.prom`.
+    public var metricsFile: String?
+
+    public init() {}
+
+    /// Command-line overrides of the job file (`lookbook run --catalog --state --out --model`).
+    public struct Overrides: Sendable, Equatable {
+        public var catalog: String?
+        public var state: String?
+        public var out: String?
+        public var model: String?
+        public init(catalog: String? = nil, state: String? = nil, out: String? = nil, model: String? = nil) {
+            self.catalog = catalog; self.state = state; self.out = out; self.model = model
+        }
+    }
+
+    /// flag > job file > default, the only place this is decided.
+    public func applying(_ o: Overrides) -> JobConfig {
+        var c = self
+        if let v = o.catalog { c.inbox = v }
+        if let v = o.state { c.state = v }
+        if let v = o.out { c.out = v }
+        if let v = o.model { c.model = v }
+        return c
+    }
+}
+
+/// Limits that protect a run from hostile or broken archives and feeds.
+public struct IngestLimits: Sendable, Equatable {
+    /// Total uncompressed bytes read from one catalog.
+    public var maxTotalBytes: Int64 = 64 << 30
+    /// Uncompressed bytes of any single entry.
+    public var maxEntryBytes: Int64 = 2 << 30
+    /// Uncompressed / compressed bytes over the whole archive, checked once 1 MiB was read.
+    public var maxCompressionRatio: Double = 200
+    /// Share of bad rows (of all rows of one file) above which the run fails.
+    public var maxBadRowFraction: Double = 0.05
+    /// Pixels an image header may declare.
+    public var maxImagePixels: Int = 100_000_000
+    public init() {}
+}
+
+/// Sizes of the precomputed lists.
+public struct RecommendSettings: Sendable, Equatable {
+    /// Complementary items per anchor and target slot.
+    public var complementaryK: Int = 20
+    /// Candidates per outfit position.
+    public var fitbK: Int = 10
+    /// Recommend only in-stock products.
+    public var onlyInStock: Bool = true
+    public init() {}
+}
+
+extension JobConfig {
+    /// Reads a job file. Throws `LookbookError(.badJobFile)` naming the key or line to fix.
+    public static func load(path: String) throws -> JobConfig {
+        let url = URL(fileURLWithPath: path)
+        let text: String
+        do { text = try String(contentsOf: url, encoding: .utf8) } catch {
+            throw LookbookError(.badJobFile, "cannot read job file \(path): \(error.localizedDescription)")
+        }
+        var config = try parse(text, file: path)
+        config.resolvePaths(relativeTo: url.deletingLastPathComponent().path)
+        return config
+    }
+
+    /// Parses job-file text; paths stay as written.
+    public static func parse(_ text: String, file: String = "job file") throws -> JobConfig {
+        let root: TOMLTable
+        do { root = try TOMLTable(string: text) } catch let e as TOMLParseError {
+            throw LookbookError(.badJobFile, "\(file):\(e.source.begin.line): \(e.description)")
+        }
+        var reader = TableReader(table: root, path: "", file: file)
+        var c = JobConfig()
+        try reader.allowOnly(["job", "limits", "slots", "recommend", "publish", "report"])
+
+        if var job = try reader.table("job") {
+            try job.allowOnly(["name", "inbox", "state", "out", "model"])
+            c.name = try job.string("name") ?? c.name
+            c.inbox = try job.string("inbox") ?? c.inbox
+            c.state = try job.string("state") ?? c.state
+            c.out = try job.string("out") ?? c.out
+            c.model = try job.string("model").flatMap { $0.isEmpty ? nil : $0 }
+        }
+        if var l = try reader.table("limits") {
+            try l.allowOnly(["max_total_bytes", "max_entry_bytes", "max_compression_ratio",
+                             "max_bad_row_fraction", "max_image_pixels"])
+            c.limits.maxTotalBytes = try l.int("max_total_bytes", min: 1).map(Int64.init) ?? c.limits.maxTotalBytes
+            c.limits.maxEntryBytes = try l.int("max_entry_bytes", min: 1).map(Int64.init) ?? c.limits.maxEntryBytes
+            c.limits.maxCompressionRatio = try l.double("max_compression_ratio", min: 1) ?? c.limits.maxCompressionRatio
+            c.limits.maxBadRowFraction = try l.double("max_bad_row_fraction", min: 0, max: 1) ?? c.limits.maxBadRowFraction
+            c.limits.maxImagePixels = try l.int("max_image_pixels", min: 1) ?? c.limits.maxImagePixels
+        }
+        if var s = try reader.table("slots") {
+            try s.allowOnly(["overrides", "compatible"])
+            if let o = try s.table("overrides") {
+                for key in o.table.keys.sorted() {
+                    guard let value = o.table[key]?.string, let slot = Slot(rawValue: value) else {
+                        throw o.error("slots.overrides.\"\(key)\" must be one of \(Slot.allCases.map(\.rawValue).joined(separator: ", "))")
+                    }
+                    c.slotOverrides.append(.init(pattern: key, slot: slot))
+                }
+            }
+            if let comp = try s.table("compatible") {
+                for key in comp.table.keys.sorted() {
+                    guard let anchor = Slot(rawValue: key) else {
+                        throw comp.error("slots.compatible.\(key): unknown slot; use one of \(Slot.allCases.map(\.rawValue).joined(separator: ", "))")
+                    }
+                    let values = try comp.stringArray(key) ?? []
+                    var targets: [Slot] = []
+                    for v in values {
+                        guard let t = Slot(rawValue: v) else {
+                            throw comp.error("slots.compatible.\(key): unknown slot \"\(v)\"")
+                        }
+                        targets.append(t)
+                    }
+                    c.compatibility.set(anchor, targets: targets)
+                }
+            }
+        }
+        if var r = try reader.table("recommend") {
+            try r.allowOnly(["complementary_k", "fitb_k", "only_in_stock"])
+            c.recommend.complementaryK = try r.int("complementary_k", min: 1, max: 1000) ?? c.recommend.complementaryK
+            c.recommend.fitbK = try r.int("fitb_k", min: 1, max: 1000) ?? c.recommend.fitbK
+            c.recommend.onlyInStock = try r.bool("only_in_stock") ?? c.recommend.onlyInStock
+        }
+        if var p = try reader.table("publish") {
+            try p.allowOnly(["keep"])
+            c.keepStores = try p.int("keep", min: 1, max: 100) ?? c.keepStores
+        }
+        if var r = try reader.table("report") {
+            try r.allowOnly(["metrics_file"])
+            c.metricsFile = try r.string("metrics_file").flatMap { $0.isEmpty ? nil : $0 }
+        }
+        return c
+    }
+
+    /// Makes relative paths absolute against `base` (the job file's directory).
+    public mutating func resolvePaths(relativeTo base: String) {
+        func abs(_ p: String) -> String {
+            p.hasPrefix("/") ? p : URL(fileURLWithPath: base).appendingPathComponent(p).standardizedFileURL.path
+        }
+        inbox = abs(inbox); state = abs(state); out = abs(out)
+        model = model.map(abs); metricsFile = metricsFile.map(abs)
+    }
+}
+
+/// Typed access to one TOML table with key paths in error messages.
+private struct TableReader {
+    let table: TOMLTable
+    let path: String
+    let file: String
+
+    func error(_ message: String) -> LookbookError { LookbookError(.badJobFile, "\(file): \(message)") }
+    private func name(_ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
+
+    func allowOnly(_ keys: Set<String>) throws {
+        for key in table.keys where !keys.contains(key) {
+            throw error("unknown key \"\(name(key))\"; allowed here: \(keys.sorted().joined(separator: ", "))")
+        }
+    }
+    func table(_ key: String) throws -> TableReader? {
+        guard let v = table[key] else { return nil }
+        guard let t = v.table else { throw error("\"\(name(key))\" must be a table") }
+        return TableReader(table: t, path: name(key), file: file)
+    }
+    func string(_ key: String) throws -> String? {
+        guard let v = table[key] else { return nil }
+        guard let s = v.string else { throw error("\"\(name(key))\" must be a string") }
+        return s
+    }
+    func bool(_ key: String) throws -> Bool? {
+        guard let v = table[key] else { return nil }
+        guard let b = v.bool else { throw error("\"\(name(key))\" must be true or false") }
+        return b
+    }
+    func int(_ key: String, min: Int = .min, max: Int = .max) throws -> Int? {
+        guard let v = table[key] else { return nil }
+        guard let i = v.int else { throw error("\"\(name(key))\" must be an integer") }
+        guard i >= min, i <= max else { throw error("\"\(name(key))\" must be between \(min) and \(max), got \(i)") }
+        return i
+    }
+    func double(_ key: String, min: Double = -.infinity, max: Double = .infinity) throws -> Double? {
+        guard let v = table[key] else { return nil }
+        guard let d = v.double ?? v.int.map(Double.init) else { throw error("\"\(name(key))\" must be a number") }
+        guard d >= min, d <= max else { throw error("\"\(name(key))\" must be between \(min) and \(max), got \(d)") }
+        return d
+    }
+    func stringArray(_ key: String) throws -> [String]? {
+        guard let v = table[key] else { return nil }
+        guard let a = v.array else { throw error("\"\(name(key))\" must be an array of strings") }
+        var out: [String] = []
+        for e in a {
+            guard let s = e.string else { throw error("\"\(name(key))\" must be an array of strings") }
+            out.append(s)
+        }
+        return out
+    }
+}

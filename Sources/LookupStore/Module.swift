@@ -1,0 +1,1 @@
+// Module LookupStore: see README "Architecture".

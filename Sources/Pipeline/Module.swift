@@ -1,0 +1,1 @@
+// Module Pipeline: see README "Architecture".

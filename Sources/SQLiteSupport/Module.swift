@@ -1,0 +1,1 @@
+// Module SQLiteSupport: see README "Architecture".
