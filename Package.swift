@@ -25,6 +25,7 @@ let package = Package(
         .systemLibrary(name: "CLZ4", pkgConfig: "liblz4", providers: [.apt(["liblz4-dev"])]),
         .systemLibrary(name: "CTurboJPEG", pkgConfig: "libturbojpeg", providers: [.apt(["libturbojpeg0-dev"])]),
         .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
+        .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
 
         // MARK: Libraries
         .target(name: "LookbookCore", dependencies: [
@@ -40,7 +41,8 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
         .target(name: "Recommender", dependencies: ["LookbookCore"]),
-        .target(name: "CatalogGenerator", dependencies: ["LookbookCore", "Imaging", "CArchive"]),
+        .target(name: "CatalogGenerator", dependencies: ["LookbookCore", "Imaging", "CatalogIngest"]),
+        .target(name: "Evaluation", dependencies: ["LookbookCore", "CatalogIngest", "Recommender", "COpenBLAS"]),
         .target(name: "Pipeline", dependencies: [
             "LookbookCore", "CatalogIngest", "LookupStore", "Recommender", "SQLiteSupport",
             .product(name: "Logging", package: "swift-log"),
@@ -48,7 +50,7 @@ let package = Package(
 
         // MARK: Executables (thin)
         .executableTarget(name: "lookbook", dependencies: [
-            "LookbookCore", "CatalogIngest", "LookupStore", "Recommender", "Pipeline", "CatalogGenerator",
+            "LookbookCore", "CatalogIngest", "LookupStore", "Recommender", "Pipeline", "CatalogGenerator", "Evaluation",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -58,13 +60,14 @@ let package = Package(
         ]),
 
         // MARK: Tests
-        .target(name: "TestSupport", dependencies: ["LookbookCore", "CArchive"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["LookbookCore", "CatalogIngest"], path: "Tests/TestSupport"),
         .testTarget(name: "LookbookCoreTests", dependencies: ["LookbookCore", "TestSupport"]),
         .testTarget(name: "CatalogIngestTests", dependencies: ["CatalogIngest", "TestSupport"]),
         .testTarget(name: "LookupStoreTests", dependencies: ["LookupStore", "TestSupport"]),
         .testTarget(name: "RecommenderTests", dependencies: ["Recommender", "TestSupport"]),
         .testTarget(name: "CatalogGeneratorTests", dependencies: ["CatalogGenerator", "CatalogIngest", "Imaging", "TestSupport"]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "CatalogGenerator", "TestSupport"]),
+        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "TestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", "CatalogGenerator"]),
     ]
 )
