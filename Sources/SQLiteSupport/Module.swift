@@ -1,1 +1,0 @@
-// Module SQLiteSupport: see README "Architecture".
