@@ -45,7 +45,7 @@ let package = Package(
         .target(name: "Evaluation", dependencies: ["LookbookCore", "CatalogIngest", "Recommender", "COpenBLAS"]),
         .target(name: "Pipeline", dependencies: [
             "LookbookCore", "CatalogIngest", "LookupStore", "Recommender", "SQLiteSupport",
-            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Crypto", package: "swift-crypto"),
         ]),
 
         // MARK: Executables (thin)

@@ -7,18 +7,30 @@ import LookbookCore
 ///
 /// Rules applied after scoring: only in-stock products (unless the settings say
 /// otherwise), gender-compatible (unisex and unspecified go with all), never the
-/// anchor itself or an item of the outfit being completed. Ties break by product id
-/// so the output is deterministic.
+/// anchor itself or an item of the outfit being completed. Merchandiser verdicts are
+/// final: a rejected item never appears in that anchor's lists, an approved one leads
+/// its slot's list. Ties break by product id so the output is deterministic.
 public struct Precomputer: Sendable {
     public var model: CooccurrenceModel
     public var compatibility: SlotCompatibility
     public var settings: RecommendSettings
     public var captions: [String: String]
+    /// The latest verdict per anchor and item.
+    var verdicts: [String: [String: Feedback.Verdict]]
 
+    /// `feedback` is applied oldest first, so a later verdict on the same pair wins.
     public init(model: CooccurrenceModel, compatibility: SlotCompatibility = .default,
-                settings: RecommendSettings = RecommendSettings(), captions: [String: String] = [:]) {
+                settings: RecommendSettings = RecommendSettings(), captions: [String: String] = [:],
+                feedback: [Feedback] = []) {
         self.model = model; self.compatibility = compatibility; self.settings = settings; self.captions = captions
+        var v: [String: [String: Feedback.Verdict]] = [:]
+        for f in feedback { v[f.anchor, default: [:]][f.item] = f.verdict }
+        verdicts = v
     }
+
+    /// Added to an approved item's score while ranking so it leads its list; removed
+    /// again before the score is stored.
+    static let approvedBoost = 1e9
 
     public struct Output: Sendable, Equatable {
         public var complementary: [Recommendation]
@@ -46,15 +58,25 @@ public struct Precomputer: Sendable {
         let anchorFeatures = index.features[i]
         let query = model.query([anchorFeatures])
         let gender = anchor.normalizedGender
+        let verdicts = self.verdicts[anchor.id] ?? [:]
         var out: [Recommendation] = []
         for slot in targets {
             guard let pool = index.bySlot[slot] else { continue }
             let top = topK(settings.complementaryK, from: pool) { j in
-                j == i || !gender.goes(with: index.genders[j]) ? nil : model.score(query, index.features[j])
+                guard j != i, gender.goes(with: index.genders[j]) else { return nil }
+                switch verdicts[index.products[j].id] {
+                case .reject?: return nil
+                case .approve?: return model.score(query, index.features[j]) + Self.approvedBoost
+                case nil: return model.score(query, index.features[j])
+                }
             } tieBreak: { index.products[$0].id }
             guard !top.isEmpty else { continue }
             out.append(Recommendation(anchorID: anchor.id, targetSlot: slot, items: top.map { (j, s) in
-                ScoredProduct(productID: index.products[j].id, score: s,
+                if s >= Self.approvedBoost / 2 {
+                    return ScoredProduct(productID: index.products[j].id, score: s - Self.approvedBoost,
+                                         reason: "approved by a merchandiser")
+                }
+                return ScoredProduct(productID: index.products[j].id, score: s,
                               reason: model.reason(anchor: anchorFeatures, candidate: index.features[j])
                                 ?? "fits a \(anchor.slot.rawValue) with \(slot.rawValue)")
             }))

@@ -96,3 +96,22 @@ func parallelMapKeepsOrder(count: Int) {
         }
     }
 }
+
+@Test func merchandiserVerdictsOverrideTheModel() {
+    let (products, outfits) = catalog()
+    let model = CooccurrenceModel.train(products: products, outfits: outfits)
+    let feedback = [
+        Feedback(anchor: "t1", item: "b1", verdict: .reject),
+        Feedback(anchor: "t1", item: "s2", verdict: .approve),
+        // A later verdict on the same pair wins.
+        Feedback(anchor: "t2", item: "s2", verdict: .reject),
+        Feedback(anchor: "t2", item: "s2", verdict: .approve),
+    ]
+    let out = Precomputer(model: model, feedback: feedback).run(products: products, outfits: outfits)
+    let list = { (a: String, s: Slot) in out.complementary.first { $0.anchorID == a && $0.targetSlot == s }?.items ?? [] }
+    #expect(!list("t1", .bottom).contains { $0.productID == "b1" })
+    #expect(list("t1", .shoes).first?.productID == "s2")
+    #expect(list("t1", .shoes).first?.reason == "approved by a merchandiser")
+    #expect(list("t1", .shoes).first.map { $0.score < 100 } == true)
+    #expect(list("t2", .shoes).first?.productID == "s2")
+}
