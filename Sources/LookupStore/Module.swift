@@ -1,1 +1,0 @@
-// Module LookupStore: see README "Architecture".

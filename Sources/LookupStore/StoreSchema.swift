@@ -1,0 +1,93 @@
+/// The Lookbook store: a read-only SQLite file that storefronts open with
+/// `file:PATH?mode=ro&immutable=1`.
+///
+/// Identification: `PRAGMA application_id` = `0x4C4B4231` ("LKB1"),
+/// `PRAGMA user_version` = the schema version (1). Readers refuse anything else.
+/// Rollback journal (`journal_mode=DELETE`); the published file is never written again.
+///
+/// ```sql
+/// -- Key/value facts about the build. Keys: schema_version, build_time (RFC 3339),
+/// -- snapshot, retailer, model_version, captioner_version, run_id,
+/// -- products, outfits, outfit_items, complementary, fitb (row counts).
+/// CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT) WITHOUT ROWID;
+///
+/// -- One row per product. `image` is the primary image's path inside the catalog,
+/// -- `image_sha256` its content address, `caption` the style caption.
+/// CREATE TABLE products(
+///   id TEXT PRIMARY KEY, title TEXT NOT NULL, category TEXT NOT NULL, slot TEXT NOT NULL,
+///   brand TEXT, color TEXT, gender TEXT, price REAL, currency TEXT,
+///   in_stock INTEGER NOT NULL, url TEXT, image TEXT, image_sha256 TEXT, caption TEXT
+/// ) WITHOUT ROWID;
+///
+/// -- Curated looks and their items; `position` is 0-based in the outfit's item list.
+/// CREATE TABLE outfits(id TEXT PRIMARY KEY, name TEXT, source TEXT, likes INTEGER) WITHOUT ROWID;
+/// CREATE TABLE outfit_items(
+///   outfit_id TEXT NOT NULL, position INTEGER NOT NULL, product_id TEXT NOT NULL, slot TEXT NOT NULL,
+///   PRIMARY KEY(outfit_id, position)) WITHOUT ROWID;
+/// CREATE INDEX outfit_items_by_product ON outfit_items(product_id);  -- "looks containing"
+///
+/// -- Complementary items per anchor and target slot; `rank` is 1-based, 1 = best.
+/// -- A storefront's lookup for one product is one range scan of the primary key.
+/// CREATE TABLE complementary(
+///   anchor_id TEXT NOT NULL, target_slot TEXT NOT NULL, rank INTEGER NOT NULL,
+///   item_id TEXT NOT NULL, score REAL NOT NULL, reason TEXT NOT NULL,
+///   PRIMARY KEY(anchor_id, target_slot, rank)) WITHOUT ROWID;
+///
+/// -- Candidates for each blank of a curated outfit; `position` 0-based, `rank` 1-based.
+/// CREATE TABLE fitb_candidates(
+///   outfit_id TEXT NOT NULL, position INTEGER NOT NULL, rank INTEGER NOT NULL,
+///   item_id TEXT NOT NULL, score REAL NOT NULL, reason TEXT NOT NULL,
+///   PRIMARY KEY(outfit_id, position, rank)) WITHOUT ROWID;
+/// ```
+///
+/// Every table is `WITHOUT ROWID`: all lookups are by the text key, so the key *is*
+/// the b-tree and a lookup is one descent instead of index + rowid table. Slots are
+/// stored as their canonical names (`shoes`). The only secondary index is built after
+/// the bulk insert.
+public enum StoreSchema {
+    /// `PRAGMA application_id`: "LKB1" in ASCII.
+    public static let applicationID: Int32 = 0x4C4B_4231
+    /// `PRAGMA user_version`: bumped on any incompatible change to the tables above.
+    public static let version = 1
+
+    static let createTables = """
+        CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT) WITHOUT ROWID;
+        CREATE TABLE products(
+          id TEXT PRIMARY KEY, title TEXT NOT NULL, category TEXT NOT NULL, slot TEXT NOT NULL,
+          brand TEXT, color TEXT, gender TEXT, price REAL, currency TEXT,
+          in_stock INTEGER NOT NULL, url TEXT, image TEXT, image_sha256 TEXT, caption TEXT
+        ) WITHOUT ROWID;
+        CREATE TABLE outfits(id TEXT PRIMARY KEY, name TEXT, source TEXT, likes INTEGER) WITHOUT ROWID;
+        CREATE TABLE outfit_items(
+          outfit_id TEXT NOT NULL, position INTEGER NOT NULL, product_id TEXT NOT NULL, slot TEXT NOT NULL,
+          PRIMARY KEY(outfit_id, position)) WITHOUT ROWID;
+        CREATE TABLE complementary(
+          anchor_id TEXT NOT NULL, target_slot TEXT NOT NULL, rank INTEGER NOT NULL,
+          item_id TEXT NOT NULL, score REAL NOT NULL, reason TEXT NOT NULL,
+          PRIMARY KEY(anchor_id, target_slot, rank)) WITHOUT ROWID;
+        CREATE TABLE fitb_candidates(
+          outfit_id TEXT NOT NULL, position INTEGER NOT NULL, rank INTEGER NOT NULL,
+          item_id TEXT NOT NULL, score REAL NOT NULL, reason TEXT NOT NULL,
+          PRIMARY KEY(outfit_id, position, rank)) WITHOUT ROWID;
+        """
+
+    /// Built after the bulk insert: one sort instead of a random insert per row.
+    static let createIndexes = """
+        CREATE INDEX outfit_items_by_product ON outfit_items(product_id);
+        """
+
+    enum MetaKey {
+        static let schemaVersion = "schema_version"
+        static let buildTime = "build_time"
+        static let snapshot = "snapshot"
+        static let retailer = "retailer"
+        static let modelVersion = "model_version"
+        static let captionerVersion = "captioner_version"
+        static let runID = "run_id"
+        static let products = "products"
+        static let outfits = "outfits"
+        static let outfitItems = "outfit_items"
+        static let complementary = "complementary"
+        static let fitb = "fitb"
+    }
+}
