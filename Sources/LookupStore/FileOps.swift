@@ -87,7 +87,7 @@ enum FileOps {
     }
 
     /// Lower-case hex SHA-256 of a file's bytes, and its length, read in 1 MiB chunks.
-    static func sha256(_ path: String) throws(LookbookError) -> (hex: String, bytes: Int64) {
+    static func sha256(_ path: String) throws(LookbookError) -> (hex: String, bytes: Int) {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw ioError("open", path) }
         defer { close(fd) }
@@ -95,7 +95,7 @@ enum FileOps {
         let chunk = 1 << 20
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: chunk, alignment: 16)
         defer { buffer.deallocate() }
-        var total: Int64 = 0
+        var total = 0
         while true {
             let n = read(fd, buffer.baseAddress, chunk)
             if n < 0 {
@@ -104,7 +104,7 @@ enum FileOps {
             }
             if n == 0 { break }
             hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: buffer[..<n]))
-            total += Int64(n)
+            total += n
         }
         return (hex(hasher.finalize()), total)
     }

@@ -188,7 +188,7 @@ public struct PublishResult: Sendable, Equatable {
     public var storePath: String
     /// Lower-case hex SHA-256 of the file.
     public var sha256: String
-    public var bytes: Int64
+    public var bytes: Int
     public var counts: StoreCounts
     /// Wall time of the whole publish, validation to pruning.
     public var seconds: Double
@@ -206,7 +206,7 @@ public struct StoreManifest: Codable, Sendable, Equatable {
     /// `lookbook.sqlite` is a hard link to it.
     public var file: String
     public var sha256: String
-    public var bytes: Int64
+    public var bytes: Int
     public var counts: StoreCounts
     public var snapshot: String
     public var retailer: String
@@ -217,7 +217,7 @@ public struct StoreManifest: Codable, Sendable, Equatable {
 
     public static let formatName = "lookbook-store"
 
-    public init(file: String, sha256: String, bytes: Int64, counts: StoreCounts, snapshot: String, retailer: String,
+    public init(file: String, sha256: String, bytes: Int, counts: StoreCounts, snapshot: String, retailer: String,
                 modelVersion: String, captionerVersion: String, buildTime: String, runID: String) {
         self.format = Self.formatName; self.schemaVersion = StoreSchema.version; self.file = file
         self.sha256 = sha256; self.bytes = bytes; self.counts = counts; self.snapshot = snapshot

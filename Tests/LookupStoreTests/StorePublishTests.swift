@@ -1,0 +1,214 @@
+import Crypto
+import Foundation
+import LookbookCore
+@testable import LookupStore
+import SQLiteSupport
+import Testing
+
+@Suite struct StorePublishTests {
+    @Test func publishThenReadBackEveryTable() throws {
+        let dir = try TempDirectory()
+        let content = Fixtures.content()
+        let result = try StorePublisher().publish(content, to: dir.path)
+        #expect(result.path == dir.file("lookbook.sqlite"))
+        #expect(result.counts == StoreCounts(products: 5, outfits: 2, outfitItems: 5, complementary: 5, fitb: 3))
+
+        let reader = try StoreReader(path: result.path)
+        let meta = try reader.meta()
+        #expect(meta == StoreMeta(schemaVersion: 1, buildTime: "2026-11-28T03:04:05Z", snapshot: "2026-11-28T02:00:00Z",
+                                  retailer: "acme", modelVersion: "stylelm-7", captionerVersion: "embedded@1.2",
+                                  runID: "run-1", counts: result.counts))
+        for product in content.products {
+            #expect(try reader.product(id: product.id) == product)
+        }
+        #expect(try reader.product(id: "missing") == nil)
+        #expect(try reader.productIDs() == content.products.map(\.id).sorted())
+
+        // All target slots, in Slot order (head to toe), each best first.
+        let lists = try reader.complementary(for: "top-1")
+        #expect(lists.map(\.targetSlot) == [.bottom, .shoes, .bag])
+        #expect(lists[0] == content.complementary[1])
+        #expect(lists[1] == content.complementary[0])
+        #expect(lists[2] == content.complementary[2])
+        #expect(try reader.complementary(for: "jeans-1") == [content.complementary[3]])
+        #expect(try reader.complementary(for: "bag-1").isEmpty)
+        #expect(try reader.complementary(for: "top-1", slot: .bottom) == content.complementary[1])
+        #expect(try reader.complementary(for: "top-1", slot: .hat) == nil)
+
+        #expect(try reader.fitbCandidates(outfitID: "look-1") == [content.fitb[1], content.fitb[0]])
+        #expect(try reader.fitbCandidates(outfitID: "look-2").isEmpty)
+        #expect(try reader.looks(containing: "top-1") == [
+            LookRef(outfitID: "look-1", position: 0, name: "Weekend, easy"), LookRef(outfitID: "look-2", position: 0),
+        ])
+        #expect(try reader.looks(containing: "shoe-1") == [LookRef(outfitID: "look-1", position: 2, name: "Weekend, easy")])
+        #expect(try reader.outfit(id: "look-1") == content.outfits[0])
+        #expect(try reader.outfit(id: "look-2") == content.outfits[1])
+        #expect(try reader.outfit(id: "nope") == nil)
+    }
+
+    @Test func productViewIsWhatAStorefrontShows() throws {
+        let dir = try TempDirectory()
+        let result = try StorePublisher().publish(Fixtures.content(), to: dir.path)
+        let reader = try StoreReader(path: result.path)
+        let view = try #require(try reader.productView(id: "top-1"))
+        #expect(view.product.id == "top-1")
+        #expect(view.complementary.map(\.slot) == [.bottom, .shoes, .bag])
+        #expect(view.complementary[0].items.map(\.rank) == [1, 2])
+        #expect(view.complementary[0].items[0] == ProductView.Item(
+            rank: 1, id: "jeans-1", title: "Jean droit délavé\nlong", slot: .bottom, image: "images/jeans-1.jpg",
+            price: 79, currency: "EUR", inStock: true, url: nil, score: 0.8, reason: "denim with navy"))
+        #expect(view.looks.map(\.outfitID) == ["look-1", "look-2"])
+        #expect(try reader.productView(id: "missing") == nil)
+
+        let json = try JSONSerialization.jsonObject(with: JSONEncoder().encode(view)) as? [String: Any]
+        #expect(Set(json?.keys ?? [:].keys) == ["product", "complementary", "looks"])
+        let product = json?["product"] as? [String: Any]
+        #expect(product?["in_stock"] as? Bool == true)
+        #expect(product?["image_sha256"] as? String == String(repeating: "a", count: 64))
+    }
+
+    @Test func publishedFileIsIdentifiedCheckedAndMatchesItsManifest() throws {
+        let dir = try TempDirectory()
+        let result = try StorePublisher().publish(Fixtures.content(), to: dir.path)
+        let db = try SQLiteDatabase(result.path, mode: .readOnly)
+        #expect(try db.pragmaInt("application_id") == 0x4C4B_4231)
+        #expect(try db.pragmaInt("user_version") == 1)
+        #expect(try db.integrityProblems().isEmpty)
+        #expect(try db.pragma("journal_mode") == "delete")
+        #expect(try db.pragmaInt("freelist_count") == 0)
+
+        let bytes = try dir.bytes("lookbook.sqlite")
+        let sha = SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
+        #expect(result.sha256 == sha)
+        #expect(result.bytes == bytes.count)
+        #expect(bytes[18] == 1 && bytes[19] == 1, "legacy rollback-journal format, not WAL")
+
+        let manifest = try StoreManifest.read(from: dir.file("lookbook.manifest.json"))
+        #expect(manifest.sha256 == sha)
+        #expect(manifest.bytes == bytes.count)
+        #expect(manifest.file == "stores/lookbook-run-1.sqlite")
+        #expect(manifest.counts == result.counts)
+        #expect(manifest.schemaVersion == 1)
+        #expect(manifest.format == "lookbook-store")
+        #expect(manifest.modelVersion == "stylelm-7" && manifest.captionerVersion == "embedded@1.2")
+        #expect(try dir.bytes(manifest.file) == bytes)
+        // Same inode: lookbook.sqlite is a hard link to the file in stores/.
+        let a = try FileManager.default.attributesOfItem(atPath: result.path)[.systemFileNumber] as? Int
+        let b = try FileManager.default.attributesOfItem(atPath: dir.file(manifest.file))[.systemFileNumber] as? Int
+        #expect(a != nil && a == b)
+    }
+
+    @Test func sameContentGivesTheSameBytes() throws {
+        let one = try TempDirectory(), two = try TempDirectory()
+        let a = try StorePublisher().publish(Fixtures.content(), to: one.path)
+        let b = try StorePublisher().publish(Fixtures.content(), to: two.path)
+        #expect(a.sha256 == b.sha256)
+    }
+
+    @Test func keepPrunesToTheNewestStores() throws {
+        let dir = try TempDirectory()
+        for n in 1...5 {
+            _ = try StorePublisher().publish(Fixtures.content(runID: "run-\(n)"), to: dir.path, keep: 3)
+        }
+        #expect(try dir.names("stores") == ["lookbook-run-3.sqlite", "lookbook-run-4.sqlite", "lookbook-run-5.sqlite"])
+        #expect(try dir.names() == ["lookbook.manifest.json", "lookbook.sqlite", "stores"])
+        #expect(try StoreReader(path: dir.file("lookbook.sqlite")).meta().runID == "run-5")
+    }
+
+    @Test func keepOneLeavesOnlyThePublishedStore() throws {
+        let dir = try TempDirectory()
+        _ = try StorePublisher().publish(Fixtures.content(runID: "a"), to: dir.path, keep: 1)
+        _ = try StorePublisher().publish(Fixtures.content(runID: "b"), to: dir.path, keep: 1)
+        #expect(try dir.names("stores") == ["lookbook-b.sqlite"])
+    }
+
+    @Test func publishingTwiceLeavesTheNewest() throws {
+        let dir = try TempDirectory()
+        let first = try StorePublisher().publish(Fixtures.content(runID: "r", tweak: " v1"), to: dir.path)
+        // A reader of the first store keeps reading it while the second is installed.
+        let oldReader = try StoreReader(path: first.path)
+        let second = try StorePublisher().publish(Fixtures.content(runID: "r", tweak: " v2"), to: dir.path)
+        #expect(second.storePath == dir.file("stores/lookbook-r-2.sqlite"), "a republished run id gets a new name")
+        #expect(first.sha256 != second.sha256)
+        let reader = try StoreReader(path: dir.file("lookbook.sqlite"))
+        #expect(try reader.product(id: "top-1")?.title.hasSuffix(" v2") == true)
+        #expect(try oldReader.product(id: "top-1")?.title.hasSuffix(" v1") == true)
+        #expect(try StoreManifest.read(from: dir.file("lookbook.manifest.json")).sha256 == second.sha256)
+    }
+
+    @Test func leftoverTempFilesAreCleanedUp() throws {
+        let dir = try TempDirectory()
+        _ = try StorePublisher().publish(Fixtures.content(runID: "one"), to: dir.path)
+        let leftovers = [".lookbook-tmp-99-1-build.sqlite", ".lookbook-tmp-99-1-build.sqlite-journal",
+                         ".lookbook-tmp-99-1-final.sqlite", ".lookbook-tmp-99-1-manifest.json"]
+        for name in leftovers { try Data("junk".utf8).write(to: URL(fileURLWithPath: dir.file(name))) }
+        try Data("junk".utf8).write(to: URL(fileURLWithPath: dir.file("stores/.lookbook-tmp-99-1-link.sqlite")))
+        try Data("mine".utf8).write(to: URL(fileURLWithPath: dir.file("notes.txt")))
+        _ = try StorePublisher().publish(Fixtures.content(runID: "two"), to: dir.path)
+        #expect(try dir.names() == ["lookbook.manifest.json", "lookbook.sqlite", "notes.txt", "stores"])
+        #expect(try dir.names("stores") == ["lookbook-one.sqlite", "lookbook-two.sqlite"])
+    }
+
+    /// Every step up to and including the install can fail without touching the
+    /// published store or its manifest, and leaves no temp file behind.
+    @Test(arguments: [StorePublisher.Step.cleaning, .validating, .building, .compacting, .checking, .hashing, .installing])
+    func failureMidwayLeavesThePreviousStoreUnchanged(step: StorePublisher.Step) throws {
+        let dir = try TempDirectory()
+        _ = try StorePublisher().publish(Fixtures.content(runID: "good"), to: dir.path)
+        let store = try dir.bytes("lookbook.sqlite"), manifest = try dir.bytes("lookbook.manifest.json")
+        struct Injected: Error {}
+        let failing = StorePublisher(progress: { if $0 == step { throw Injected() } })
+        #expect(throws: Injected.self) {
+            try failing.publish(Fixtures.content(runID: "bad", tweak: "!"), to: dir.path)
+        }
+        #expect(try dir.bytes("lookbook.sqlite") == store)
+        #expect(try dir.bytes("lookbook.manifest.json") == manifest)
+        #expect(try dir.names() == ["lookbook.manifest.json", "lookbook.sqlite", "stores"])
+        #expect(try dir.names("stores") == ["lookbook-good.sqlite"])
+    }
+
+    /// Content the database itself rejects halfway through the bulk insert (a duplicate
+    /// primary key) and content the validation rejects up front.
+    @Test(arguments: ["duplicate-list", "unknown-item", "unknown-outfit", "bad-position", "duplicate-product", "no-products"])
+    func invalidContentLeavesThePreviousStoreUnchanged(kind: String) throws {
+        let dir = try TempDirectory()
+        _ = try StorePublisher().publish(Fixtures.content(runID: "good"), to: dir.path)
+        let store = try dir.bytes("lookbook.sqlite")
+        var bad = Fixtures.content(runID: "bad")
+        switch kind {
+        case "duplicate-list": bad.complementary.append(bad.complementary[0])
+        case "unknown-item": bad.complementary[0].items.append(ScoredProduct(productID: "ghost", score: 0, reason: ""))
+        case "unknown-outfit": bad.fitb[0].outfitID = "ghost"
+        case "bad-position": bad.fitb[0].position = 9
+        case "duplicate-product": bad.products.append(bad.products[0])
+        default: bad.products = []
+        }
+        let error = try #require(throws: LookbookError.self) { try StorePublisher().publish(bad, to: dir.path) }
+        #expect(error.code == .store)
+        if kind == "duplicate-list" {
+            #expect(error.underlying?.contains("UNIQUE constraint failed: complementary") == true)
+        }
+        #expect(try dir.bytes("lookbook.sqlite") == store)
+        #expect(try dir.names() == ["lookbook.manifest.json", "lookbook.sqlite", "stores"])
+        #expect(try dir.names("stores") == ["lookbook-good.sqlite"])
+    }
+
+    @Test func reportsEveryStepInOrder() throws {
+        let dir = try TempDirectory()
+        final class Steps: @unchecked Sendable { var seen: [StorePublisher.Step] = [] }
+        let steps = Steps()
+        _ = try StorePublisher(progress: { steps.seen.append($0) }).publish(Fixtures.content(), to: dir.path)
+        #expect(steps.seen == StorePublisher.Step.allCases)
+    }
+
+    @Test func syntheticContentPublishes() throws {
+        let dir = try TempDirectory()
+        let content = StoreContent.synthetic(products: 300, outfits: 20)
+        let result = try StorePublisher().publish(content, to: dir.path)
+        #expect(result.counts.complementary > 300 * 4 * 20)
+        #expect(result.counts.fitb == 20 * 4 * 10)
+        let reader = try StoreReader(path: result.path)
+        #expect(try reader.complementary(for: "P0000000").count == 5)
+        #expect(try reader.meta().counts == result.counts)
+    }
+}
