@@ -55,7 +55,8 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "lookbook-bench", dependencies: [
-            "LookbookCore", "CatalogIngest", "LookupStore", "Recommender", "Pipeline", "CatalogGenerator",
+            "LookbookCore", "CatalogIngest", "LookupStore", "Recommender", "Pipeline", "CatalogGenerator", "SQLiteSupport", "CArchive",
+            .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -66,7 +67,7 @@ let package = Package(
         .testTarget(name: "LookupStoreTests", dependencies: ["LookupStore", "TestSupport"]),
         .testTarget(name: "RecommenderTests", dependencies: ["Recommender", "TestSupport"]),
         .testTarget(name: "CatalogGeneratorTests", dependencies: ["CatalogGenerator", "CatalogIngest", "Imaging", "TestSupport"]),
-        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "CatalogGenerator", "TestSupport"]),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "CatalogIngest", "LookupStore", "CatalogGenerator", "TestSupport"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "TestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", "CatalogGenerator"]),
     ]

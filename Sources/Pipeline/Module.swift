@@ -1,1 +1,0 @@
-// Module Pipeline: see README "Architecture".

@@ -1,0 +1,249 @@
+import CatalogIngest
+import Foundation
+import LookbookCore
+import LookupStore
+import Recommender
+
+/// What a run tells the outside while it works. The pipeline never prints: the CLI
+/// turns these into a progress bar on a terminal and log lines otherwise.
+public enum RunEvent: Sendable {
+    case stage(String)
+    case progress(stage: String, done: Int, total: Int)
+    case info(String)
+    case warning(String)
+}
+
+/// The nightly job: ingest the newest unprocessed catalog snapshot, diff it against the
+/// state, recompute recommendations, publish the store atomically, then commit the state.
+///
+/// Order matters for crash safety: the published store is replaced by one `rename(2)`
+/// only when complete, and the state database is updated in one transaction only after
+/// that, so a run killed anywhere leaves the old store and old state (the next run redoes
+/// the work) or the new store and old state (the next run redoes it and republishes the
+/// same content), never a partial store.
+public struct NightlyRun: Sendable {
+    public var job: JobConfig
+    public var now: @Sendable () -> Date
+    public var events: @Sendable (RunEvent) -> Void
+
+    public static let modelVersion = "cooccurrence-ppmi@1"
+    public static let captionerVersion = "none"
+
+    public init(job: JobConfig, now: @escaping @Sendable () -> Date = { Date() },
+                events: @escaping @Sendable (RunEvent) -> Void = { _ in }) {
+        self.job = job; self.now = now; self.events = events
+    }
+
+    public struct Outcome: Sendable {
+        public var report: RunReport
+        /// The CLI's exit code: 0 success or nothing to do, 1 failure.
+        public var exitCode: Int32 { report.status == .failed ? 1 : 0 }
+        /// Where the JSON report was written, if it could be.
+        public var reportPath: String?
+    }
+
+    /// Runs the job. Never throws: failures come back as a failed report.
+    public func run() -> Outcome {
+        let started = now()
+        var report = RunReport(job: job.name, status: .failed, message: "", startedAt: iso(started), finishedAt: iso(started),
+                               counts: .init(), stages: [], quarantined: 0)
+        var stageStart = started
+        var currentStage = "start"
+        func stage(_ name: String) {
+            let t = now()
+            if currentStage != "start" { report.stages.append(.init(name: currentStage, seconds: t.timeIntervalSince(stageStart))) }
+            currentStage = name; stageStart = t
+            events(.stage(name))
+        }
+        var state: StateStore?
+        var runID: Int?
+        var lock: RunLock?
+        defer { _ = lock }
+        do {
+            lock = try RunLock(directory: job.state, now: iso(started))
+            let st = try StateStore(directory: job.state)
+            state = st
+
+            stage("select")
+            let (catalogPath, manifest) = try selectCatalog(state: st)
+            report.catalog = catalogPath
+            report.retailer = manifest.retailer
+            report.snapshot = manifest.snapshot
+            if try st.hasProcessed(retailer: manifest.retailer, snapshot: manifest.snapshot) {
+                report.status = .unchanged
+                report.message = "snapshot \(manifest.snapshot) of \(manifest.retailer) was already processed; nothing to do, the published store is unchanged"
+                return finish(report, state: st, runID: nil)
+            }
+            let id = try st.beginRun(startedAt: iso(started), catalog: catalogPath, retailer: manifest.retailer, snapshot: manifest.snapshot)
+            runID = id
+            report.runID = id
+
+            stage("ingest")
+            // Progress through an archive: compressed bytes read of the file's size.
+            let archiveBytes = (try? FileManager.default.attributesOfItem(atPath: catalogPath)[.size] as? Int) ?? nil
+            let ingested = try CatalogReader.read(path: catalogPath, limits: job.limits,
+                                                  slotRules: SlotRules(overrides: job.slotOverrides)) { p in
+                if let archiveBytes { events(.progress(stage: "ingest", done: Int(p.compressedBytes), total: archiveBytes)) }
+            }
+            let catalog = ingested.catalog
+            report.counts.products = catalog.products.count
+            report.counts.outfits = catalog.outfits.count
+            report.counts.feedback = catalog.feedback.count
+            report.counts.images = catalog.images.count
+            report.quarantined = ingested.diagnostics.count
+            if !ingested.diagnostics.isEmpty {
+                report.quarantineReport = try writeQuarantine(ingested.diagnostics, runID: id)
+                events(.warning("\(ingested.diagnostics.count) problem(s) in the catalog set aside; see \(report.quarantineReport!)"))
+            }
+
+            stage("diff")
+            var hashes: [String: String] = [:]
+            for p in catalog.products { hashes[p.id] = contentHash(of: p, images: catalog.images) }
+            let diff = SnapshotDiff.compute(previous: try st.productHashes(), current: hashes)
+            report.diff = .init(diff)
+            events(.info("\(diff.new.count) new, \(diff.changed.count) changed, \(diff.removed.count) removed, \(diff.unchanged) unchanged products"))
+
+            stage("train")
+            let model = CooccurrenceModel.train(products: catalog.products, outfits: catalog.outfits)
+            report.model = Self.modelVersion
+            report.captioner = Self.captionerVersion
+
+            stage("recommend")
+            let verdicts = try st.feedback() + catalog.feedback
+            let precomputer = Precomputer(model: model, compatibility: job.compatibility, settings: job.recommend,
+                                          feedback: verdicts)
+            let output = precomputer.run(products: catalog.products, outfits: catalog.outfits) { stage, done, total in
+                events(.progress(stage: stage, done: done, total: total))
+            }
+
+            stage("publish")
+            let content = StoreContent(
+                snapshot: manifest.snapshot, retailer: manifest.retailer, modelVersion: Self.modelVersion,
+                captionerVersion: Self.captionerVersion, runID: String(id), buildTime: iso(now()),
+                products: catalog.products.map { StoreProduct($0, imageSHA256: $0.images.first.flatMap { catalog.images[$0]?.sha256 }) },
+                outfits: catalog.outfits, complementary: output.complementary, fitb: output.fitb)
+            let published = try StorePublisher().publish(content, to: job.out, keep: job.keepStores)
+            report.counts.complementaryRows = content.counts.complementary
+            report.counts.fitbRows = content.counts.fitb
+            report.store = .init(path: published.path, sha256: published.sha256, bytes: Int(published.bytes))
+
+            stage("commit")
+            report.status = .succeeded
+            report.message = "published \(published.path) from snapshot \(manifest.snapshot) (\(diff.new.count) new, \(diff.changed.count) changed, \(diff.removed.count) removed products)"
+            report.finishedAt = iso(now())
+            try st.commit(runID: id, catalog: catalog, diff: diff, hashes: hashes, storeSHA256: published.sha256,
+                          finishedAt: report.finishedAt, report: encode(report))
+            report.stages.append(.init(name: currentStage, seconds: now().timeIntervalSince(stageStart)))
+            currentStage = "done"
+            return finish(report, state: nil, runID: id)
+        } catch {
+            report.status = .failed
+            report.message = (error as? LookbookError)?.description ?? "\(error)"
+            if currentStage != "start" && currentStage != "done" {
+                report.stages.append(.init(name: currentStage, seconds: now().timeIntervalSince(stageStart)))
+            }
+            return finish(report, state: state, runID: runID)
+        }
+    }
+
+    /// Picks the newest snapshot at the inbox that no completed run has processed; when
+    /// all are processed, the newest one (the caller then says there is nothing to do).
+    func selectCatalog(state: StateStore) throws -> (String, CatalogManifest) {
+        let candidates = try CatalogInbox.candidates(at: job.inbox)
+        if candidates.count == 1 { return (candidates[0], try CatalogReader.manifest(path: candidates[0])) }
+        var readable: [(String, CatalogManifest)] = []
+        for path in candidates {
+            do { readable.append((path, try CatalogReader.manifest(path: path))) } catch {
+                events(.warning("skipping \(path): \(error)"))
+            }
+        }
+        guard !readable.isEmpty else {
+            throw LookbookError(.unreadableCatalog, "no readable catalog in \(job.inbox)")
+        }
+        readable.sort { ($0.1.snapshot, $0.0) > ($1.1.snapshot, $1.0) }
+        for (path, m) in readable where !(try state.hasProcessed(retailer: m.retailer, snapshot: m.snapshot)) {
+            return (path, m)
+        }
+        return readable[0]
+    }
+
+    private func finish(_ report: RunReport, state: StateStore?, runID: Int?) -> Outcome {
+        var report = report
+        report.finishedAt = iso(now())
+        if report.status == .failed || report.status == .unchanged, let runID, let state {
+            try? state.finishRun(runID, status: report.status.rawValue, finishedAt: report.finishedAt, report: encode(report))
+        }
+        var path: String?
+        let reports = (job.state as NSString).appendingPathComponent("reports")
+        let name = report.runID.map { "run-\($0).json" } ?? "run-\(compact(report.startedAt)).json"
+        let p = (reports as NSString).appendingPathComponent(name)
+        if (try? writeAtomically(encode(report) + "\n", to: p)) != nil {
+            path = p
+            try? writeAtomically(encode(report) + "\n", to: (reports as NSString).appendingPathComponent("latest.json"))
+        }
+        try? metrics(for: report).write(to: job.metricsFile ?? (job.out as NSString).appendingPathComponent("lookbook.prom"))
+        return Outcome(report: report, reportPath: path)
+    }
+
+    private func writeQuarantine(_ diagnostics: [Diagnostic], runID: Int) throws -> String {
+        let path = ((job.state as NSString).appendingPathComponent("reports") as NSString)
+            .appendingPathComponent("run-\(runID).quarantine.jsonl")
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        var text = ""
+        for d in diagnostics { text += String(decoding: try encoder.encode(d), as: UTF8.self) + "\n" }
+        try writeAtomically(text, to: path)
+        return path
+    }
+
+    func metrics(for report: RunReport) -> MetricsFile {
+        var m = MetricsFile()
+        let job = [("job", report.job)]
+        m.add(.init("lookbook_run_success", "1 if the last run succeeded or had nothing to do, 0 if it failed", labels: job,
+                    report.status == .failed ? 0 : 1))
+        m.add(.init("lookbook_run_timestamp_seconds", "When the last run finished (Unix time)", labels: job,
+                    parseISO(report.finishedAt)?.timeIntervalSince1970 ?? 0))
+        if report.status == .succeeded {
+            m.add(.init("lookbook_last_publish_timestamp_seconds", "When the last store was published (Unix time)", labels: job,
+                        parseISO(report.finishedAt)?.timeIntervalSince1970 ?? 0))
+        }
+        for s in report.stages {
+            m.add(.init("lookbook_stage_duration_seconds", "Seconds spent in each stage of the last run",
+                        labels: job + [("stage", s.name)], s.seconds))
+        }
+        m.add(.init("lookbook_products", "Products in the last ingested snapshot", labels: job, Double(report.counts.products)))
+        m.add(.init("lookbook_outfits", "Curated outfits in the last ingested snapshot", labels: job, Double(report.counts.outfits)))
+        m.add(.init("lookbook_quarantined_rows", "Rows and entries set aside by the last run", labels: job, Double(report.quarantined)))
+        if let d = report.diff {
+            for (k, v) in [("new", d.new), ("changed", d.changed), ("removed", d.removed), ("unchanged", d.unchanged)] {
+                m.add(.init("lookbook_products_diff", "Products by change since the previous snapshot", labels: job + [("change", k)], Double(v)))
+            }
+        }
+        if let s = report.store {
+            m.add(.init("lookbook_store_bytes", "Size of the published store", labels: job, Double(s.bytes)))
+            m.add(.init("lookbook_store_rows", "Rows in the published store", labels: job + [("table", "complementary")], Double(report.counts.complementaryRows)))
+            m.add(.init("lookbook_store_rows", "Rows in the published store", labels: job + [("table", "fitb_candidates")], Double(report.counts.fitbRows)))
+        }
+        return m
+    }
+}
+
+func iso(_ d: Date) -> String {
+    let f = ISO8601DateFormatter()
+    f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+    return f.string(from: d)
+}
+
+func parseISO(_ s: String) -> Date? {
+    let f = ISO8601DateFormatter()
+    f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+    return f.date(from: s)
+}
+
+private func compact(_ s: String) -> String { s.filter { $0.isNumber } }
+
+func encode<T: Encodable>(_ value: T) -> String {
+    let e = JSONEncoder()
+    e.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
+    return (try? e.encode(value)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+}

@@ -1,0 +1,219 @@
+import Crypto
+import Foundation
+import LookbookCore
+import SQLiteSupport
+
+/// The job's working state: a SQLite database (WAL) in the state directory holding the
+/// products, images, outfits and feedback of the last processed snapshot, and the run
+/// history. A run reads it to diff the new snapshot, and writes it in ONE transaction
+/// after the store was published, so a run killed at any point leaves the state of the
+/// last complete run and the next run redoes the work.
+public final class StateStore {
+    public static let schemaVersion = 1
+    let db: SQLiteDatabase
+    public let path: String
+
+    public init(directory: String) throws {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        path = (directory as NSString).appendingPathComponent("state.sqlite")
+        do {
+            db = try SQLiteDatabase(path)
+            try db.setPragma("journal_mode", "WAL")
+            try db.setPragma("synchronous", "NORMAL")
+            try db.setPragma("busy_timeout", 5000)
+            try migrate()
+        } catch let e as SQLiteError {
+            throw LookbookError(.state, "cannot open the state database \(path); move it aside to start afresh",
+                                underlying: e.description)
+        }
+    }
+
+    private func migrate() throws {
+        let version = try db.pragmaInt("user_version")
+        guard version < Self.schemaVersion else {
+            if version > Self.schemaVersion {
+                throw LookbookError(.state, "state database \(path) has schema \(version), newer than this lookbook (\(Self.schemaVersion)); upgrade lookbook")
+            }
+            return
+        }
+        try db.execute("""
+            CREATE TABLE IF NOT EXISTS products(
+              id TEXT PRIMARY KEY, content_sha256 TEXT NOT NULL, json TEXT NOT NULL, slot TEXT NOT NULL,
+              first_run INTEGER NOT NULL, last_changed_run INTEGER NOT NULL) WITHOUT ROWID;
+            CREATE TABLE IF NOT EXISTS images(
+              path TEXT PRIMARY KEY, sha256 TEXT NOT NULL, format TEXT NOT NULL, width INTEGER NOT NULL,
+              height INTEGER NOT NULL, bytes INTEGER NOT NULL) WITHOUT ROWID;
+            CREATE INDEX IF NOT EXISTS images_sha ON images(sha256);
+            CREATE TABLE IF NOT EXISTS outfits(id TEXT PRIMARY KEY, json TEXT NOT NULL) WITHOUT ROWID;
+            CREATE TABLE IF NOT EXISTS feedback(
+              anchor TEXT NOT NULL, item TEXT NOT NULL, verdict TEXT NOT NULL, slot TEXT, at TEXT,
+              run INTEGER NOT NULL, PRIMARY KEY(anchor, item, verdict, at)) WITHOUT ROWID;
+            CREATE TABLE IF NOT EXISTS runs(
+              id INTEGER PRIMARY KEY, started_at TEXT NOT NULL, finished_at TEXT, catalog TEXT NOT NULL,
+              retailer TEXT NOT NULL, snapshot TEXT NOT NULL, status TEXT NOT NULL,
+              new INTEGER, changed INTEGER, removed INTEGER, unchanged INTEGER, store_sha256 TEXT, report TEXT);
+            CREATE INDEX IF NOT EXISTS runs_snapshot ON runs(retailer, snapshot, status);
+            PRAGMA user_version = \(Self.schemaVersion);
+            """)
+    }
+
+    // MARK: Reading
+
+    /// Content hashes of the products of the last completed run.
+    public func productHashes() throws -> [String: String] {
+        let st = try db.prepare("SELECT id, content_sha256 FROM products")
+        var out: [String: String] = [:]
+        while try st.step() { out[st.string(0)!] = st.string(1)! }
+        return out
+    }
+
+    /// Whether a completed run already processed this retailer's snapshot.
+    public func hasProcessed(retailer: String, snapshot: String) throws -> Bool {
+        let st = try db.prepare("SELECT 1 FROM runs WHERE retailer = ? AND snapshot = ? AND status = 'succeeded' LIMIT 1")
+        try st.bind([retailer, snapshot])
+        return try st.step()
+    }
+
+    /// The newest snapshot a completed run processed for `retailer`.
+    public func lastSnapshot(retailer: String) throws -> String? {
+        let st = try db.prepare("SELECT max(snapshot) FROM runs WHERE retailer = ? AND status = 'succeeded'")
+        try st.bind([retailer])
+        return try st.step() ? st.string(0) : nil
+    }
+
+    /// All feedback ever received, oldest first.
+    public func feedback() throws -> [Feedback] {
+        let st = try db.prepare("SELECT anchor, item, verdict, slot, at FROM feedback ORDER BY run, at, anchor, item")
+        var out: [Feedback] = []
+        while try st.step() {
+            guard let v = Feedback.Verdict(rawValue: st.string(2) ?? "") else { continue }
+            out.append(Feedback(anchor: st.string(0)!, item: st.string(1)!, verdict: v, slot: st.string(3), at: st.string(4)))
+        }
+        return out
+    }
+
+    public struct RunRecord: Sendable, Equatable {
+        public var id: Int
+        public var startedAt: String
+        public var finishedAt: String?
+        public var catalog: String
+        public var retailer: String
+        public var snapshot: String
+        public var status: String
+        public var new: Int, changed: Int, removed: Int, unchanged: Int
+        public var storeSHA256: String?
+    }
+
+    /// Run history, newest first.
+    public func runs(limit: Int = 50) throws -> [RunRecord] {
+        let st = try db.prepare("""
+            SELECT id, started_at, finished_at, catalog, retailer, snapshot, status, new, changed, removed, unchanged, store_sha256
+            FROM runs ORDER BY id DESC LIMIT ?
+            """)
+        try st.bind(limit, at: 1)
+        var out: [RunRecord] = []
+        while try st.step() {
+            out.append(RunRecord(id: st.int(0), startedAt: st.string(1)!, finishedAt: st.string(2), catalog: st.string(3)!,
+                                 retailer: st.string(4)!, snapshot: st.string(5)!, status: st.string(6)!,
+                                 new: st.int(7), changed: st.int(8), removed: st.int(9), unchanged: st.int(10),
+                                 storeSHA256: st.string(11)))
+        }
+        return out
+    }
+
+    // MARK: Writing
+
+    /// Records the start of a run and returns its id.
+    public func beginRun(startedAt: String, catalog: String, retailer: String, snapshot: String) throws -> Int {
+        let st = try db.prepare("INSERT INTO runs(started_at, catalog, retailer, snapshot, status) VALUES (?, ?, ?, ?, 'running')")
+        try st.bind([startedAt, catalog, retailer, snapshot])
+        try st.run()
+        return Int(db.lastInsertRowID)
+    }
+
+    /// Marks a run failed (or skipped) without touching the catalog state.
+    public func finishRun(_ id: Int, status: String, finishedAt: String, report: String?) throws {
+        let st = try db.prepare("UPDATE runs SET status = ?, finished_at = ?, report = ? WHERE id = ?")
+        try st.bind([status, finishedAt, report, id])
+        try st.run()
+    }
+
+    /// Replaces the catalog state with `catalog` and marks the run succeeded, atomically.
+    public func commit(runID: Int, catalog: Catalog, diff: SnapshotDiff, hashes: [String: String],
+                       storeSHA256: String?, finishedAt: String, report: String?) throws {
+        try db.transaction {
+            let old = try productHashes()
+            let upsert = try db.prepare("""
+                INSERT INTO products(id, content_sha256, json, slot, first_run, last_changed_run) VALUES (?, ?, ?, ?, ?, ?)
+                ON CONFLICT(id) DO UPDATE SET content_sha256 = excluded.content_sha256, json = excluded.json,
+                  slot = excluded.slot, last_changed_run = excluded.last_changed_run
+                """)
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            for p in catalog.products {
+                guard let h = hashes[p.id], old[p.id] != h else { continue }
+                let json = String(decoding: try encoder.encode(p), as: UTF8.self)
+                try upsert.bind([p.id, h, json, p.slot.rawValue, runID, runID])
+                try upsert.run()
+            }
+            let delete = try db.prepare("DELETE FROM products WHERE id = ?")
+            for id in diff.removed { try delete.bind([id]); try delete.run() }
+
+            try db.execute("DELETE FROM images; DELETE FROM outfits;")
+            let img = try db.prepare("INSERT INTO images(path, sha256, format, width, height, bytes) VALUES (?, ?, ?, ?, ?, ?)")
+            for r in catalog.images.values {
+                try img.bind([r.path, r.sha256, r.format.rawValue, r.width, r.height, r.byteCount]); try img.run()
+            }
+            let outfit = try db.prepare("INSERT OR REPLACE INTO outfits(id, json) VALUES (?, ?)")
+            for o in catalog.outfits {
+                try outfit.bind([o.id, String(decoding: try encoder.encode(o), as: UTF8.self)]); try outfit.run()
+            }
+            let fb = try db.prepare("INSERT OR IGNORE INTO feedback(anchor, item, verdict, slot, at, run) VALUES (?, ?, ?, ?, ?, ?)")
+            for f in catalog.feedback {
+                try fb.bind([f.anchor, f.item, f.verdict.rawValue, f.slot, f.at ?? "", runID]); try fb.run()
+            }
+            let run = try db.prepare("""
+                UPDATE runs SET status = 'succeeded', finished_at = ?, new = ?, changed = ?, removed = ?, unchanged = ?,
+                  store_sha256 = ?, report = ? WHERE id = ?
+                """)
+            try run.bind([finishedAt, diff.new.count, diff.changed.count, diff.removed.count, diff.unchanged, storeSHA256, report, runID])
+            try run.run()
+        }
+    }
+}
+
+/// What changed between the last processed snapshot and this one.
+public struct SnapshotDiff: Sendable, Equatable, Codable {
+    public var new: [String]
+    public var changed: [String]
+    public var removed: [String]
+    public var unchanged: Int
+
+    public var isEmpty: Bool { new.isEmpty && changed.isEmpty && removed.isEmpty }
+
+    /// Compares content hashes: `previous` from the state, `current` from the snapshot.
+    public static func compute(previous: [String: String], current: [String: String]) -> SnapshotDiff {
+        var d = SnapshotDiff(new: [], changed: [], removed: [], unchanged: 0)
+        for (id, h) in current {
+            switch previous[id] {
+            case nil: d.new.append(id)
+            case h?: d.unchanged += 1
+            default: d.changed.append(id)
+            }
+        }
+        for id in previous.keys where current[id] == nil { d.removed.append(id) }
+        d.new.sort(); d.changed.sort(); d.removed.sort()
+        return d
+    }
+}
+
+/// The content hash of a product: SHA-256 of its canonical JSON (sorted keys) plus the
+/// hashes of its images, so a re-shot photo under the same path counts as a change.
+public func contentHash(of product: Product, images: [String: ImageRecord]) -> String {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys]
+    var hasher = SHA256()
+    hasher.update(data: (try? encoder.encode(product)) ?? Data())
+    for path in product.images { hasher.update(data: Data((images[path]?.sha256 ?? "-").utf8)) }
+    return hasher.finalize().map { String(format: "%02x", $0) }.joined()
+}

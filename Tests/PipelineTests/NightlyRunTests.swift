@@ -1,0 +1,193 @@
+import CatalogIngest
+import Foundation
+import LookbookCore
+import LookupStore
+import Testing
+@testable import Pipeline
+
+/// A small clean catalog: two style families, curated outfits, one feedback verdict.
+func smallCatalog(snapshot: String = "2026-11-28T02:00:00Z", extra: [Product] = [], drop: Set<String> = []) -> Catalog {
+    var products: [Product] = []
+    for i in 0..<6 {
+        let style = i % 2 == 0 ? "Casual Denim" : "Formal Silk"
+        products.append(Product(id: "T\(i)", title: "\(style) Top \(i)", category: "Women > Tops > Blouses", gender: "women"))
+        products.append(Product(id: "B\(i)", title: "\(style) Trousers \(i)", category: "Women > Bottoms > Trousers", gender: "women"))
+        products.append(Product(id: "S\(i)", title: "\(style) Shoes \(i)", category: "Women > Shoes > Pumps"))
+    }
+    products = products.filter { !drop.contains($0.id) } + extra
+    var outfits: [Outfit] = []
+    for i in 0..<6 where !drop.contains("T\(i)") && !drop.contains("B\(i)") && !drop.contains("S\(i)") {
+        outfits.append(Outfit(id: "O\(i)", items: ["T\(i)", "B\(i)", "S\(i)"], likes: 10 * i))
+    }
+    return Catalog(manifest: CatalogManifest(retailer: "acme", snapshot: snapshot), products: products, outfits: outfits)
+}
+
+/// A job in a fresh temp folder whose inbox is `inbox/`.
+struct Fixture {
+    let root: URL
+    var job: JobConfig
+
+    init() throws {
+        root = FileManager.default.temporaryDirectory.appendingPathComponent("lookbook-pipeline-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: root.appendingPathComponent("inbox"), withIntermediateDirectories: true)
+        job = JobConfig()
+        job.inbox = root.appendingPathComponent("inbox").path
+        job.state = root.appendingPathComponent("state").path
+        job.out = root.appendingPathComponent("out").path
+    }
+
+    func write(_ catalog: Catalog, as name: String) throws -> String {
+        let path = root.appendingPathComponent("inbox").appendingPathComponent(name).path
+        try CatalogWriter.write(catalog, to: path)
+        return path
+    }
+
+    var storePath: String { (job.out as NSString).appendingPathComponent("lookbook.sqlite") }
+
+    func storeBytes() -> Data? { FileManager.default.contents(atPath: storePath) }
+
+    func run(_ overrides: JobConfig.Overrides = .init()) -> NightlyRun.Outcome {
+        NightlyRun(job: job.applying(overrides)).run()
+    }
+}
+
+@Test func firstRunPublishesAStoreWithRecommendations() throws {
+    let f = try Fixture()
+    _ = try f.write(smallCatalog(), as: "acme-1.tar.lz4")
+    let outcome = f.run()
+    #expect(outcome.report.status == .succeeded, "\(outcome.report.message)")
+    #expect(outcome.exitCode == 0)
+    #expect(outcome.report.diff?.new == 18)
+    let reader = try StoreReader(path: f.storePath)
+    #expect(try reader.meta().snapshot == "2026-11-28T02:00:00Z")
+    let lists = try reader.complementary(for: "T0")
+    #expect(lists.contains { $0.targetSlot == .bottom })
+    // The casual top's best bottom is a casual one (even index).
+    let bottom = try #require(lists.first { $0.targetSlot == .bottom })
+    #expect(["B0", "B2", "B4"].contains(bottom.items[0].productID))
+    #expect(try reader.fitbCandidates(outfitID: "O1").count == 3)
+    #expect(FileManager.default.fileExists(atPath: (f.job.out as NSString).appendingPathComponent("lookbook.manifest.json")))
+    let metrics = try String(contentsOfFile: (f.job.out as NSString).appendingPathComponent("lookbook.prom"), encoding: .utf8)
+    #expect(metrics.contains("lookbook_run_success{job=\"nightly\"} 1"))
+    #expect(metrics.contains("# TYPE lookbook_stage_duration_seconds gauge"))
+    let report = try #require(outcome.reportPath)
+    #expect(FileManager.default.fileExists(atPath: report))
+}
+
+@Test func sameSnapshotTwiceChangesNothingAndSaysSo() throws {
+    let f = try Fixture()
+    _ = try f.write(smallCatalog(), as: "acme-1.tar.gz")
+    #expect(f.run().report.status == .succeeded)
+    let before = try #require(f.storeBytes())
+    let second = f.run()
+    #expect(second.report.status == .unchanged)
+    #expect(second.exitCode == 0)
+    #expect(second.report.message.contains("already processed"))
+    #expect(f.storeBytes() == before)
+}
+
+@Test func aNewSnapshotIsDiffedAgainstTheLast() throws {
+    let f = try Fixture()
+    _ = try f.write(smallCatalog(), as: "acme-1")
+    #expect(f.run().report.status == .succeeded)
+    var next = smallCatalog(snapshot: "2026-11-29T02:00:00Z",
+                            extra: [Product(id: "N1", title: "Casual Denim Jacket", category: "Women > Coats > Jackets")],
+                            drop: ["S5"])
+    next.products[0].price = 49.5  // T0 changed
+    let path = try f.write(next, as: "acme-2")
+    let outcome = f.run(.init(catalog: path))
+    #expect(outcome.report.status == .succeeded, "\(outcome.report.message)")
+    #expect(outcome.report.diff?.examples["new"] == ["N1"])
+    #expect(outcome.report.diff?.examples["changed"] == ["T0"])
+    #expect(outcome.report.diff?.examples["removed"] == ["S5"])
+    #expect(outcome.report.diff?.unchanged == 16)
+    let reader = try StoreReader(path: f.storePath)
+    #expect(try reader.product(id: "S5") == nil)
+    #expect(try reader.product(id: "N1")?.slot == .outerwear)
+}
+
+@Test func anUnreadableCatalogFailsAndLeavesTheStoreByteForByte() throws {
+    let f = try Fixture()
+    _ = try f.write(smallCatalog(), as: "acme-1.tar.zst")
+    #expect(f.run().report.status == .succeeded)
+    let before = try #require(f.storeBytes())
+    let manifestBefore = FileManager.default.contents(atPath: (f.job.out as NSString).appendingPathComponent("lookbook.manifest.json"))
+    // A truncated archive of a newer snapshot.
+    let good = try f.write(smallCatalog(snapshot: "2026-11-30T02:00:00Z"), as: "tmp.tar.zst")
+    let bytes = try #require(FileManager.default.contents(atPath: good))
+    let bad = f.root.appendingPathComponent("bad.tar.zst").path
+    try bytes.prefix(bytes.count / 2).write(to: URL(fileURLWithPath: bad))
+    let outcome = f.run(.init(catalog: bad))
+    #expect(outcome.report.status == .failed)
+    #expect(outcome.exitCode == 1)
+    #expect(!outcome.report.message.isEmpty)
+    #expect(f.storeBytes() == before)
+    #expect(FileManager.default.contents(atPath: (f.job.out as NSString).appendingPathComponent("lookbook.manifest.json")) == manifestBefore)
+    let metrics = try String(contentsOfFile: (f.job.out as NSString).appendingPathComponent("lookbook.prom"), encoding: .utf8)
+    #expect(metrics.contains("lookbook_run_success{job=\"nightly\"} 0"))
+}
+
+@Test func aSecondConcurrentRunExitsAtOnce() throws {
+    let f = try Fixture()
+    _ = try f.write(smallCatalog(), as: "acme-1")
+    let held = try RunLock(directory: f.job.state, now: "test")
+    let outcome = f.run()
+    #expect(outcome.report.status == .failed)
+    #expect(outcome.report.message.contains("another lookbook run"))
+    withExtendedLifetime(held) {}
+    #expect(!FileManager.default.fileExists(atPath: f.storePath))
+}
+
+@Test func badRowsAreQuarantinedAndTheRunGoesOn() throws {
+    let f = try Fixture()
+    let dir = try f.write(smallCatalog(), as: "acme-1")
+    // One bad row of 19: under the default 5 % limit.
+    let products = (dir as NSString).appendingPathComponent("products.jsonl")
+    let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: products))
+    handle.seekToEndOfFile()
+    handle.write(Data("{\"id\": \"X1\", \"title\": \"no category\"}\n".utf8))
+    try handle.close()
+    let outcome = f.run()
+    #expect(outcome.report.status == .succeeded, "\(outcome.report.message)")
+    #expect(outcome.report.quarantined == 1)
+    let q = try #require(outcome.report.quarantineReport)
+    let text = try String(contentsOfFile: q, encoding: .utf8)
+    #expect(text.contains("products.jsonl"))
+    #expect(text.contains("X1"))
+}
+
+@Test func theNewestUnprocessedSnapshotInTheInboxWins() throws {
+    let f = try Fixture()
+    _ = try f.write(smallCatalog(snapshot: "2026-11-27T02:00:00Z"), as: "b-older.tar")
+    _ = try f.write(smallCatalog(snapshot: "2026-11-28T02:00:00Z"), as: "a-newer.tar")
+    let first = f.run()
+    #expect(first.report.snapshot == "2026-11-28T02:00:00Z")
+    let second = f.run()
+    #expect(second.report.status == .unchanged)
+}
+
+@Test func jobFileRejectsUnknownKeys() throws {
+    #expect(throws: LookbookError.self) { try JobConfig.parse("[job]\nnmae = \"x\"\n") }
+    let c = try JobConfig.parse("""
+        [job]
+        inbox = "in"
+        [slots]
+        overrides = { "Watches" = "jewellery" }
+        [slots.compatible]
+        top = ["bottom"]
+        [recommend]
+        complementary_k = 5
+        """)
+    #expect(c.inbox == "in")
+    #expect(c.slotOverrides == [.init(pattern: "Watches", slot: .jewellery)])
+    #expect(c.compatibility.targets(for: .top) == [.bottom])
+    #expect(c.recommend.complementaryK == 5)
+    #expect(c.applying(.init(state: "/s")).state == "/s")
+}
+
+@Test func metricsRenderInPrometheusTextFormat() {
+    var m = MetricsFile()
+    m.add(.init("a_total", "Things", labels: [("job", "n\"x")], 3))
+    m.add(.init("a_total", "Things", labels: [("job", "y")], 1.5))
+    #expect(m.render() == "# HELP a_total Things\n# TYPE a_total gauge\na_total{job=\"n\\\"x\"} 3\na_total{job=\"y\"} 1.5\n")
+}
