@@ -69,6 +69,6 @@ let package = Package(
         .testTarget(name: "CatalogGeneratorTests", dependencies: ["CatalogGenerator", "CatalogIngest", "Imaging", "TestSupport"]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "CatalogIngest", "LookupStore", "CatalogGenerator", "TestSupport"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "TestSupport"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", "CatalogGenerator"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", "CatalogGenerator", "LookupStore"]),
     ]
 )

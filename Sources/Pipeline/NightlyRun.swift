@@ -74,6 +74,11 @@ public struct NightlyRun: Sendable {
                 report.message = "snapshot \(manifest.snapshot) of \(manifest.retailer) was already processed; nothing to do, the published store is unchanged"
                 return finish(report, state: st, runID: nil)
             }
+            if let last = try st.lastSnapshot(retailer: manifest.retailer), last > manifest.snapshot {
+                report.status = .unchanged
+                report.message = "snapshot \(manifest.snapshot) of \(manifest.retailer) is older than the last processed one (\(last)); nothing to do, the published store is unchanged"
+                return finish(report, state: st, runID: nil)
+            }
             let id = try st.beginRun(startedAt: iso(started), catalog: catalogPath, retailer: manifest.retailer, snapshot: manifest.snapshot)
             runID = id
             report.runID = id
@@ -146,8 +151,10 @@ public struct NightlyRun: Sendable {
         }
     }
 
-    /// Picks the newest snapshot at the inbox that no completed run has processed; when
-    /// all are processed, the newest one (the caller then says there is nothing to do).
+    /// Picks the newest snapshot at the inbox (by `catalog.json`'s `snapshot`). Older
+    /// snapshots left beside it are never processed: a run never goes back in time.
+    /// Unreadable candidates are skipped with a warning when others exist; a single
+    /// unreadable catalog fails the run.
     func selectCatalog(state: StateStore) throws -> (String, CatalogManifest) {
         let candidates = try CatalogInbox.candidates(at: job.inbox)
         if candidates.count == 1 { return (candidates[0], try CatalogReader.manifest(path: candidates[0])) }
@@ -157,14 +164,10 @@ public struct NightlyRun: Sendable {
                 events(.warning("skipping \(path): \(error)"))
             }
         }
-        guard !readable.isEmpty else {
+        guard let newest = readable.max(by: { ($0.1.snapshot, $0.0) < ($1.1.snapshot, $1.0) }) else {
             throw LookbookError(.unreadableCatalog, "no readable catalog in \(job.inbox)")
         }
-        readable.sort { ($0.1.snapshot, $0.0) > ($1.1.snapshot, $1.0) }
-        for (path, m) in readable where !(try state.hasProcessed(retailer: m.retailer, snapshot: m.snapshot)) {
-            return (path, m)
-        }
-        return readable[0]
+        return newest
     }
 
     private func finish(_ report: RunReport, state: StateStore?, runID: Int?) -> Outcome {

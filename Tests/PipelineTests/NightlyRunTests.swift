@@ -139,9 +139,10 @@ struct Fixture {
 }
 
 @Test func badRowsAreQuarantinedAndTheRunGoesOn() throws {
-    let f = try Fixture()
+    var f = try Fixture()
+    f.job.limits.maxBadRowFraction = 0.1
     let dir = try f.write(smallCatalog(), as: "acme-1")
-    // One bad row of 19: under the default 5 % limit.
+    // One bad row of 19: under the 10 % limit.
     let products = (dir as NSString).appendingPathComponent("products.jsonl")
     let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: products))
     handle.seekToEndOfFile()
@@ -156,7 +157,7 @@ struct Fixture {
     #expect(text.contains("X1"))
 }
 
-@Test func theNewestUnprocessedSnapshotInTheInboxWins() throws {
+@Test func theNewestSnapshotInTheInboxWinsAndOlderOnesAreNeverProcessed() throws {
     let f = try Fixture()
     _ = try f.write(smallCatalog(snapshot: "2026-11-27T02:00:00Z"), as: "b-older.tar")
     _ = try f.write(smallCatalog(snapshot: "2026-11-28T02:00:00Z"), as: "a-newer.tar")
@@ -164,6 +165,23 @@ struct Fixture {
     #expect(first.report.snapshot == "2026-11-28T02:00:00Z")
     let second = f.run()
     #expect(second.report.status == .unchanged)
+    let explicitOld = f.run(.init(catalog: f.root.appendingPathComponent("inbox/b-older.tar").path))
+    #expect(explicitOld.report.status == .unchanged)
+    #expect(explicitOld.report.message.contains("older than the last processed"))
+}
+
+@Test func tooManyBadRowsFailTheRunAndKeepTheStore() throws {
+    let f = try Fixture()
+    let dir = try f.write(smallCatalog(), as: "acme-1")
+    let products = (dir as NSString).appendingPathComponent("products.jsonl")
+    let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: products))
+    handle.seekToEndOfFile()
+    for i in 0..<5 { handle.write(Data("{\"id\": \"X\(i)\", \"title\": \"no category\"}\n".utf8)) }
+    try handle.close()
+    let outcome = f.run()
+    #expect(outcome.report.status == .failed)
+    #expect(outcome.report.message.contains("max_bad_row_fraction"))
+    #expect(!FileManager.default.fileExists(atPath: f.storePath))
 }
 
 @Test func jobFileRejectsUnknownKeys() throws {
