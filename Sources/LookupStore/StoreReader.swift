@@ -56,10 +56,10 @@ public final class StoreReader {
                 FROM products WHERE id = ?
                 """, persistent: true)
             complementaryStatement = try db.prepare("""
-                SELECT target_slot, item_id, score, reason FROM complementary WHERE anchor_id = ? ORDER BY target_slot, rank
+                SELECT rank, item_id, score, reason, target_slot FROM complementary WHERE anchor_id = ? ORDER BY target_slot, rank
                 """, persistent: true)
             complementarySlotStatement = try db.prepare("""
-                SELECT target_slot, item_id, score, reason FROM complementary WHERE anchor_id = ? AND target_slot = ? ORDER BY rank
+                SELECT rank, item_id, score, reason, target_slot FROM complementary WHERE anchor_id = ? AND target_slot = ? ORDER BY rank
                 """, persistent: true)
             complementaryViewStatement = try db.prepare("""
                 SELECT c.target_slot, c.rank, c.item_id, c.score, c.reason,
@@ -174,21 +174,23 @@ public final class StoreReader {
         }
     }
 
-    /// Rows of (target_slot, item_id, score, reason) in slot, rank order → lists.
+    /// Rows of (rank, item_id, score, reason, target_slot) in slot, rank order → lists.
+    ///
+    /// The hot path of a storefront: ranks are 1, 2, … within a list, so a new list
+    /// starts at rank 1 and the slot text is only read then, not on every row.
     @inline(__always)
     private func readLists(_ s: SQLiteStatement, anchorID: String) throws(SQLiteError) -> [Recommendation] {
         var lists: [Recommendation] = []
-        var slotName = ""
         var items: [ScoredProduct] = []
         var current: Slot = .other
         while try s.step() {
-            let name = s.string(0) ?? ""
-            if name != slotName {
-                if !items.isEmpty { lists.append(Recommendation(anchorID: anchorID, targetSlot: current, items: items)) }
-                items = []
+            if s.int(0) == 1 {
+                if !items.isEmpty {
+                    lists.append(Recommendation(anchorID: anchorID, targetSlot: current, items: items))
+                    items = []
+                }
                 items.reserveCapacity(32)
-                slotName = name
-                current = try slot(s, 0)
+                current = try slot(s, 4)
             }
             items.append(ScoredProduct(productID: s.string(1) ?? "", score: s.double(2), reason: s.string(3) ?? ""))
         }

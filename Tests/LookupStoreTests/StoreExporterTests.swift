@@ -72,7 +72,8 @@ import Testing
         (Slot?.some(.bottom), String?.none, 2, 0),
         (Slot?.none, String?.some("Women > Tops"), 4, 1),
         (Slot?.none, String?.some("Women > Top"), 0, 0),
-        (Slot?.some(.shoes), String?.some("Women > Tops > Shirts"), 1, 1),
+        (Slot?.some(.shoes), String?.some("Women > Tops > Shirts"), 1, 0),
+        (Slot?.some(.shoes), String?.some("Women > Shoes"), 0, 2),
     ])
     func exportFilters(slot: Slot?, category: String?, complementaryRows: Int, fitbRows: Int) throws {
         let dir = try TempDirectory()
