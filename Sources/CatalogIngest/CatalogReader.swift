@@ -85,6 +85,7 @@ public enum CatalogReader {
             bare = feed.name
             switch feed.compression {
             case "lz4": source = try LZ4FrameSource(path: path, name: feed.name)
+            case "gz" where GzipStream.isGzip(path): source = try GzipFeedSource(path: path, name: feed.name)
             case "gz", "zst": source = try LibarchiveSource(path: path, rawName: feed.name)
             default: source = try DirectorySource.single(path: path, name: feed.name)
             }

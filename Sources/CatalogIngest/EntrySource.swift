@@ -42,6 +42,9 @@ final class LibarchiveSource: EntrySource {
     private let raw: Bool
     private let rawName: String
     private var entry: OpaquePointer?
+    /// For a gzip-compressed archive: the checked decompressed stream that libarchive's
+    /// tar/zip reader pulls from (see `GzipStream`).
+    private var gzip: GzipStream?
     let isCompressed = true
 
     /// - Parameter rawName: for a bare compressed feed, the name its content goes by.
@@ -59,7 +62,14 @@ final class LibarchiveSource: EntrySource {
             archive_read_support_format_zip(a)
             archive_read_support_format_empty(a)
         }
-        let rc = archive_read_open_filename(a, path, 1 << 20)
+        let rc: Int32
+        if !raw, GzipStream.isGzip(path) {
+            let stream = try GzipStream(path: path)
+            gzip = stream
+            rc = archive_read_open(a, Unmanaged.passUnretained(stream).toOpaque(), nil, gzipReadCallback, nil)
+        } else {
+            rc = archive_read_open_filename(a, path, 1 << 20)
+        }
         if rc != ARCHIVE_OK {
             throw failure("cannot open catalog \(path)")
         }
@@ -67,9 +77,10 @@ final class LibarchiveSource: EntrySource {
 
     deinit { archive_read_free(archive) }
 
-    var compressedBytesRead: Int64 { archive_filter_bytes(archive, -1) }
+    var compressedBytesRead: Int64 { gzip?.compressedBytesRead ?? archive_filter_bytes(archive, -1) }
 
     private func failure(_ message: String) -> LookbookError {
+        if let e = gzip?.pendingError { return e }
         let msg = archive_error_string(archive).map { String(cString: $0) } ?? "unknown error"
         return LookbookError(.unreadableCatalog, message,
                              underlying: "libarchive errno \(archive_errno(archive)): \(msg)")

@@ -4,7 +4,6 @@ import Foundation
 /// inside one block. Only a line split across two blocks is copied (into `carry`).
 struct LineSplitter {
     private var carry: [UInt8] = []
-    private var atStart = true
     /// 1-based number of the last line handed out.
     private(set) var lineNumber = 0
 
@@ -14,10 +13,6 @@ struct LineSplitter {
                        _ onLine: (UnsafeRawBufferPointer, Int) throws -> Void) rethrows {
         guard let base = block.baseAddress, block.count > 0 else { return }
         var start = 0
-        if atStart {
-            atStart = false
-            if block.count >= 3, block[0] == 0xEF, block[1] == 0xBB, block[2] == 0xBF { start = 3 }
-        }
         while start < block.count {
             guard let nl = memchr(base + start, 0x0A, block.count - start) else {
                 carry.append(contentsOf: UnsafeRawBufferPointer(rebasing: block[start...]))
@@ -26,10 +21,10 @@ struct LineSplitter {
             let end = base.distance(to: UnsafeRawPointer(nl))
             lineNumber += 1
             if carry.isEmpty {
-                try onLine(Self.trimCR(UnsafeRawBufferPointer(rebasing: block[start..<end])), lineNumber)
+                try onLine(trimCR(UnsafeRawBufferPointer(rebasing: block[start..<end])), lineNumber)
             } else {
                 carry.append(contentsOf: UnsafeRawBufferPointer(rebasing: block[start..<end]))
-                try carry.withUnsafeBytes { try onLine(Self.trimCR($0), lineNumber) }
+                try carry.withUnsafeBytes { try onLine(trimCR($0), lineNumber) }
                 carry.removeAll(keepingCapacity: true)
             }
             start = end + 1
@@ -40,11 +35,16 @@ struct LineSplitter {
     mutating func finish(_ onLine: (UnsafeRawBufferPointer, Int) throws -> Void) rethrows {
         guard !carry.isEmpty else { return }
         lineNumber += 1
-        try carry.withUnsafeBytes { try onLine(Self.trimCR($0), lineNumber) }
+        try carry.withUnsafeBytes { try onLine(trimCR($0), lineNumber) }
         carry.removeAll()
     }
 
-    private static func trimCR(_ p: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer {
+    /// Drops a trailing `\r`, and the byte order mark of line 1.
+    private func trimCR(_ p: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer {
+        var p = p
+        if lineNumber == 1, p.count >= 3, p[0] == 0xEF, p[1] == 0xBB, p[2] == 0xBF {
+            p = UnsafeRawBufferPointer(rebasing: p[3...])
+        }
         if let last = p.last, last == 0x0D { return UnsafeRawBufferPointer(rebasing: p.dropLast()) }
         return p
     }
