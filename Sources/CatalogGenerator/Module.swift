@@ -1,1 +1,0 @@
-// Module CatalogGenerator: see README "Architecture".
