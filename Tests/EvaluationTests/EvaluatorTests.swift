@@ -1,0 +1,141 @@
+import Foundation
+import LookbookCore
+import Testing
+@testable import Evaluation
+
+/// A scorer with fixed preferences by title, to test the harness itself.
+struct TitleScorer: Scorer {
+    var name: String { "title" }
+    var prefer: [String: Double]
+    func encode(_ content: Product) -> String { content.title }
+    func scores(context: [String], candidates: [String]) -> [Double] { candidates.map { prefer[$0] ?? 0 } }
+    func compatibility(_ items: [String]) -> Double { items.map { prefer[$0] ?? 0 }.reduce(0, +) }
+}
+
+/// Records what it was shown.
+struct SpyScorer: Scorer {
+    var name: String { "spy" }
+    func encode(_ content: Product) -> String { content.id + "|" + content.images.joined() + "|" + (content.url ?? "") }
+    func scores(context: [String], candidates: [String]) -> [Double] { candidates.map { $0 == "||" ? 1 : 0 } }
+    func compatibility(_ items: [String]) -> Double { items.allSatisfy { $0 == "||" } ? 1 : 0 }
+}
+
+@Suite struct EvaluatorBadInputTests {
+    let catalog = Catalog(manifest: CatalogManifest(retailer: "t", snapshot: "x"), products: [
+        Product(id: "a", title: "A", category: "Tops"), Product(id: "b", title: "B", category: "Tops"),
+        Product(id: "c", title: "C", category: "Shoes"), Product(id: "d", title: "D", category: "Shoes"),
+    ])
+    let scorer = TitleScorer(prefer: ["C": 2, "D": 1])
+
+    func fitb(_ questions: String, _ keys: String) -> (predictions: Data, result: EvalResult, diagnostics: [Diagnostic]) {
+        Evaluator.evaluate(.fitb, catalog: catalog, scorer: scorer, questions: Fixtures.data(questions), questionsFile: "q.jsonl",
+                           keys: Fixtures.data(keys), keysFile: "k.jsonl")
+    }
+
+    @Test func unknownProductIsSkippedWithFileAndLine() {
+        let r = fitb("""
+            {"id":"1","context":["a"],"candidates":["c","d"]}
+            {"id":"2","context":["zzz"],"candidates":["c","d"]}
+            """, """
+            {"id":"1","answer":0}
+            """)
+        #expect(r.result.predicted == 1 && r.result.skipped == 1)
+        let d = r.diagnostics.first { $0.code == EvalDiagnostic.unknownProduct }
+        #expect(d?.file == "q.jsonl" && d?.line == 2 && d?.reason.contains("zzz") == true)
+        #expect(r.result.metric(MetricName.fitbAccuracy)?.value == 1)
+    }
+
+    @Test func emptyCandidateList() {
+        let r = fitb(#"{"id":"1","context":["a"],"candidates":[]}"#, "")
+        #expect(r.result.predicted == 0 && r.result.skipped == 1)
+        #expect(r.diagnostics.map(\.code) == [EvalDiagnostic.emptyCandidates])
+        #expect(r.diagnostics[0].description.hasPrefix("q.jsonl:1: "))
+    }
+
+    @Test func malformedLinesAreSkipped() {
+        let r = fitb("""
+            {"id":"1","context":["a"],"candidates":["c","d"]}
+            {"id":"2","context":["a"],
+            {"id":"3","context":"a","candidates":["c"]}
+
+            {"id":"4","context":["b"],"candidates":["d","c"]}
+            """, """
+            {"id":"1","answer":0}
+            {"id":"4","answer":1}
+            """)
+        #expect(r.result.questions == 2 && r.result.predicted == 2 && r.result.skipped == 2)
+        #expect(r.diagnostics.filter { $0.code == EvalDiagnostic.malformedLine }.map(\.line) == [2, 3])
+        #expect(r.result.metric(MetricName.fitbAccuracy)?.value == 1)
+    }
+
+    @Test func keyWithoutPredictionIsNamed() {
+        let r = fitb(#"{"id":"1","context":["a"],"candidates":["c","d"]}"#, """
+            {"id":"1","answer":1}
+            {"id":"9","answer":0}
+            """)
+        let d = r.diagnostics.first { $0.code == EvalDiagnostic.missingPrediction }
+        #expect(d?.file == "k.jsonl" && d?.line == 2 && d?.reason.contains("9") == true)
+        #expect(r.result.unscoredKeys == 1)
+        #expect(r.result.metric(MetricName.fitbAccuracy)?.value == 0)
+    }
+
+    @Test func answerOutOfRange() {
+        let r = fitb(#"{"id":"1","context":["a"],"candidates":["c","d"]}"#, #"{"id":"1","answer":7}"#)
+        #expect(r.diagnostics.map(\.code) == [EvalDiagnostic.badKey])
+        #expect(r.result.metric(MetricName.fitbAccuracy)?.count == 0)
+    }
+
+    @Test func compatUnknownProductAndBadLabel() {
+        let r = Evaluator.evaluate(.compat, catalog: catalog, scorer: scorer, questions: Fixtures.data("""
+            {"id":"1","items":["a","c"]}
+            {"id":"2","items":["a","nope"]}
+            {"id":"3","items":["b","d"]}
+            """), questionsFile: "q.jsonl", keys: Fixtures.data("""
+            {"id":"1","label":1}
+            {"id":"3","label":0}
+            {"id":"2","label":1}
+            {"id":"1","label":5}
+            """), keysFile: "k.jsonl")
+        #expect(r.result.predicted == 2)
+        #expect(r.diagnostics.map(\.code) == [EvalDiagnostic.unknownProduct, EvalDiagnostic.missingPrediction, EvalDiagnostic.badKey])
+        #expect(r.result.metric(MetricName.auc)?.value == 1)
+    }
+
+    @Test func retrievalUnknownCategory() {
+        let r = Evaluator.evaluate(.retrieval, catalog: catalog, scorer: scorer, questions: Fixtures.data("""
+            {"id":"1","context":["a"],"category":"Hats"}
+            {"id":"2","context":["a"],"category":"Shoes"}
+            """), questionsFile: "q.jsonl", keys: Fixtures.data(#"{"id":"2","answer":"d"}"#), keysFile: "k.jsonl")
+        #expect(r.diagnostics.map(\.code) == [EvalDiagnostic.emptyPool])
+        #expect(r.result.metric(MetricName.mrr)?.value == 0.5)
+        #expect(String(decoding: r.predictions, as: UTF8.self) == #"{"id":"2","ranked":["c","d"],"scores":[2,1]}"# + "\n")
+    }
+
+    @Test func scorerNeverSeesIdsImagesOrURLs() {
+        var c = catalog
+        c.products[2].images = ["images/c.jpg"]; c.products[2].url = "https://shop/c"
+        let r = Evaluator.evaluate(.compat, catalog: c, scorer: SpyScorer(), questions: Fixtures.data(#"{"id":"1","items":["a","c"]}"#),
+                                   questionsFile: "q.jsonl", keys: nil, keysFile: "")
+        #expect(String(decoding: r.predictions, as: UTF8.self) == #"{"id":"1","score":1}"# + "\n")
+    }
+
+    @Test func scoringPredictionFilesFromElsewhere() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("lookbook-e-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try Fixtures.data("""
+            {"id":"1","scores":[0.2,0.2,0.1]}
+            {"id":"2","scores":[0.9,0.2]}
+            not json
+            """).write(to: dir.appendingPathComponent("p.jsonl"))
+        try Fixtures.data("""
+            {"id":"1","answer":0}
+            {"id":"2","answer":0}
+            {"id":"3","answer":0}
+            """).write(to: dir.appendingPathComponent("k.jsonl"))
+        let r = try Evaluator.scoreFiles(.fitb, predictionsPath: dir.appendingPathComponent("p.jsonl").path,
+                                         answersPath: dir.appendingPathComponent("k.jsonl").path)
+        #expect(r.result.metric(MetricName.fitbAccuracy)?.value == 0.75)   // (1/2 + 1) / 2
+        #expect(r.diagnostics.map { "\($0.file):\($0.line ?? 0):\($0.code)" } == ["p.jsonl:3:malformed-line", "k.jsonl:3:missing-prediction"])
+    }
+}

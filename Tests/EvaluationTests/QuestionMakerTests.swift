@@ -1,0 +1,92 @@
+import Foundation
+import LookbookCore
+import Testing
+@testable import Evaluation
+
+@Suite struct QuestionMakerTests {
+    let catalog = Fixtures.catalog(outfits: 60)
+    var made: QuestionMaker.Questions { QuestionMaker(holdoutFraction: 0.25, seed: 9).make(from: catalog) }
+
+    @Test func deterministic() {
+        let a = QuestionMaker(holdoutFraction: 0.25, seed: 9).make(from: catalog)
+        let b = QuestionMaker(holdoutFraction: 0.25, seed: 9).make(from: catalog)
+        #expect(a.fitb == b.fitb && a.fitbKeys == b.fitbKeys)
+        #expect(a.compat == b.compat && a.compatKeys == b.compatKeys)
+        #expect(a.retrieval == b.retrieval && a.retrievalKeys == b.retrievalKeys)
+        #expect(a.train == b.train)
+    }
+
+    @Test func rowOrderDoesNotChangeTheQuestions() {
+        var shuffled = catalog
+        shuffled.outfits.reverse(); shuffled.products.reverse()
+        let a = made, b = QuestionMaker(holdoutFraction: 0.25, seed: 9).make(from: shuffled)
+        #expect(a.heldOutOutfitIDs == b.heldOutOutfitIDs && a.fitb == b.fitb && a.fitbKeys == b.fitbKeys)
+    }
+
+    @Test func anotherSeedAnotherSplit() {
+        #expect(QuestionMaker(holdoutFraction: 0.25, seed: 10).make(from: catalog).heldOutOutfitIDs != made.heldOutOutfitIDs)
+    }
+
+    @Test func holdoutSizeAndTrainCatalog() {
+        let q = made
+        #expect(q.heldOutOutfitIDs.count == 15)
+        let trainIDs = Set(q.train.outfits.map(\.id))
+        #expect(trainIDs.isDisjoint(with: q.heldOutOutfitIDs))
+        #expect(trainIDs.count + q.heldOutOutfitIDs.count == catalog.outfits.count)
+        #expect(q.train.products == catalog.products)
+    }
+
+    @Test func fitbNegativesShareTheAnswersCategoryAndAreOutsideTheOutfit() {
+        let q = made
+        let byID = Dictionary(uniqueKeysWithValues: catalog.products.map { ($0.id, $0) })
+        #expect(q.fitb.count == 15)
+        for (question, key) in zip(q.fitb, q.fitbKeys) {
+            #expect(question.candidates.count == 4 && Set(question.candidates).count == 4)
+            let answer = question.candidates[key.answer]
+            let outfit = Set(question.context + [answer])
+            #expect(catalog.outfits.contains { Set($0.items) == outfit })
+            for (i, c) in question.candidates.enumerated() where i != key.answer {
+                #expect(byID[c]!.category == byID[answer]!.category)
+                #expect(!outfit.contains(c))
+            }
+        }
+    }
+
+    @Test func answerPositionIsSpread() {
+        let positions = Set(made.fitbKeys.map(\.answer))
+        #expect(positions.count >= 3)
+    }
+
+    @Test func compatHasRealAndFakeOutfitsOfTheSameCategories() {
+        let q = made
+        let byID = Dictionary(uniqueKeysWithValues: catalog.products.map { ($0.id, $0) })
+        #expect(q.compatKeys.filter { $0.label == 1 }.count == 15)
+        #expect(q.compatKeys.filter { $0.label == 0 }.count == 15)
+        #expect(q.compatKeys.map(\.label) != q.compatKeys.map(\.label).sorted())   // shuffled
+        for (question, key) in zip(q.compat, q.compatKeys) where key.label == 0 {
+            #expect(!catalog.outfits.contains { $0.items == question.items })
+            #expect(question.items.map { byID[$0]!.category } == ["Tops", "Bottoms", "Shoes", "Bags"])
+        }
+    }
+
+    @Test func retrievalCategoryIsTheAnswers() {
+        let q = made
+        let byID = Dictionary(uniqueKeysWithValues: catalog.products.map { ($0.id, $0) })
+        for (question, key) in zip(q.retrieval, q.retrievalKeys) {
+            #expect(byID[key.answer]!.category == question.category)
+            #expect(!question.context.contains(key.answer))
+        }
+    }
+
+    @Test func filesRoundTrip() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("lookbook-q-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let maker = QuestionMaker(holdoutFraction: 0.25, seed: 9)
+        let q = maker.make(from: catalog)
+        try q.writeQuestions(to: dir, maker: maker)
+        let back = try JSONLines.read(FITBQuestion.self, path: dir + "/fitb.jsonl")
+        #expect(back.diagnostics.isEmpty && back.values.map(\.value) == q.fitb)
+        let keys = try JSONLines.read(RetrievalKey.self, path: dir + "/retrieval.key.jsonl")
+        #expect(keys.values.map(\.value) == q.retrievalKeys)
+    }
+}
