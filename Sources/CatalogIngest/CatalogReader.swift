@@ -178,6 +178,7 @@ private struct Reader {
     var manifest: CatalogManifest?
     var products: [Product] = []
     var productIndex: [String: Int] = [:]
+    var categoryReadings: [String: SlotRules.CategoryReading] = [:]
     var outfits: [(Outfit, line: Int, content: String)] = []
     var feedback: [(Feedback, line: Int, content: String)] = []
     /// Images by path inside the catalog, with the root folder they were found under.
@@ -451,7 +452,12 @@ private struct Reader {
                                           content: content()))
             return
         }
-        p.slot = slotRules.slot(category: p.category, title: p.title)
+        let reading: SlotRules.CategoryReading
+        if let known = categoryReadings[p.category] { reading = known } else {
+            reading = slotRules.read(category: p.category)
+            categoryReadings[p.category] = reading
+        }
+        p.slot = slotRules.slot(reading: reading, title: p.title)
         productIndex[p.id] = products.count
         products.append(p)
     }

@@ -45,6 +45,7 @@ final class LibarchiveSource: EntrySource {
     /// For a gzip-compressed archive: the checked decompressed stream that libarchive's
     /// tar/zip reader pulls from (see `GzipStream`).
     private var gzip: GzipStream?
+    private var feed: FileFeed?
     let isCompressed = true
 
     /// - Parameter rawName: for a bare compressed feed, the name its content goes by.
@@ -68,7 +69,9 @@ final class LibarchiveSource: EntrySource {
             gzip = stream
             rc = archive_read_open(a, Unmanaged.passUnretained(stream).toOpaque(), nil, gzipReadCallback, nil)
         } else {
-            rc = archive_read_open_filename(a, path, 1 << 20)
+            let f = try FileFeed(path: path)
+            feed = f
+            rc = f.attach(to: a)
         }
         if rc != ARCHIVE_OK {
             throw failure("cannot open catalog \(path)")
@@ -77,7 +80,7 @@ final class LibarchiveSource: EntrySource {
 
     deinit { archive_read_free(archive) }
 
-    var compressedBytesRead: Int64 { gzip?.compressedBytesRead ?? archive_filter_bytes(archive, -1) }
+    var compressedBytesRead: Int64 { gzip?.compressedBytesRead ?? feed?.bytesRead ?? archive_filter_bytes(archive, -1) }
 
     private func failure(_ message: String) -> LookbookError {
         if let e = gzip?.pendingError { return e }
@@ -296,4 +299,65 @@ final class LZ4FrameSource: EntrySource {
         }
         return UnsafeRawBufferPointer(start: nil, count: 0)
     }
+}
+
+// MARK: - Counting file reads for libarchive
+
+/// Feeds a file to libarchive through callbacks, counting the bytes actually read.
+///
+/// `archive_filter_bytes(a, -1)` counts what the decompressor has *consumed*, which
+/// lags far behind for block formats (an LZ4 block of 4 MiB is consumed only once it
+/// is fully decoded), so the compression-ratio guard would see absurd ratios early
+/// on. Bytes read from disk are the honest denominator.
+final class FileFeed {
+    let path: String
+    private let fd: Int32
+    private let buffer: UnsafeMutableRawBufferPointer
+    private(set) var bytesRead: Int64 = 0
+
+    init(path: String) throws {
+        self.path = path
+        fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else {
+            throw LookbookError(.unreadableCatalog, "cannot open catalog \(path)", underlying: "errno \(errno): \(String(cString: strerror(errno)))")
+        }
+        buffer = .allocate(byteCount: 1 << 20, alignment: 16)
+    }
+
+    deinit {
+        Glibc.close(fd)
+        buffer.deallocate()
+    }
+
+    /// Opens `archive` on this file (read and seek callbacks; the feed must outlive it).
+    func attach(to archive: OpaquePointer) -> Int32 {
+        archive_read_set_read_callback(archive, fileFeedRead)
+        archive_read_set_seek_callback(archive, fileFeedSeek)
+        archive_read_set_callback_data(archive, Unmanaged.passUnretained(self).toOpaque())
+        return archive_read_open1(archive)
+    }
+
+    fileprivate func read(_ out: UnsafeMutablePointer<UnsafeRawPointer?>?) -> Int {
+        while true {
+            let n = Glibc.read(fd, buffer.baseAddress, buffer.count)
+            if n < 0, errno == EINTR { continue }
+            if n > 0 { bytesRead += Int64(n) }
+            out?.pointee = UnsafeRawPointer(buffer.baseAddress)
+            return n
+        }
+    }
+
+    fileprivate func seek(_ offset: Int64, _ whence: Int32) -> Int64 {
+        Int64(lseek(fd, off_t(offset), whence))
+    }
+}
+
+private func fileFeedRead(_ a: OpaquePointer?, _ data: UnsafeMutableRawPointer?,
+                          _ out: UnsafeMutablePointer<UnsafeRawPointer?>?) -> Int {
+    let feed = Unmanaged<FileFeed>.fromOpaque(data!).takeUnretainedValue()
+    return feed.read(out)
+}
+
+private func fileFeedSeek(_ a: OpaquePointer?, _ data: UnsafeMutableRawPointer?, _ offset: la_int64_t, _ whence: Int32) -> la_int64_t {
+    Unmanaged<FileFeed>.fromOpaque(data!).takeUnretainedValue().seek(offset, whence)
 }

@@ -63,6 +63,7 @@ struct CRC32 {
 /// it, which the error message says.
 final class GzipStream {
     private let archive: OpaquePointer
+    private let feed: FileFeed
     let path: String
     private var crc = CRC32()
     private var total: UInt64 = 0
@@ -84,7 +85,8 @@ final class GzipStream {
         self.path = path
         archive_read_support_filter_gzip(a)
         archive_read_support_format_raw(a)
-        guard archive_read_open_filename(a, path, 1 << 20) == ARCHIVE_OK else {
+        feed = try FileFeed(path: path)
+        guard feed.attach(to: a) == ARCHIVE_OK else {
             throw failure("cannot open catalog \(path)")
         }
         var entry: OpaquePointer?
@@ -95,7 +97,7 @@ final class GzipStream {
 
     deinit { archive_read_free(archive) }
 
-    var compressedBytesRead: Int64 { archive_filter_bytes(archive, -1) }
+    var compressedBytesRead: Int64 { feed.bytesRead }
 
     private func failure(_ message: String) -> LookbookError {
         let msg = archive_error_string(archive).map { String(cString: $0) } ?? "unknown error"

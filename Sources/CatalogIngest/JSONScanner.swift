@@ -95,6 +95,7 @@ struct JSONScanner {
         defer { depth -= 1 }
         i += 1
         var out: [String: JSONValue] = [:]
+        out.reserveCapacity(16)
         skipSpace()
         if i < p.count, p[i] == UInt8(ascii: "}") { i += 1; return .object(out) }
         while true {

@@ -29,11 +29,25 @@ public struct SlotRules: Sendable, Equatable {
     public init(overrides: [Override] = []) { self.overrides = overrides }
 
     public func slot(category: String, title: String) -> Slot {
+        slot(reading: read(category: category), title: title)
+    }
+
+    /// What a category says on its own. Catalogs repeat a few hundred categories over
+    /// many products, so ingest reads each category once and keeps the reading.
+    public enum CategoryReading: Sendable, Equatable {
+        /// The category decides (an override or a specific word).
+        case decided(Slot)
+        /// The title must be read; `fallback` (a vague word such as "Accessories") is
+        /// used when the title names no slot either.
+        case vague(fallback: Slot?)
+    }
+
+    public func read(category: String) -> CategoryReading {
         if !overrides.isEmpty {
             let c = category.lowercased()
             if let o = overrides.filter({ !$0.pattern.isEmpty && c.contains($0.pattern.lowercased()) })
                 .max(by: { $0.pattern.count < $1.pattern.count }) {
-                return o.slot
+                return .decided(o.slot)
             }
         }
         let segments = category.split(whereSeparator: { "›»>/|".contains($0) })
@@ -41,10 +55,18 @@ public struct SlotRules: Sendable, Equatable {
         for segment in segments.reversed() {
             guard let m = Self.keywords.match(String(segment)) else { continue }
             if m.vague { vague = vague ?? m.slot; continue }
-            return m.slot
+            return .decided(m.slot)
         }
-        if let m = Self.keywords.match(title), !m.vague || vague == nil { return m.slot }
-        return vague ?? .other
+        return .vague(fallback: vague)
+    }
+
+    public func slot(reading: CategoryReading, title: String) -> Slot {
+        switch reading {
+        case .decided(let slot): return slot
+        case .vague(let fallback):
+            if let m = Self.keywords.match(title), !m.vague || fallback == nil { return m.slot }
+            return fallback ?? .other
+        }
     }
 
     // MARK: - Built-in keywords
