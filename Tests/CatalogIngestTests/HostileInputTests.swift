@@ -88,6 +88,22 @@ import TestSupport
         #expect(result.catalog.images.isEmpty)
     }
 
+    @Test(arguments: [Unsafe.parent, .absolute, .symlink])
+    func unsafeZipEntryIsRejected(kind: Unsafe) throws {
+        let dir = try TempDirectory()
+        let path = dir.path("c.zip")
+        try CatalogFixtures.archive(at: path, format: .zip) { w in
+            switch kind {
+            case .parent: try w.addFile("../../evil.sh", data: Array("x".utf8))
+            case .absolute: try w.addFile("/tmp/evil.sh", data: Array("x".utf8))
+            default: try w.addSymlink("images/a.jpg", target: "../../etc/passwd")
+            }
+        }
+        let result = try CatalogReader.read(path: path)
+        #expect(result.diagnostics.map(\.code) == ["unsafe-entry"])
+        #expect(result.catalog.products.count == 3)
+    }
+
     @Test func symlinkInADirectoryCatalogIsRejected() throws {
         let dir = try TempDirectory()
         let root = try CatalogFixtures.directory(in: dir, files: ["products.jsonl": CatalogFixtures.productLines(2)])
