@@ -89,6 +89,11 @@ public struct PolyvoreImporter: Sendable {
         case "headwear", "hats", "hat":
             return fine.contains("glass") || fine.contains("eyewear") ? .eyewear : .hat
         case "accessory":
+            // "Accessories" says nothing: let the title decide (earrings, sunglasses…).
+            if fine.hasSuffix("accessories") {
+                let byTitle = slotRules.slot(category: fineName, title: title)
+                if byTitle != .other { return byTitle }
+            }
             if fine.contains("sunglass") || fine.contains("eyewear") || fine.contains("eyeglass") { return .eyewear }
             if jewellery.contains(where: { fine.contains($0) }) { return .jewellery }
             return .accessory

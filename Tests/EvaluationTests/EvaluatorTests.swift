@@ -139,3 +139,45 @@ struct SpyScorer: Scorer {
         #expect(r.diagnostics.map { "\($0.file):\($0.line ?? 0):\($0.code)" } == ["p.jsonl:3:malformed-line", "k.jsonl:3:missing-prediction"])
     }
 }
+
+@Suite struct FileRunTests {
+    @Test func runWritesPredictionsAndScores() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("lookbook-run-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let catalog = Fixtures.catalog(outfits: 60)
+        let maker = QuestionMaker(holdoutFraction: 0.25, seed: 2)
+        let q = maker.make(from: catalog)
+        try q.writeAll(to: dir, maker: maker)
+        let model = dir + "/model"
+        try BaselineModelFile.write(.ppmiSVD, train: q.train, to: model)
+        #expect(BaselineModelFile.exists(in: model))
+        let scorer = try BaselineModelFile.load(from: model)
+        let run = try Evaluator.run(.compat, catalog: catalog, scorer: scorer, questionsPath: dir + "/compat.jsonl",
+                                    predictionsPath: dir + "/compat.pred.jsonl", answersPath: dir + "/compat.key.jsonl")
+        #expect(run.diagnostics.isEmpty && run.result.predicted == q.compat.count)
+        let rescored = try Evaluator.scoreFiles(.compat, predictionsPath: dir + "/compat.pred.jsonl", answersPath: dir + "/compat.key.jsonl")
+        #expect(rescored.result.metrics == run.result.metrics)
+        #expect(FileManager.default.fileExists(atPath: dir + "/train/products.jsonl"))
+        #expect(FileManager.default.fileExists(atPath: dir + "/split.json"))
+    }
+
+    @Test func reportWritesMarkdownAndSVG() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("lookbook-rep-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let results = [
+            EvalResult(model: "a", task: .fitb, metrics: [MetricEstimate(name: MetricName.fitbAccuracy, value: 0.4, low: 0.35, high: 0.45, count: 400)]),
+            EvalResult(model: "a", task: .compat, metrics: [MetricEstimate(name: MetricName.auc, value: 0.6, low: 0.57, high: 0.63, count: 800)]),
+            EvalResult(model: "b<x>", task: .fitb, metrics: [MetricEstimate(name: MetricName.fitbAccuracy, value: 0.25, low: 0.2, high: 0.3, count: 400)]),
+        ]
+        let report = EvalReport(results: results, provenance: ["make-questions --seed 1"])
+        let md = report.markdown()
+        #expect(md.contains("| a | 40.0 % [35.0 %, 45.0 %] | 0.600 [0.570, 0.630] |"))
+        #expect(md.contains("| b<x> | 25.0 % [20.0 %, 30.0 %] | |"))
+        #expect(md.contains("`make-questions --seed 1`"))
+        try report.write(to: dir)
+        let svg = try String(contentsOfFile: dir + "/report.svg", encoding: .utf8)
+        #expect(svg.hasPrefix("<svg") && svg.contains("b&lt;x&gt;") && !svg.contains("b<x>"))
+        let merged = try EvalReport.merge(jsonFiles: [dir + "/report.json"])
+        #expect(merged.results == results)
+    }
+}
