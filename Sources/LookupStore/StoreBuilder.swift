@@ -142,48 +142,70 @@ struct StoreBuilder {
     }
 
     private func insertComplementary(_ db: SQLiteDatabase) throws(SQLiteError) {
-        let insert = try db.prepare("""
-            INSERT INTO complementary(anchor_id, target_slot, rank, item_id, score, reason) VALUES (?, ?, ?, ?, ?, ?)
-            """)
+        var insert = ListInsert(db, table: "complementary(anchor_id, target_slot, rank, item_id, score, reason)")
         let lists = content.complementary
         let order = lists.indices.sorted { a, b in
             let x = lists[a], y = lists[b]
             return x.anchorID != y.anchorID ? x.anchorID < y.anchorID : x.targetSlot.rawValue < y.targetSlot.rawValue
         }
         for i in order {
-            let list = lists[i]
-            try insert.bind(list.anchorID, at: 1)
-            try insert.bind(list.targetSlot.rawValue, at: 2)
-            for (offset, item) in list.items.enumerated() {
-                try insert.bind(offset + 1, at: 3)
-                try insert.bind(item.productID, at: 4)
-                try insert.bind(item.score, at: 5)
-                try insert.bind(item.reason, at: 6)
-                try insert.run()
-            }
+            try insert.run(key: lists[i].anchorID, lists[i].targetSlot.rawValue, items: lists[i].items)
         }
     }
 
     private func insertFITB(_ db: SQLiteDatabase) throws(SQLiteError) {
-        let insert = try db.prepare("""
-            INSERT INTO fitb_candidates(outfit_id, position, rank, item_id, score, reason) VALUES (?, ?, ?, ?, ?, ?)
-            """)
+        var insert = ListInsert(db, table: "fitb_candidates(outfit_id, position, rank, item_id, score, reason)")
         let lists = content.fitb
         let order = lists.indices.sorted { a, b in
             let x = lists[a], y = lists[b]
             return x.outfitID != y.outfitID ? x.outfitID < y.outfitID : x.position < y.position
         }
         for i in order {
-            let list = lists[i]
-            try insert.bind(list.outfitID, at: 1)
-            try insert.bind(list.position, at: 2)
-            for (offset, item) in list.items.enumerated() {
-                try insert.bind(offset + 1, at: 3)
-                try insert.bind(item.productID, at: 4)
-                try insert.bind(item.score, at: 5)
-                try insert.bind(item.reason, at: 6)
-                try insert.run()
+            try insert.run(key: lists[i].outfitID, lists[i].position, items: lists[i].items)
+        }
+    }
+}
+
+/// Inserts a ranked list (key, key, rank, item, score, reason) with one multi-row
+/// `INSERT … VALUES (…), (…), …` per list of up to `maxRows` items instead of one
+/// statement per item: SQLite's per-statement cost (step, halt, reset) is paid once
+/// per list. Statements are prepared once per row count and reused.
+struct ListInsert {
+    static let maxRows = 32
+    let db: SQLiteDatabase
+    let table: String
+    private var statements: [SQLiteStatement?] = Array(repeating: nil, count: ListInsert.maxRows + 1)
+
+    init(_ db: SQLiteDatabase, table: String) {
+        self.db = db
+        self.table = table
+    }
+
+    private mutating func statement(rows: Int) throws(SQLiteError) -> SQLiteStatement {
+        if let statement = statements[rows] { return statement }
+        let values = Array(repeating: "(?, ?, ?, ?, ?, ?)", count: rows).joined(separator: ", ")
+        let statement = try db.prepare("INSERT INTO \(table) VALUES \(values)", persistent: true)
+        statements[rows] = statement
+        return statement
+    }
+
+    /// Ranks are 1-based positions in `items`.
+    mutating func run(key first: String, _ second: some SQLiteBindable, items: [ScoredProduct]) throws(SQLiteError) {
+        var start = 0
+        while start < items.count {
+            let count = min(Self.maxRows, items.count - start)
+            let s = try statement(rows: count)
+            for row in 0..<count {
+                let item = items[start + row], p = row * 6
+                try s.bind(first, at: p + 1)
+                try second.bind(to: s, at: p + 2)
+                try s.bind(start + row + 1, at: p + 3)
+                try s.bind(item.productID, at: p + 4)
+                try s.bind(item.score, at: p + 5)
+                try s.bind(item.reason, at: p + 6)
             }
+            try s.run()
+            start += count
         }
     }
 }

@@ -45,10 +45,16 @@ public struct StorePublisher: Sendable {
     public static let storesDirectoryName = "stores"
     static let tempPrefix = ".lookbook-tmp-"
 
-    /// Publishes `content` into `outDir` (created if missing), keeping the newest
-    /// `keep` (≥ 1) store files in `outDir/stores`.
+    /// Publishes `content` into `outDir` (created if missing; its parent must exist),
+    /// keeping the newest `keep` (≥ 1) store files in `outDir/stores`.
+    ///
+    /// Throws `LookbookError` (`.store` for content and SQLite problems, `.io` for file
+    /// system ones), or whatever `progress` throws; in every case before `installing`
+    /// completes, `outDir` is as it was apart from removed leftovers.
     public func publish(_ content: StoreContent, to outDir: String, keep: Int = 3) throws -> PublishResult {
-        precondition(keep >= 1, "keep must be at least 1: the published store lives in stores/")
+        guard keep >= 1 else {
+            throw LookbookError(.store, "keep is \(keep), but it must be at least 1: the published store itself lives in stores/")
+        }
         let clock = ContinuousClock()
         let start = clock.now
         let storesDir = outDir + "/" + Self.storesDirectoryName

@@ -33,8 +33,9 @@ public final class StoreReader {
         self.path = path
         var st = stat()
         guard stat(path, &st) == 0 else {
-            throw LookbookError(.store, "no store at \(path): \(String(cString: strerror(errno))); run `lookbook run` to publish one",
-                                underlying: "errno \(errno)")
+            let code = errno
+            throw LookbookError(.store, "no store at \(path): \(String(cString: strerror(code))); run `lookbook run` to publish one",
+                                underlying: "errno \(code)")
         }
         let uri = "file:" + Self.uriEscaped(path) + "?mode=ro&immutable=1"
         do {

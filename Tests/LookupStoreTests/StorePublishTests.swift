@@ -201,6 +201,28 @@ import Testing
         #expect(steps.seen == StorePublisher.Step.allCases)
     }
 
+    /// Lists are inserted up to 32 items per statement: lengths around that boundary
+    /// must come back whole and in order.
+    @Test(arguments: [1, 31, 32, 33, 64, 70])
+    func longListsRoundTrip(length: Int) throws {
+        let dir = try TempDirectory()
+        var content = Fixtures.content()
+        let items = (0..<length).map { ScoredProduct(productID: "bag-1", score: Double(length - $0), reason: "r\($0)") }
+        content.complementary.append(Recommendation(anchorID: "shoe-1", targetSlot: .bag, items: items))
+        content.fitb.append(BlankCandidates(outfitID: "look-2", position: 1, items: items))
+        let result = try StorePublisher().publish(content, to: dir.path)
+        let reader = try StoreReader(path: result.path)
+        #expect(try reader.complementary(for: "shoe-1") == [content.complementary.last!])
+        #expect(try reader.fitbCandidates(outfitID: "look-2") == [content.fitb.last!])
+    }
+
+    @Test func keepBelowOneIsRefused() throws {
+        let dir = try TempDirectory()
+        let error = try #require(throws: LookbookError.self) { try StorePublisher().publish(Fixtures.content(), to: dir.path, keep: 0) }
+        #expect(error.message.contains("at least 1"))
+        #expect(try dir.names().isEmpty)
+    }
+
     @Test func syntheticContentPublishes() throws {
         let dir = try TempDirectory()
         let content = StoreContent.synthetic(products: 300, outfits: 20)
