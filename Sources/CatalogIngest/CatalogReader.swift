@@ -236,7 +236,7 @@ private struct Reader {
             throw entryTooLarge(path)
         }
         guard let (role, entryRoot) = classify(clean) else {
-            diagnostics.append(Diagnostic(.warning, code: "ignored-file", file: path,
+            diagnostics.append(Diagnostic(.warning, code: IngestCode.ignoredFile, file: path,
                                           reason: "not part of the catalog format; ignored (remove it from the export)"))
             try drain(path)
             return
@@ -244,14 +244,14 @@ private struct Reader {
         if case .image = role {} else {
             let key = role == .productsCSV ? "products" : role == .productsJSONL ? "products" : "\(role)"
             if let r = root, r != entryRoot {
-                diagnostics.append(Diagnostic(.warning, code: "ignored-file", file: path,
+                diagnostics.append(Diagnostic(.warning, code: IngestCode.ignoredFile, file: path,
                                               reason: "outside the catalog root \"\(r.isEmpty ? "." : r)\"; ignored"))
                 try drain(path)
                 return
             }
             root = entryRoot
             guard seenRoles.insert(key).inserted else {
-                diagnostics.append(Diagnostic(.warning, code: "duplicate-file", file: path,
+                diagnostics.append(Diagnostic(.warning, code: IngestCode.duplicateFile, file: path,
                                               reason: "a second \(key) file; only the first one is read"))
                 try drain(path)
                 return
@@ -269,7 +269,7 @@ private struct Reader {
     }
 
     private mutating func reject(_ header: EntryHeader, _ what: String) {
-        diagnostics.append(Diagnostic(.error, code: "unsafe-entry", file: header.path,
+        diagnostics.append(Diagnostic(.error, code: IngestCode.unsafeEntry, file: header.path,
                                       reason: "rejected: \(what) is not allowed in a catalog; export plain relative files only"))
     }
 
@@ -375,20 +375,20 @@ private struct Reader {
             let content = { String(decoding: bytes, as: UTF8.self) }
             guard isValidUTF8(bytes) else {
                 rows.rejected += 1
-                r.diagnostics.append(Diagnostic(.error, code: "invalid-utf8", file: name, line: number,
+                r.diagnostics.append(Diagnostic(.error, code: IngestCode.invalidUTF8, file: name, line: number,
                                                 reason: "row is not valid UTF-8; export the feed as UTF-8", content: content()))
                 return
             }
             let value: JSONValue
             do { value = try JSONScanner.parse(bytes) } catch {
                 rows.rejected += 1
-                r.diagnostics.append(Diagnostic(.error, code: "invalid-json", file: name, line: number,
+                r.diagnostics.append(Diagnostic(.error, code: IngestCode.invalidJSON, file: name, line: number,
                                                 reason: "invalid JSON at column \(error.offset + 1): \(error.message)", content: content()))
                 return
             }
             guard case .object(let o) = value else {
                 rows.rejected += 1
-                r.diagnostics.append(Diagnostic(.error, code: "wrong-type", file: name, line: number,
+                r.diagnostics.append(Diagnostic(.error, code: IngestCode.wrongType, file: name, line: number,
                                                 reason: "row is \(value.typeName), expected a JSON object", content: content()))
                 return
             }
@@ -420,9 +420,9 @@ private struct Reader {
                 r.diagnostics.append(Diagnostic(.error, code: code, file: name, line: rec.line, reason: reason, content: content()))
             }
             guard rec.raw.withUnsafeBytes({ isValidUTF8($0) }) else {
-                return bad("invalid-utf8", "row is not valid UTF-8; export the feed as UTF-8")
+                return bad(IngestCode.invalidUTF8, "row is not valid UTF-8; export the feed as UTF-8")
             }
-            if let e = rec.error { return bad("bad-csv", e) }
+            if let e = rec.error { return bad(IngestCode.badCSV, e) }
             let o: [String: JSONValue]
             do { o = try RowDecoder.csvProductObject(header: h, fields: rec.fields) } catch {
                 return bad(error.code, error.reason)
@@ -447,7 +447,7 @@ private struct Reader {
         }
         if let first = productIndex[p.id] {
             _ = first
-            diagnostics.append(Diagnostic(.error, code: "duplicate-id", file: file, line: line,
+            diagnostics.append(Diagnostic(.error, code: IngestCode.duplicateID, file: file, line: line,
                                           reason: "product id \"\(p.id)\" appeared before; the first row is kept, make ids unique",
                                           content: content()))
             return
@@ -498,13 +498,13 @@ private struct Reader {
         stats.imagesHashed += 1
         guard let info = ImageHeader.sniff(prefix) else {
             badImages[name] = "not a readable JPEG, PNG or WebP"
-            diagnostics.append(Diagnostic(.warning, code: "bad-image", file: name,
+            diagnostics.append(Diagnostic(.warning, code: IngestCode.badImage, file: name,
                                           reason: "not a readable JPEG, PNG or WebP file; re-export the image"))
             return
         }
         guard info.width * info.height <= limits.maxImagePixels else {
             badImages[name] = "declares \(info.width)×\(info.height) pixels"
-            diagnostics.append(Diagnostic(.warning, code: "image-too-large", file: name,
+            diagnostics.append(Diagnostic(.warning, code: IngestCode.imageTooLarge, file: name,
                                           reason: "declares \(info.width)×\(info.height) pixels, more than max_image_pixels = \(limits.maxImagePixels)"))
             return
         }
@@ -527,7 +527,7 @@ private struct Reader {
         var kept: [String: ImageRecord] = [:]
         for (name, (record, imageRoot)) in images {
             if imageRoot == finalRoot { kept[name] = record } else {
-                diagnostics.append(Diagnostic(.warning, code: "ignored-file", file: imageRoot + "/" + name,
+                diagnostics.append(Diagnostic(.warning, code: IngestCode.ignoredFile, file: imageRoot + "/" + name,
                                               reason: "outside the catalog root; ignored"))
             }
         }
@@ -542,10 +542,10 @@ private struct Reader {
                 if kept[key] != nil {
                     good.append(key)
                 } else if let why = badImages[key] {
-                    diagnostics.append(Diagnostic(.warning, code: "undecodable-image", file: productsFile,
+                    diagnostics.append(Diagnostic(.warning, code: IngestCode.undecodableImage, file: productsFile,
                                                   reason: "product \(products[i].id): image \(ref) \(why); dropped from the product"))
                 } else {
-                    diagnostics.append(Diagnostic(.warning, code: "missing-image", file: productsFile,
+                    diagnostics.append(Diagnostic(.warning, code: IngestCode.missingImage, file: productsFile,
                                                   reason: "product \(products[i].id): image \(ref) is not in the catalog; dropped from the product"))
                 }
             }
@@ -558,11 +558,11 @@ private struct Reader {
         for (outfit, line, content) in outfits {
             let problem: (String, String)?
             if Set(outfit.items).count < 2 {
-                problem = ("too-few-items", "outfit \(outfit.id) has fewer than 2 distinct items")
+                problem = (IngestCode.tooFewItems, "outfit \(outfit.id) has fewer than 2 distinct items")
             } else if let unknown = outfit.items.first(where: { productIndex[$0] == nil }) {
-                problem = ("unknown-product", "outfit \(outfit.id) names product \(unknown), which is not in the catalog")
+                problem = (IngestCode.unknownProduct, "outfit \(outfit.id) names product \(unknown), which is not in the catalog")
             } else if !outfitIDs.insert(outfit.id).inserted {
-                problem = ("duplicate-id", "outfit id \(outfit.id) appeared before; the first is kept")
+                problem = (IngestCode.duplicateID, "outfit id \(outfit.id) appeared before; the first is kept")
             } else {
                 problem = nil
             }
@@ -577,7 +577,7 @@ private struct Reader {
         var goodFeedback: [Feedback] = []
         for (f, line, content) in feedback {
             if let unknown = [f.anchor, f.item].first(where: { productIndex[$0] == nil }) {
-                diagnostics.append(Diagnostic(.error, code: "unknown-product", file: "feedback.jsonl", line: line,
+                diagnostics.append(Diagnostic(.error, code: IngestCode.unknownProduct, file: "feedback.jsonl", line: line,
                                               reason: "feedback names product \(unknown), which is not in the catalog",
                                               content: content))
                 stats.rows["feedback.jsonl", default: .init()].rejected += 1

@@ -55,7 +55,15 @@ final class LibarchiveSource: EntrySource {
         self.path = path
         raw = rawName != nil
         self.rawName = rawName ?? ""
-        archive_read_support_filter_all(a)
+        // The compressions of the catalog format, each decoded in-process by a linked
+        // library. Not `archive_read_support_filter_all`: for some formats it falls back
+        // to spawning external programs (lrzip, lzop, grzip), which a hostile upload
+        // must never trigger. bzip2 and xz are accepted as well-known extras.
+        archive_read_support_filter_gzip(a)
+        archive_read_support_filter_zstd(a)
+        archive_read_support_filter_lz4(a)
+        archive_read_support_filter_bzip2(a)
+        archive_read_support_filter_xz(a)
         if raw {
             archive_read_support_format_raw(a)
         } else {

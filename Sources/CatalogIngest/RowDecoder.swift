@@ -15,11 +15,11 @@ enum RowDecoder {
     static func product(_ o: Object) throws(RowProblem) -> Product {
         let id = try requiredString(o, "id")
         guard Product.isValidID(id) else {
-            throw RowProblem(code: "bad-id", reason: "id \"\(id.prefix(140))\" is not 1–128 characters of A-Za-z0-9._:-")
+            throw RowProblem(code: IngestCode.badID, reason: "id \"\(id.prefix(140))\" is not 1–128 characters of A-Za-z0-9._:-")
         }
         let title = try requiredString(o, "title")
         guard !title.allSatisfy(\.isWhitespace) else {
-            throw RowProblem(code: "missing-field", reason: "title is empty; give every product a title")
+            throw RowProblem(code: IngestCode.missingField, reason: "title is empty; give every product a title")
         }
         let category = try requiredString(o, "category")
         var p = Product(id: id, title: title, category: category)
@@ -33,7 +33,7 @@ enum RowDecoder {
         switch o["price"] {
         case nil, .null?: break
         case .number(let d, _)?:
-            guard d >= 0 else { throw RowProblem(code: "bad-value", reason: "price is negative (\(d))") }
+            guard d >= 0 else { throw RowProblem(code: IngestCode.badValue, reason: "price is negative (\(d))") }
             p.price = d
         case let v?: throw wrongType("price", "a number", v)
         }
@@ -74,9 +74,9 @@ enum RowDecoder {
 
     static func outfit(_ o: Object) throws(RowProblem) -> Outfit {
         let id = try requiredString(o, "id")
-        guard !id.isEmpty else { throw RowProblem(code: "missing-field", reason: "outfit id is empty") }
+        guard !id.isEmpty else { throw RowProblem(code: IngestCode.missingField, reason: "outfit id is empty") }
         guard let itemsValue = o["items"], itemsValue != .null else {
-            throw RowProblem(code: "missing-field", reason: "required field \"items\" is missing; list 2 or more product ids")
+            throw RowProblem(code: IngestCode.missingField, reason: "required field \"items\" is missing; list 2 or more product ids")
         }
         guard case .array(let a) = itemsValue else { throw wrongType("items", "an array of product ids", itemsValue) }
         var items: [String] = []
@@ -100,7 +100,7 @@ enum RowDecoder {
         let item = try requiredString(o, "item")
         let verdictText = try requiredString(o, "verdict")
         guard let verdict = Feedback.Verdict(rawValue: verdictText) else {
-            throw RowProblem(code: "bad-verdict", reason: "verdict \"\(verdictText.prefix(40))\" must be \"approve\" or \"reject\"")
+            throw RowProblem(code: IngestCode.badVerdict, reason: "verdict \"\(verdictText.prefix(40))\" must be \"approve\" or \"reject\"")
         }
         return Feedback(anchor: anchor, item: item, verdict: verdict,
                         slot: try optionalString(o, "slot"), at: try optionalString(o, "at"))
@@ -113,7 +113,7 @@ enum RowDecoder {
     /// object. Empty cells are absent fields.
     static func csvProductObject(header: [String], fields: [[UInt8]]) throws(RowProblem) -> Object {
         guard fields.count == header.count else {
-            throw RowProblem(code: "bad-csv", reason: "row has \(fields.count) fields, the header has \(header.count); quote fields that contain commas")
+            throw RowProblem(code: IngestCode.badCSV, reason: "row has \(fields.count) fields, the header has \(header.count); quote fields that contain commas")
         }
         var o: Object = [:]
         for (name, bytes) in zip(header, fields) where !bytes.isEmpty {
@@ -121,14 +121,14 @@ enum RowDecoder {
             switch name {
             case "price":
                 guard let d = Double(text.trimmingCharacters(in: .whitespaces)), d.isFinite else {
-                    throw RowProblem(code: "wrong-type", reason: "price \"\(text.prefix(40))\" is not a number")
+                    throw RowProblem(code: IngestCode.wrongType, reason: "price \"\(text.prefix(40))\" is not a number")
                 }
                 o[name] = .number(d, integral: d.rounded() == d)
             case "in_stock":
                 switch text.trimmingCharacters(in: .whitespaces).lowercased() {
                 case "true", "1", "yes": o[name] = .bool(true)
                 case "false", "0", "no": o[name] = .bool(false)
-                default: throw RowProblem(code: "wrong-type", reason: "in_stock \"\(text.prefix(40))\" must be true/false, 1/0 or yes/no")
+                default: throw RowProblem(code: IngestCode.wrongType, reason: "in_stock \"\(text.prefix(40))\" must be true/false, 1/0 or yes/no")
                 }
             case "images":
                 o[name] = .array(text.split(separator: "|").map { .string($0.trimmingCharacters(in: .whitespaces)) }
@@ -136,7 +136,7 @@ enum RowDecoder {
             case "attributes":
                 let parsed: JSONValue
                 do { parsed = try JSONScanner.parse(bytes) } catch {
-                    throw RowProblem(code: "wrong-type", reason: "attributes is not a JSON object: \(error.message) at byte \(error.offset + 1)")
+                    throw RowProblem(code: IngestCode.wrongType, reason: "attributes is not a JSON object: \(error.message) at byte \(error.offset + 1)")
                 }
                 o[name] = parsed
             default:
@@ -151,7 +151,7 @@ enum RowDecoder {
     private static func requiredString(_ o: Object, _ key: String) throws(RowProblem) -> String {
         switch o[key] {
         case nil, .null?:
-            throw RowProblem(code: "missing-field", reason: "required field \"\(key)\" is missing")
+            throw RowProblem(code: IngestCode.missingField, reason: "required field \"\(key)\" is missing")
         case .string(let s)?: return s
         case let v?: throw wrongType(key, "a string", v)
         }
@@ -166,6 +166,6 @@ enum RowDecoder {
     }
 
     private static func wrongType(_ key: String, _ expected: String, _ got: JSONValue) -> RowProblem {
-        RowProblem(code: "wrong-type", reason: "\"\(key)\" must be \(expected), not \(got.typeName)")
+        RowProblem(code: IngestCode.wrongType, reason: "\"\(key)\" must be \(expected), not \(got.typeName)")
     }
 }
