@@ -11,7 +11,8 @@ import LookbookCore
 ///
 /// Every item becomes its own product `SETID_INDEX`, even when the same title appears
 /// in several outfits: the data set's items are outfit-specific and questions refer to
-/// them by those ids. Categories are the fine names of `category_id.txt` (an MCN slot
+/// them by those ids. An item without a name (about 2 % of them) takes its category
+/// as title (format v1 requires one) and attribute `polyvore_untitled`. Categories are the fine names of `category_id.txt` (an MCN slot
 /// becomes a readable category such as `Tops`); slots come from `category_type.tsv`'s
 /// coarse types where known, else from `SlotRules`.
 public struct PolyvoreImporter: Sendable {
@@ -144,22 +145,25 @@ public struct PolyvoreImporter: Sendable {
                                             reason: "set \(setID) item \(m + 1): needs an integer index; item skipped"))
                     continue
                 }
-                let title = (item["name"] as? String) ?? ""
+                let name = ((item["name"] as? String) ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
                 let categoryID = Self.int(item["categoryid"])
                 let category: String
                 let slot: Slot
                 if let categoryID {
                     category = categoryNames[categoryID] ?? "Polyvore category \(categoryID)"
                     if let coarse = categoryTypes[categoryID] {
-                        slot = self.slot(coarseType: coarse, fineName: category, title: title)
+                        slot = self.slot(coarseType: coarse, fineName: category, title: name)
                     } else {
-                        slot = slotRules.slot(category: category, title: title)
+                        slot = slotRules.slot(category: category, title: name)
                     }
                 } else {
                     category = "Polyvore uncategorised"
-                    slot = slotRules.slot(category: category, title: title)
+                    slot = slotRules.slot(category: category, title: name)
                 }
-                var attributes: [String: String] = [:]
+                // The catalog format needs a title; an untitled item is known only by
+                // its category, so that becomes its title (and is marked).
+                let title = name.isEmpty ? category : name
+                var attributes: [String: String] = name.isEmpty ? ["polyvore_untitled": "true"] : [:]
                 if let likes = Self.int(item["likes"]) { attributes["likes"] = String(likes) }
                 if let categoryID { attributes["polyvore_category_id"] = String(categoryID) }
                 let price = (item["price"] as? NSNumber)?.doubleValue
@@ -190,12 +194,14 @@ public struct PolyvoreImporter: Sendable {
                                             reason: "set \(setID) slot \(slotName): needs {index, name}; item skipped"))
                     continue
                 }
-                let title = (item["name"] as? String) ?? ""
+                let name = ((item["name"] as? String) ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
                 let known = Self.mcnSlots[slotName.lowercased()]
                 let category = known?.category ?? slotName.capitalized
-                let slot = known?.slot ?? slotRules.slot(category: category, title: title)
-                entries.append((index, Product(id: "\(setID)_\(index)", title: title, category: category,
-                                               attributes: ["polyvore_slot": slotName], slot: slot)))
+                let slot = known?.slot ?? slotRules.slot(category: category, title: name)
+                var attributes = ["polyvore_slot": slotName]
+                if name.isEmpty { attributes["polyvore_untitled"] = "true" }
+                entries.append((index, Product(id: "\(setID)_\(index)", title: name.isEmpty ? category : name, category: category,
+                                               attributes: attributes, slot: slot)))
             }
             entries.sort { $0.index < $1.index }
             products += entries.map(\.product)

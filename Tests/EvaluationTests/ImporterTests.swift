@@ -1,4 +1,5 @@
 import Foundation
+import CatalogIngest
 import LookbookCore
 import Testing
 @testable import Evaluation
@@ -13,7 +14,8 @@ import Testing
       ]},
       {"set_id": 222, "name": "Evening", "likes": 3, "items": [
         {"index": 1, "name": "white tee", "categoryid": 11, "price": 10, "likes": 1, "image": ""},
-        {"index": 4, "name": "gold hoops", "categoryid": 999, "price": 5, "likes": 1, "image": ""}
+        {"index": 4, "name": "gold hoops", "categoryid": 999, "price": 5, "likes": 1, "image": ""},
+        {"index": 5, "name": " ", "categoryid": 11, "price": 5, "likes": 1, "image": ""}
       ]}
     ]
     """
@@ -32,7 +34,7 @@ import Testing
 
     @Test func marylandLayout() throws {
         let r = try importer().read(Fixtures.data(Self.maryland), file: "m.json")
-        #expect(r.products.map(\.id) == ["111_1", "111_2", "111_3", "222_1", "222_4"])
+        #expect(r.products.map(\.id) == ["111_1", "111_2", "111_3", "222_1", "222_4", "222_5"])
         #expect(r.outfits.map(\.id) == ["111", "222"])
         #expect(r.outfits[0].items == ["111_1", "111_2", "111_3"])
         #expect(r.outfits[0].likes == 12 && r.outfits[0].name == "Denim day")
@@ -42,6 +44,22 @@ import Testing
         #expect(r.products[1].slot == .top)
         #expect(r.products[2].slot == .eyewear)          // accessory coarse type, refined by the fine name
         #expect(r.products[4].category == "Polyvore category 999")
+    }
+
+    @Test func untitledItemTakesItsCategoryAsTitle() throws {
+        let r = try importer().read(Fixtures.data(Self.maryland), file: "m.json")
+        #expect(r.products[5].title == "Tops" && r.products[5].attributes["polyvore_untitled"] == "true")
+    }
+
+    @Test func writtenCatalogReadsBackWithoutDiagnostics() throws {
+        let r = try importer().catalog(files: [(Fixtures.data(Self.maryland), "m.json"), (Fixtures.data(Self.mcn), "mcn.json")])
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("lookbook-pv-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try CatalogWriter.write(r.catalog, to: dir)
+        let back = try CatalogReader.read(path: dir)
+        #expect(back.diagnostics.isEmpty)
+        #expect(back.catalog.products.map(\.id) == r.catalog.products.map(\.id))
+        #expect(back.catalog.outfits.map(\.items) == r.catalog.outfits.map(\.items))
     }
 
     @Test func duplicateTitlesStaySeparateProducts() throws {
@@ -61,7 +79,7 @@ import Testing
 
     @Test func bothFilesMakeOneCatalog() throws {
         let r = try importer().catalog(files: [(Fixtures.data(Self.maryland), "m.json"), (Fixtures.data(Self.mcn), "mcn.json")])
-        #expect(r.catalog.outfits.count == 4 && r.catalog.products.count == 10)
+        #expect(r.catalog.outfits.count == 4 && r.catalog.products.count == 11)
         #expect(r.catalog.manifest.retailer == "polyvore")
         #expect(r.catalog.products.allSatisfy { Product.isValidID($0.id) })
     }
@@ -95,5 +113,11 @@ import Testing
         #expect(r.catalog.products.count == 9_070 + r.catalog.outfits.suffix(683).reduce(0) { $0 + $1.items.count })
         #expect(r.diagnostics.filter { $0.severity == .error }.isEmpty)
         #expect(!r.catalog.products.contains { $0.category.hasPrefix("Polyvore category") })
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("lookbook-pv-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        try CatalogWriter.write(r.catalog, to: out)
+        let back = try CatalogReader.read(path: out)
+        #expect(back.diagnostics.isEmpty)
+        #expect(back.catalog.outfits.count == 2_180 && back.catalog.products.count == r.catalog.products.count)
     }
 }

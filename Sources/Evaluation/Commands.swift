@@ -1,0 +1,115 @@
+import CatalogIngest
+import Foundation
+import LookbookCore
+
+/// The `lookbook` subcommands of this module as path-in, files-out functions, so the
+/// executable only parses arguments, prints diagnostics and sets the exit code.
+/// Each returns the diagnostics to print (one line each, `file:line: reason`) and
+/// throws `LookbookError` when the command cannot complete.
+public enum EvaluationCommands {
+    /// `lookbook import polyvore --outfits F.json [...] [--categories category_id.txt
+    /// --category-types category_type.tsv] --out PATH`.
+    public static func importPolyvore(outfits: [String], categories: String?, categoryTypes: String?, out: String,
+                                      slotRules: SlotRules = SlotRules()) throws -> (catalog: Catalog, diagnostics: [Diagnostic]) {
+        let r = try PolyvoreImporter.importFiles(outfits: outfits, categories: categories, categoryTypes: categoryTypes, slotRules: slotRules)
+        try CatalogWriter.write(r.catalog, to: out)
+        return r
+    }
+
+    /// `lookbook eval make-questions --catalog C --holdout 0.2 --seed S --out DIR`:
+    /// writes the question and key files, `split.json` and the train catalog `DIR/train`.
+    public static func makeQuestions(catalogPath: String, holdout: Double, seed: UInt64, out: String)
+        throws -> (questions: QuestionMaker.Questions, diagnostics: [Diagnostic]) {
+        guard holdout > 0, holdout <= 1 else { throw LookbookError(.usage, "--holdout must be in (0, 1], got \(holdout)") }
+        let read = try CatalogReader.read(path: catalogPath)
+        let maker = QuestionMaker(holdoutFraction: holdout, seed: seed)
+        let q = maker.make(from: read.catalog)
+        try q.writeAll(to: out, maker: maker)
+        return (q, read.diagnostics + q.diagnostics)
+    }
+
+    /// `lookbook eval baseline NAME --catalog TRAIN --out MODEL_DIR [--seed S]`: a model
+    /// directory that `eval` can load (see `scorer(modelDirectory:)`).
+    public static func trainBaseline(_ name: String, trainCatalogPath: String, seed: UInt64 = 0, out: String) throws -> [Diagnostic] {
+        guard let baseline = Baseline(rawValue: name) else {
+            throw LookbookError(.usage, "unknown baseline \(name); use one of \(Baseline.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        let read = try CatalogReader.read(path: trainCatalogPath)
+        try BaselineModelFile.write(baseline, seed: seed, train: read.catalog, to: out)
+        return read.diagnostics
+    }
+
+    /// `lookbook eval fitb|compat|retrieval --catalog PATH --model MODEL_DIR --questions Q
+    /// --out PRED [--answers KEY]` for any scorer (the CLI loads the model; a baseline
+    /// directory loads with `BaselineModelFile.load(from:)`). Writes the predictions,
+    /// and with a key the result beside them as `PRED.result.json` for `report`.
+    public static func eval<S: Scorer>(_ task: EvalTask, catalogPath: String, scorer: S, questions: String, out: String,
+                                       answers: String?, options: EvalOptions = EvalOptions(), command: String? = nil) throws -> EvalRun {
+        let read = try CatalogReader.read(path: catalogPath)
+        var run = try Evaluator.run(task, catalog: read.catalog, scorer: scorer, questionsPath: questions, predictionsPath: out,
+                                    answersPath: answers, options: options, command: command)
+        run.diagnostics = read.diagnostics + run.diagnostics
+        if answers != nil { try writeResult(run.result, to: resultPath(forPredictions: out)) }
+        return run
+    }
+
+    /// Where `eval` keeps a run's result: `PRED.result.json` beside `PRED.jsonl`.
+    public static func resultPath(forPredictions path: String) -> String {
+        (path.hasSuffix(".jsonl") ? String(path.dropLast(6)) : path) + ".result.json"
+    }
+
+    public static func writeResult(_ result: EvalResult, to path: String) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        do { try encoder.encode(result).write(to: URL(fileURLWithPath: path), options: .atomic) } catch {
+            throw LookbookError(.io, "cannot write \(path)", underlying: error.localizedDescription)
+        }
+    }
+
+    /// `lookbook eval baselines --catalog C --questions DIR --out REPORT_DIR [--seed S]`:
+    /// trains every baseline on `DIR/train`, evaluates all tasks, writes the report.
+    public static func baselines(catalogPath: String, questionsDirectory dir: String, seed: UInt64 = 0, out: String,
+                                 names: [String] = Baseline.allCases.map(\.rawValue), options: EvalOptions = EvalOptions())
+        throws -> (report: EvalReport, diagnostics: [Diagnostic]) {
+        let baselines = try names.map { n in
+            guard let b = Baseline(rawValue: n) else {
+                throw LookbookError(.usage, "unknown baseline \(n); use one of \(Baseline.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            return b
+        }
+        typealias F = QuestionMaker.Questions.FileName
+        func path(_ f: String) -> String { (dir as NSString).appendingPathComponent(f) }
+        let catalog = try CatalogReader.read(path: catalogPath)
+        let train = try CatalogReader.read(path: path(F.trainCatalog))
+        var diags = catalog.diagnostics + train.diagnostics
+        func load<T: Decodable & Sendable>(_ t: T.Type, _ f: String) throws -> [T] {
+            let r = try JSONLines.read(t, path: path(f)); diags += r.diagnostics; return r.values.map(\.value)
+        }
+        let q = QuestionMaker.Questions(
+            train: train.catalog, heldOutOutfitIDs: [],
+            fitb: try load(FITBQuestion.self, F.fitb), fitbKeys: try load(FITBKey.self, F.fitbKey),
+            compat: try load(CompatQuestion.self, F.compat), compatKeys: try load(CompatKey.self, F.compatKey),
+            retrieval: try load(RetrievalQuestion.self, F.retrieval), retrievalKeys: try load(RetrievalKey.self, F.retrievalKey),
+            diagnostics: [])
+        let split = (try? JSONDecoder().decode(SplitRecord.self, from: Data(contentsOfPath: path(F.split))))
+        let r = BaselineSuite.run(catalog: catalog.catalog, questions: q, baselines: baselines, seed: seed, options: options)
+        diags += r.diagnostics
+        var provenance = ["lookbook eval baselines --catalog \(catalogPath) --questions \(dir) --seed \(seed)",
+                          "bootstrap: \(options.bootstrap.resamples) resamples, seed \(options.bootstrap.seed)"]
+        if let split {
+            provenance.insert("lookbook eval make-questions --catalog \(catalogPath) --holdout \(split.holdoutFraction) --seed \(split.seed)  (\(split.trainOutfits) train outfits, \(split.heldOutOutfits.count) held out)", at: 0)
+        }
+        let report = EvalReport(title: "Baselines", results: r.results, provenance: provenance)
+        try report.write(to: out)
+        return (report, diags)
+    }
+
+    /// `lookbook eval report --results A.result.json B.json ... --out DIR`: merges runs
+    /// (later files win for the same model and task) into report.md/svg/json.
+    public static func report(resultFiles: [String], out: String, title: String = "Lookbook evaluation") throws -> EvalReport {
+        let report = try EvalReport.merge(jsonFiles: resultFiles, title: title)
+        try report.write(to: out)
+        return report
+    }
+}

@@ -1,0 +1,40 @@
+import CatalogIngest
+import Foundation
+import LookbookCore
+import Testing
+@testable import Evaluation
+
+/// The path-level entry points the `lookbook` executable calls, end to end on a
+/// synthetic catalog in a temp directory.
+@Suite struct CommandsTests {
+    @Test func makeQuestionsTrainBaselineEvalAndReport() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("lookbook-cmd-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try CatalogWriter.write(Fixtures.catalog(outfits: 60), to: dir + "/catalog")
+
+        let made = try EvaluationCommands.makeQuestions(catalogPath: dir + "/catalog", holdout: 0.25, seed: 3, out: dir + "/q")
+        #expect(made.questions.fitb.count == 15)
+        #expect(try EvaluationCommands.trainBaseline("ppmi-svd", trainCatalogPath: dir + "/q/train", out: dir + "/model").isEmpty)
+
+        let scorer = try BaselineModelFile.load(from: dir + "/model")
+        let run = try EvaluationCommands.eval(.fitb, catalogPath: dir + "/catalog", scorer: scorer, questions: dir + "/q/fitb.jsonl",
+                                              out: dir + "/fitb.pred.jsonl", answers: dir + "/q/fitb.key.jsonl")
+        #expect(run.diagnostics.isEmpty && run.result.predicted == 15)
+        #expect(FileManager.default.fileExists(atPath: dir + "/fitb.pred.result.json"))
+
+        let report = try EvaluationCommands.report(resultFiles: [dir + "/fitb.pred.result.json"], out: dir + "/report")
+        #expect(report.results.count == 1 && report.results[0].model == "ppmi-svd")
+
+        let suite = try EvaluationCommands.baselines(catalogPath: dir + "/catalog", questionsDirectory: dir + "/q", out: dir + "/baselines",
+                                                     names: ["random", "ppmi-svd"], options: EvalOptions(bootstrap: Bootstrap(resamples: 50)))
+        #expect(suite.diagnostics.isEmpty && suite.report.results.count == 6)
+        #expect(suite.report.provenance.first?.contains("--seed 3") == true)
+        #expect(FileManager.default.fileExists(atPath: dir + "/baselines/report.svg"))
+    }
+
+    @Test func unknownBaselineIsAUsageError() {
+        #expect(throws: LookbookError.self) {
+            _ = try EvaluationCommands.trainBaseline("gpt", trainCatalogPath: "/nonexistent", out: "/tmp/x")
+        }
+    }
+}
