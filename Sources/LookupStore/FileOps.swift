@@ -40,12 +40,19 @@ enum FileOps {
         return lstat(path, &st) == 0
     }
 
+    /// Creates `path` and any missing parents; an existing directory is fine.
     static func makeDirectory(_ path: String) throws(LookbookError) {
-        guard mkdir(path, 0o755) == 0 || errno == EEXIST else { throw ioError("create directory", path) }
         var st = stat()
-        guard stat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR else {
-            throw LookbookError(.io, "\(path) exists and is not a directory: choose another output directory")
+        if stat(path, &st) == 0 {
+            guard (st.st_mode & S_IFMT) == S_IFDIR else {
+                throw LookbookError(.io, "\(path) exists and is not a directory: choose another output directory")
+            }
+            return
         }
+        if let slash = path.lastIndex(of: "/"), slash != path.startIndex {
+            try makeDirectory(String(path[..<slash]))
+        }
+        guard mkdir(path, 0o755) == 0 || errno == EEXIST else { throw ioError("create directory", path) }
     }
 
     /// Entry names of a directory, without `.` and `..`.

@@ -45,7 +45,7 @@ public struct StorePublisher: Sendable {
     public static let storesDirectoryName = "stores"
     static let tempPrefix = ".lookbook-tmp-"
 
-    /// Publishes `content` into `outDir` (created if missing; its parent must exist),
+    /// Publishes `content` into `outDir` (created with its parents if missing),
     /// keeping the newest `keep` (≥ 1) store files in `outDir/stores`.
     ///
     /// Throws `LookbookError` (`.store` for content and SQLite problems, `.io` for file

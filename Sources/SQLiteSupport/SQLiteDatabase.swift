@@ -93,6 +93,12 @@ public final class SQLiteDatabase {
     /// Whether no transaction is open.
     public var isAutocommit: Bool { sqlite3_get_autocommit(handle) != 0 }
 
+    /// How long a statement waits for another connection's lock before failing with
+    /// `SQLITE_BUSY` (0 = fail at once, the default).
+    public func setBusyTimeout(milliseconds: Int) throws(SQLiteError) {
+        try check(sqlite3_busy_timeout(handle, Int32(clamping: milliseconds)), handle)
+    }
+
     // MARK: Pragmas
 
     /// The first column of the first row of `PRAGMA name`, as text (nil if no row).

@@ -216,6 +216,21 @@ import Testing
         #expect(try reader.fitbCandidates(outfitID: "look-2") == [content.fitb.last!])
     }
 
+    @Test func createsMissingOutputDirectories() throws {
+        let dir = try TempDirectory()
+        let result = try StorePublisher().publish(Fixtures.content(), to: dir.file("a/b/out"))
+        #expect(result.path == dir.file("a/b/out/lookbook.sqlite"))
+        #expect(try StoreReader(path: result.path).meta().runID == "run-1")
+    }
+
+    @Test func anOutputPathThatIsAFileIsRefused() throws {
+        let dir = try TempDirectory()
+        try Data("x".utf8).write(to: URL(fileURLWithPath: dir.file("out")))
+        let error = try #require(throws: LookbookError.self) { try StorePublisher().publish(Fixtures.content(), to: dir.file("out")) }
+        #expect(error.code == .io)
+        #expect(error.message.contains("not a directory"))
+    }
+
     @Test func keepBelowOneIsRefused() throws {
         let dir = try TempDirectory()
         let error = try #require(throws: LookbookError.self) { try StorePublisher().publish(Fixtures.content(), to: dir.path, keep: 0) }
