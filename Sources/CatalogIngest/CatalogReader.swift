@@ -366,7 +366,7 @@ private struct Reader {
     // MARK: JSON Lines
 
     private mutating func readJSONL(_ path: String, name: String,
-                                    _ add: (inout Reader, [String: JSONValue], Int, () -> String) -> Void) throws {
+                                    _ add: (inout Reader, JSONScanner.Fields, Int, () -> String) -> Void) throws {
         var splitter = LineSplitter()
         var rows = IngestStats.Rows()
         func line(_ r: inout Reader, _ bytes: UnsafeRawBufferPointer, _ number: Int) {
@@ -379,17 +379,20 @@ private struct Reader {
                                                 reason: "row is not valid UTF-8; export the feed as UTF-8", content: content()))
                 return
             }
-            let value: JSONValue
-            do { value = try JSONScanner.parse(bytes) } catch {
+            let o: JSONScanner.Fields
+            do {
+                switch try JSONScanner.parseRow(bytes) {
+                case .fields(let fields): o = fields
+                case .notAnObject(let value):
+                    rows.rejected += 1
+                    r.diagnostics.append(Diagnostic(.error, code: IngestCode.wrongType, file: name, line: number,
+                                                    reason: "row is \(value.typeName), expected a JSON object", content: content()))
+                    return
+                }
+            } catch {
                 rows.rejected += 1
                 r.diagnostics.append(Diagnostic(.error, code: IngestCode.invalidJSON, file: name, line: number,
                                                 reason: "invalid JSON at column \(error.offset + 1): \(error.message)", content: content()))
-                return
-            }
-            guard case .object(let o) = value else {
-                rows.rejected += 1
-                r.diagnostics.append(Diagnostic(.error, code: IngestCode.wrongType, file: name, line: number,
-                                                reason: "row is \(value.typeName), expected a JSON object", content: content()))
                 return
             }
             let before = r.diagnostics.count
@@ -423,7 +426,7 @@ private struct Reader {
                 return bad(IngestCode.invalidUTF8, "row is not valid UTF-8; export the feed as UTF-8")
             }
             if let e = rec.error { return bad(IngestCode.badCSV, e) }
-            let o: [String: JSONValue]
+            let o: JSONScanner.Fields
             do { o = try RowDecoder.csvProductObject(header: h, fields: rec.fields) } catch {
                 return bad(error.code, error.reason)
             }
@@ -439,7 +442,7 @@ private struct Reader {
 
     // MARK: Rows
 
-    mutating func addProduct(_ o: [String: JSONValue], file: String, line: Int, content: () -> String) {
+    mutating func addProduct(_ o: JSONScanner.Fields, file: String, line: Int, content: () -> String) {
         var p: Product
         do { p = try RowDecoder.product(o) } catch {
             diagnostics.append(Diagnostic(.error, code: error.code, file: file, line: line, reason: error.reason, content: content()))
@@ -462,7 +465,7 @@ private struct Reader {
         products.append(p)
     }
 
-    mutating func addOutfit(_ o: [String: JSONValue], file: String, line: Int, content: () -> String) {
+    mutating func addOutfit(_ o: JSONScanner.Fields, file: String, line: Int, content: () -> String) {
         do {
             let outfit = try RowDecoder.outfit(o)
             outfits.append((outfit, line, content()))
@@ -471,7 +474,7 @@ private struct Reader {
         }
     }
 
-    mutating func addFeedback(_ o: [String: JSONValue], file: String, line: Int, content: () -> String) {
+    mutating func addFeedback(_ o: JSONScanner.Fields, file: String, line: Int, content: () -> String) {
         do {
             let f = try RowDecoder.feedback(o)
             feedback.append((f, line, content()))

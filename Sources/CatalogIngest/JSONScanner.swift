@@ -50,6 +50,72 @@ struct JSONScanner {
         return v
     }
 
+    /// A row: an object's members in file order, looked up by a linear scan. Rows have
+    /// a dozen short keys; a scan over them beats hashing every key into a dictionary.
+    struct Fields {
+        var pairs: [(key: String, value: JSONValue)] = []
+
+        subscript(key: String) -> JSONValue? {
+            get {
+                for p in pairs where p.key == key { return p.value }
+                return nil
+            }
+            set {
+                if let i = pairs.firstIndex(where: { $0.key == key }) {
+                    if let newValue { pairs[i].value = newValue } else { pairs.remove(at: i) }
+                } else if let newValue {
+                    pairs.append((key, newValue))
+                }
+            }
+        }
+    }
+
+    enum Row {
+        case fields(Fields)
+        /// The line held valid JSON that is not an object.
+        case notAnObject(JSONValue)
+    }
+
+    /// Parses one line of a JSON Lines file.
+    static func parseRow(_ bytes: UnsafeRawBufferPointer) throws(Failure) -> Row {
+        var s = JSONScanner(bytes)
+        s.skipSpace()
+        let row: Row
+        if s.i < s.p.count, s.p[s.i] == UInt8(ascii: "{") {
+            row = .fields(try s.objectFields())
+        } else {
+            row = .notAnObject(try s.value())
+        }
+        s.skipSpace()
+        guard s.i == s.p.count else { throw Failure(offset: s.i, message: "unexpected text after the JSON value") }
+        return row
+    }
+
+    private mutating func objectFields() throws(Failure) -> Fields {
+        i += 1
+        var out = Fields()
+        out.pairs.reserveCapacity(16)
+        skipSpace()
+        if i < p.count, p[i] == UInt8(ascii: "}") { i += 1; return out }
+        while true {
+            skipSpace()
+            guard i < p.count, p[i] == UInt8(ascii: "\"") else { throw fail("expected a \"key\"") }
+            let key = try string()
+            skipSpace()
+            guard i < p.count, p[i] == UInt8(ascii: ":") else { throw fail("expected ':' after key \"\(key)\"") }
+            i += 1
+            skipSpace()
+            let v = try value()
+            for pair in out.pairs where pair.key == key { throw fail("duplicate key \"\(key)\"") }
+            out.pairs.append((key, v))
+            skipSpace()
+            guard i < p.count else { throw fail("unterminated object") }
+            if p[i] == UInt8(ascii: ",") { i += 1; continue }
+            if p[i] == UInt8(ascii: "}") { i += 1; return out }
+            throw fail("expected ',' or '}'")
+        }
+    }
+
     static func parse(_ bytes: [UInt8]) throws(Failure) -> JSONValue {
         let result: Result<JSONValue, Failure> = bytes.withUnsafeBytes { raw in
             do throws(Failure) { return .success(try parse(raw)) } catch { return .failure(error) }

@@ -10,7 +10,7 @@ struct RowProblem: Error {
 /// Turns parsed rows (JSON objects, or CSV records mapped to the same shape) into
 /// domain values, checking types and required fields (catalog format v1).
 enum RowDecoder {
-    typealias Object = [String: JSONValue]
+    typealias Object = JSONScanner.Fields
 
     static func product(_ o: Object) throws(RowProblem) -> Product {
         let id = try requiredString(o, "id")
@@ -115,7 +115,7 @@ enum RowDecoder {
         guard fields.count == header.count else {
             throw RowProblem(code: IngestCode.badCSV, reason: "row has \(fields.count) fields, the header has \(header.count); quote fields that contain commas")
         }
-        var o: Object = [:]
+        var o = Object()
         for (name, bytes) in zip(header, fields) where !bytes.isEmpty {
             let text = String(decoding: bytes, as: UTF8.self)
             switch name {
