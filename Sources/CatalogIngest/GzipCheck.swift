@@ -128,6 +128,9 @@ final class GzipStream {
         }
     }
 
+    /// Compares the running CRC-32 and size with the member trailer. Writers that pad
+    /// the file with zero bytes after the trailer (tape blocking) are accepted: every
+    /// position inside the trailing zeros is tried.
     private func checkTrailer() throws {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw LookbookError(.unreadableCatalog, "cannot reopen \(path)") }
@@ -136,18 +139,28 @@ final class GzipStream {
         guard fstat(fd, &st) == 0, st.st_size >= 18 else {
             throw LookbookError(.unreadableCatalog, "gzip stream \(path) is truncated", underlying: "shorter than a gzip header and trailer")
         }
-        var trailer = [UInt8](repeating: 0, count: 8)
-        guard pread(fd, &trailer, 8, off_t(st.st_size) - 8) == 8 else {
+        let tailCount = Int(min(Int64(st.st_size), 64 << 10))
+        var tail = [UInt8](repeating: 0, count: tailCount)
+        guard pread(fd, &tail, tailCount, off_t(st.st_size) - off_t(tailCount)) == tailCount else {
             throw LookbookError(.unreadableCatalog, "cannot read the gzip trailer of \(path)")
         }
-        let storedCRC = UInt32(trailer[0]) | UInt32(trailer[1]) << 8 | UInt32(trailer[2]) << 16 | UInt32(trailer[3]) << 24
-        let storedSize = UInt32(trailer[4]) | UInt32(trailer[5]) << 8 | UInt32(trailer[6]) << 16 | UInt32(trailer[7]) << 24
-        let size = UInt32(truncatingIfNeeded: total)
-        guard storedCRC == crc.value, storedSize == size else {
-            throw LookbookError(.unreadableCatalog,
-                                "gzip stream \(path) is corrupt: its data does not match the gzip trailer (or it is a multi-member gzip, which is not supported)",
-                                underlying: String(format: "CRC-32 %08x, trailer says %08x; size %u, trailer says %u", crc.value, storedCRC, size, storedSize))
+        func le32(_ i: Int) -> UInt32 {
+            UInt32(tail[i]) | UInt32(tail[i + 1]) << 8 | UInt32(tail[i + 2]) << 16 | UInt32(tail[i + 3]) << 24
         }
+        let size = UInt32(truncatingIfNeeded: total)
+        var end = tail.count
+        var last: (crc: UInt32, size: UInt32)?
+        while end >= 8 {
+            let candidate = (crc: le32(end - 8), size: le32(end - 4))
+            last = last ?? candidate
+            if candidate.crc == crc.value, candidate.size == size { return }
+            guard tail[end - 1] == 0 else { break }
+            end -= 1
+        }
+        let stored = last ?? (0, 0)
+        throw LookbookError(.unreadableCatalog,
+                            "gzip stream \(path) is corrupt: its data does not match the gzip trailer (or it is a multi-member gzip, which is not supported)",
+                            underlying: String(format: "CRC-32 %08x, trailer says %08x; size %u, trailer says %u", crc.value, stored.crc, size, stored.size))
     }
 }
 

@@ -146,3 +146,48 @@ import TestSupport
         #expect((ArchiveWriter.format(forPathExtension: name) != nil) == isArchive)
     }
 }
+
+/// Archives made by the usual command-line tools, not by our own writer.
+@Suite struct ToolMadeArchiveTests {
+    private func run(_ tool: String, _ args: [String], in dir: String) throws -> Bool {
+        guard FileManager.default.isExecutableFile(atPath: tool) else { return false }
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: tool)
+        p.arguments = args
+        p.currentDirectoryURL = URL(fileURLWithPath: dir)
+        try p.run()
+        p.waitUntilExit()
+        return p.terminationStatus == 0
+    }
+
+    @Test(arguments: [("c.tar.gz", ["czf"]), ("c.tar", ["cf"]), ("c.tar.zst", ["--zstd", "-cf"])])
+    func tarCommand(name: String, flags: [String]) throws {
+        let dir = try TempDirectory()
+        let (catalog, images) = CatalogFixtures.sample()
+        try CatalogWriter.write(catalog, images: images, to: dir.path("acme-2026-11-28"))
+        guard try run("/usr/bin/tar", flags + [name, "acme-2026-11-28"], in: dir.path) else {
+            print("skipped: /usr/bin/tar \(flags) unavailable"); return
+        }
+        let result = try CatalogReader.read(path: dir.path(name))
+        #expect(result.catalog.products.count == 4)
+        #expect(result.catalog.images.count == 2)
+        #expect(result.diagnostics.isEmpty, "\(result.diagnostics)")
+    }
+
+    @Test func gzipPaddedWithZerosAfterTheTrailer() throws {
+        let dir = try TempDirectory()
+        let path = dir.path("products.jsonl.gz")
+        try CatalogWriter.writeBareFile(Array(CatalogFixtures.productLines(50).utf8), to: path)
+        var bytes = try Array(Data(contentsOf: URL(fileURLWithPath: path)))
+        bytes += [UInt8](repeating: 0, count: 512)
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        #expect(try CatalogReader.read(path: path).catalog.products.count == 50)
+    }
+
+    @Test func gzipCommandFeed() throws {
+        let dir = try TempDirectory()
+        try dir.write("products.jsonl", CatalogFixtures.productLines(500))
+        guard try run("/usr/bin/gzip", ["-9", "products.jsonl"], in: dir.path) else { print("skipped: no gzip"); return }
+        #expect(try CatalogReader.read(path: dir.path("products.jsonl.gz")).catalog.products.count == 500)
+    }
+}
