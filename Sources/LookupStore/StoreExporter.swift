@@ -83,81 +83,58 @@ public enum StoreExporter {
     }
 
     /// Streams the statement's rows into `path` (via a temp file renamed at the end, so
-    /// a failed export leaves no half-written file under the final name).
+    /// a failed export leaves no half-written file under the final name). Text goes
+    /// from SQLite's buffer into the output buffer without a `String` in between.
     static func write(_ statement: SQLiteStatement, columns: [Column], format: Format, to path: String) throws {
         let temp = path + ".tmp-\(getpid())"
         let file = try BufferedFile(creating: temp)
         var renamed = false
         defer { if !renamed { try? FileOps.remove(temp) } }
+        defer { statement.reset() }
         switch format {
         case .csv:
-            file.append([0xEF, 0xBB, 0xBF])
-            file.append(CSV.row(columns.map(\.name)))
-            var fields = [String](repeating: "", count: columns.count)
+            file.buffer.append(contentsOf: [0xEF, 0xBB, 0xBF])
+            file.buffer.append(contentsOf: CSV.row(columns.map(\.name)))
             while try statement.step() {
                 for (i, column) in columns.enumerated() {
+                    if i > 0 { file.buffer.append(0x2C) }
                     switch column {
-                    case .text: fields[i] = statement.string(i) ?? ""
-                    case .int: fields[i] = String(statement.int(i))
-                    case .real: fields[i] = String(statement.double(i))
+                    case .text: statement.withUTF8(i) { CSV.appendField($0, to: &file.buffer) }
+                    case .int: file.buffer.append(contentsOf: String(statement.int(i)).utf8)
+                    case .real: file.buffer.append(contentsOf: String(statement.double(i)).utf8)
                     }
                 }
-                file.append(CSV.row(fields))
+                file.buffer.append(contentsOf: [0x0D, 0x0A])
                 try file.flushIfFull()
             }
         case .jsonl:
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.withoutEscapingSlashes]
+            let keys = columns.map { column in
+                var key: [UInt8] = []
+                JSONText.appendString(Array(column.name.utf8), to: &key)
+                return key + [0x3A]
+            }
             while try statement.step() {
-                var row = JSONRow(columns: columns)
-                for (i, column) in columns.enumerated() where !statement.isNull(i) {
+                file.buffer.append(0x7B)
+                for (i, column) in columns.enumerated() {
+                    if i > 0 { file.buffer.append(0x2C) }
+                    file.buffer.append(contentsOf: keys[i])
+                    if statement.isNull(i) {
+                        file.buffer.append(contentsOf: "null".utf8)
+                        continue
+                    }
                     switch column {
-                    case .text: row.values[i] = .text(statement.string(i) ?? "")
-                    case .int: row.values[i] = .int(statement.int(i))
-                    case .real: row.values[i] = .real(statement.double(i))
+                    case .text: statement.withUTF8(i) { JSONText.appendString($0, to: &file.buffer) }
+                    case .int: file.buffer.append(contentsOf: String(statement.int(i)).utf8)
+                    case .real: JSONText.appendNumber(statement.double(i), to: &file.buffer)
                     }
                 }
-                file.append(Array(try encoder.encode(row)))
-                file.append([0x0A])
+                file.buffer.append(contentsOf: [0x7D, 0x0A])
                 try file.flushIfFull()
             }
         }
-        statement.reset()
         try file.close()
         try FileOps.rename(temp, to: path)
         renamed = true
-    }
-
-    /// One JSON Lines object, keys in column order, `null` for SQL NULL.
-    struct JSONRow: Encodable {
-        enum Value { case null, text(String), int(Int), real(Double) }
-        let columns: [Column]
-        var values: [Value]
-
-        init(columns: [Column]) {
-            self.columns = columns
-            self.values = Array(repeating: .null, count: columns.count)
-        }
-
-        struct Key: CodingKey {
-            var stringValue: String
-            var intValue: Int? { nil }
-            init(stringValue: String) { self.stringValue = stringValue }
-            init?(intValue: Int) { nil }
-        }
-
-        func encode(to encoder: any Encoder) throws {
-            var c = encoder.container(keyedBy: Key.self)
-            for (column, value) in zip(columns, values) {
-                let key = Key(stringValue: column.name)
-                switch value {
-                case .null: try c.encodeNil(forKey: key)
-                case .text(let s): try c.encode(s, forKey: key)
-                case .int(let n): try c.encode(n, forKey: key)
-                case .real(let x): try c.encode(x, forKey: key)
-                }
-            }
-        }
     }
 }
 
@@ -165,8 +142,9 @@ public enum StoreExporter {
 public enum CSV {
     /// A field, quoted when it contains `,` `"` CR or LF, with quotes doubled.
     public static func field(_ value: String) -> String {
-        guard value.utf8.contains(where: { $0 == 0x2C || $0 == 0x22 || $0 == 0x0D || $0 == 0x0A }) else { return value }
-        return "\"" + value.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+        var out: [UInt8] = []
+        appendField(Array(value.utf8), to: &out)
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// A record's bytes: fields joined by `,`, ended by CRLF.
@@ -174,18 +152,62 @@ public enum CSV {
         var out: [UInt8] = []
         for (i, value) in fields.enumerated() {
             if i > 0 { out.append(0x2C) }
-            out.append(contentsOf: field(value).utf8)
+            appendField(Array(value.utf8), to: &out)
         }
         out.append(contentsOf: [0x0D, 0x0A])
         return out
     }
+
+    static func appendField<C: Collection<UInt8>>(_ utf8: C, to out: inout [UInt8]) {
+        guard utf8.contains(where: { $0 == 0x2C || $0 == 0x22 || $0 == 0x0D || $0 == 0x0A }) else {
+            out.append(contentsOf: utf8)
+            return
+        }
+        out.append(0x22)
+        for byte in utf8 {
+            out.append(byte)
+            if byte == 0x22 { out.append(0x22) }
+        }
+        out.append(0x22)
+    }
 }
 
-/// An output file written through a 1 MiB buffer.
+/// JSON (RFC 8259) string and number text, written straight into a byte buffer.
+enum JSONText {
+    /// A quoted string: `"` and `\` escaped, control characters as `\n`, `\t`… or
+    /// `\u00XX`; everything else, non-ASCII included, passes through as UTF-8.
+    static func appendString<C: Collection<UInt8>>(_ utf8: C, to out: inout [UInt8]) {
+        out.append(0x22)
+        let hex = Array("0123456789abcdef".utf8)
+        for byte in utf8 {
+            switch byte {
+            case 0x22: out.append(contentsOf: [0x5C, 0x22])
+            case 0x5C: out.append(contentsOf: [0x5C, 0x5C])
+            case 0x0A: out.append(contentsOf: [0x5C, 0x6E])
+            case 0x0D: out.append(contentsOf: [0x5C, 0x72])
+            case 0x09: out.append(contentsOf: [0x5C, 0x74])
+            case 0x08: out.append(contentsOf: [0x5C, 0x62])
+            case 0x0C: out.append(contentsOf: [0x5C, 0x66])
+            case 0..<0x20: out.append(contentsOf: [0x5C, 0x75, 0x30, 0x30, hex[Int(byte >> 4)], hex[Int(byte & 0xF)]])
+            default: out.append(byte)
+            }
+        }
+        out.append(0x22)
+    }
+
+    /// Shortest round-trip decimal; `null` for infinities and NaN, which JSON lacks.
+    static func appendNumber(_ value: Double, to out: inout [UInt8]) {
+        guard value.isFinite else { out.append(contentsOf: "null".utf8); return }
+        out.append(contentsOf: String(value).utf8)
+    }
+}
+
+/// An output file written through a 1 MiB buffer: callers append to `buffer` and
+/// call `flushIfFull()` after each record.
 final class BufferedFile {
     let path: String
     private let fd: Int32
-    private var buffer: [UInt8] = []
+    var buffer: [UInt8] = []
     private static let capacity = 1 << 20
 
     init(creating path: String) throws(LookbookError) {
@@ -196,8 +218,6 @@ final class BufferedFile {
     }
 
     deinit { if fd >= 0 { Foundation.close(fd) } }
-
-    func append(_ bytes: [UInt8]) { buffer.append(contentsOf: bytes) }
 
     func flushIfFull() throws(LookbookError) {
         if buffer.count >= Self.capacity { try flush() }

@@ -18,6 +18,24 @@ import Testing
         #expect(CSV.field(raw) == escaped)
     }
 
+    @Test(arguments: ["plain", "quote \" and backslash \\", "tab\tnew\nline\rcr", "\u{0}\u{1}\u{1F}\u{7F}", "délavé 百褶裙 👜", "</script>", ""])
+    func jsonStringsRoundTrip(text: String) throws {
+        var out: [UInt8] = Array("[".utf8)
+        JSONText.appendString(Array(text.utf8), to: &out)
+        out.append(contentsOf: "]".utf8)
+        let parsed = try JSONSerialization.jsonObject(with: Data(out)) as? [String]
+        #expect(parsed == [text])
+    }
+
+    @Test(arguments: [0.7, -1e-5, 1e300, 3.0, Double.infinity, Double.nan])
+    func jsonNumbers(value: Double) throws {
+        var out: [UInt8] = Array("[".utf8)
+        JSONText.appendNumber(value, to: &out)
+        out.append(contentsOf: "]".utf8)
+        let parsed = try #require(try JSONSerialization.jsonObject(with: Data(out)) as? [Any])
+        if value.isFinite { #expect((parsed[0] as? NSNumber)?.doubleValue == value) } else { #expect(parsed[0] is NSNull) }
+    }
+
     @Test func csvRowsEndInCRLF() {
         #expect(CSV.row(["a", "b,c", ""]) == Array("a,\"b,c\",\r\n".utf8))
     }
@@ -57,6 +75,8 @@ import Testing
         let text = try #require(String(data: try dir.bytes("export/complementary.jsonl"), encoding: .utf8))
         let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
         #expect(lines.count == 6 && lines.last == "")
+        #expect(lines[0].hasPrefix("{\"anchor_id\":\"jeans-1\",\"anchor_title\":\"Jean droit délavé\\nlong\",\"anchor_slot\":\"bottom\","),
+                "keys in column order, text escaped")
         let first = try #require(try JSONSerialization.jsonObject(with: Data(lines[0].utf8)) as? [String: Any])
         #expect(first["anchor_id"] as? String == "jeans-1")
         #expect(first["item_title"] as? String == "Navy, striped \"Breton\" shirt")
