@@ -9,9 +9,13 @@ import LookbookCore
 public enum EvaluationCommands {
     /// `lookbook import polyvore --outfits F.json [...] [--categories category_id.txt
     /// --category-types category_type.tsv] --out PATH`.
+    /// `categoryLevel: .coarse` (an extra flag, e.g. `--coarse-categories`) gives the
+    /// Polyvore Outfits setting: see `PolyvoreImporter.CategoryLevel`.
     public static func importPolyvore(outfits: [String], categories: String?, categoryTypes: String?, out: String,
-                                      slotRules: SlotRules = SlotRules()) throws -> (catalog: Catalog, diagnostics: [Diagnostic]) {
-        let r = try PolyvoreImporter.importFiles(outfits: outfits, categories: categories, categoryTypes: categoryTypes, slotRules: slotRules)
+                                      slotRules: SlotRules = SlotRules(), categoryLevel: PolyvoreImporter.CategoryLevel = .fine)
+        throws -> (catalog: Catalog, diagnostics: [Diagnostic]) {
+        let r = try PolyvoreImporter.importFiles(outfits: outfits, categories: categories, categoryTypes: categoryTypes,
+                                                 slotRules: slotRules, categoryLevel: categoryLevel)
         try CatalogWriter.write(r.catalog, to: out)
         return r
     }

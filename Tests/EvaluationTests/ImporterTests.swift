@@ -46,6 +46,14 @@ import Testing
         #expect(r.products[4].category == "Polyvore category 999")
     }
 
+    @Test func coarseCategoriesFollowTheSlot() throws {
+        var coarse = importer(); coarse.categoryLevel = .coarse
+        let r = try coarse.read(Fixtures.data(Self.maryland), file: "m.json")
+        #expect(r.products.map(\.category) == ["Outerwear", "Tops", "Eyewear", "Tops", "Other", "Tops"])
+        #expect(r.products[0].attributes["polyvore_category"] == "Jackets")
+        #expect(r.products[5].title == "Tops")
+    }
+
     @Test func untitledItemTakesItsCategoryAsTitle() throws {
         let r = try importer().read(Fixtures.data(Self.maryland), file: "m.json")
         #expect(r.products[5].title == "Tops" && r.products[5].attributes["polyvore_untitled"] == "true")

@@ -10,16 +10,19 @@ import Testing
     static let seed: UInt64 = 1
     static let holdout = 0.2
 
-    static let data: (catalog: Catalog, questions: QuestionMaker.Questions)? = {
+    static func load(_ level: PolyvoreImporter.CategoryLevel) -> (catalog: Catalog, questions: QuestionMaker.Questions)? {
         guard let dir = Fixtures.polyvoreDirectory() else { return nil }
         guard let r = try? PolyvoreImporter.importFiles(
             outfits: [dir + "/maryland_valid_no_dup.json", dir + "/mcn_train_subset.json"],
-            categories: dir + "/category_id.txt", categoryTypes: dir + "/category_type.tsv") else { return nil }
+            categories: dir + "/category_id.txt", categoryTypes: dir + "/category_type.tsv", categoryLevel: level) else { return nil }
         return (r.catalog, QuestionMaker(holdoutFraction: holdout, seed: seed).make(from: r.catalog))
-    }()
+    }
 
-    @Test func baselineTable() throws {
-        guard let (catalog, questions) = Self.data else {
+    static let data = load(.fine)
+
+    @Test(arguments: PolyvoreImporter.CategoryLevel.allCases)
+    func baselineTable(level: PolyvoreImporter.CategoryLevel) throws {
+        guard let (catalog, questions) = level == .fine ? Self.data : Self.load(level) else {
             print("skipped: ../shared/data/polyvore is absent (the real Polyvore data is not redistributed)")
             return
         }
@@ -29,15 +32,15 @@ import Testing
         var sizes: [String: Int] = [:]
         for p in catalog.products { sizes[p.category, default: 0] += 1 }
         let pools = questions.retrieval.map { sizes[$0.category]! }.sorted()
-        let report = EvalReport(title: "Baselines on Polyvore (held-out split)", results: r.results, provenance: [
-            "lookbook import polyvore --outfits maryland_valid_no_dup.json --outfits mcn_train_subset.json --categories category_id.txt --category-types category_type.tsv --out polyvore",
+        let report = EvalReport(title: "Baselines on Polyvore (held-out split, \(level.rawValue) categories)", results: r.results, provenance: [
+            "lookbook import polyvore --outfits maryland_valid_no_dup.json --outfits mcn_train_subset.json --categories category_id.txt --category-types category_type.tsv --out polyvore" + (level == .coarse ? "  (categoryLevel: .coarse)" : ""),
             "lookbook eval make-questions --catalog polyvore --holdout \(Self.holdout) --seed \(Self.seed)  (\(questions.train.outfits.count) train outfits, \(questions.heldOutOutfitIDs.count) held out)",
             "baselines trained on the train split with seed 0; bootstrap 1,000 resamples, seed 0",
             "retrieval pools: median \(pools[pools.count / 2]), mean \(pools.reduce(0, +) / pools.count), max \(pools.last!) products",
-            "swift test --filter PolyvoreBaselineTests",
+            "swift test --filter PolyvoreBaselineTests  (EvaluationTests/PolyvoreBaselineTests.swift, argument \(level.rawValue))",
         ])
         print(report.markdown())
-        if let dir = ProcessInfo.processInfo.environment["LOOKBOOK_REPORT_DIR"] { try report.write(to: dir) }
+        if let dir = ProcessInfo.processInfo.environment["LOOKBOOK_REPORT_DIR"] { try report.write(to: dir + "/" + level.rawValue) }
         let svd = try #require(report.estimate(model: "ppmi-svd", metric: MetricName.fitbAccuracy))
         let random = try #require(report.estimate(model: "random", metric: MetricName.fitbAccuracy))
         #expect(svd.low > random.high)

@@ -49,7 +49,11 @@ public struct PPMISVDScorer: Scorer {
     public let dimension: Int
 
     public var name: String {
-        settings.cosine && settings.titleOnly ? "ppmi-svd" : "ppmi-svd(\(settings.cosine ? "cosine" : "dot"), \(settings.titleOnly ? "title" : "title+category"))"
+        switch (settings.cosine, settings.titleOnly) {
+        case (true, true): Baseline.ppmiSVD.rawValue
+        case (false, false): Baseline.ppmiSVDDot.rawValue
+        default: "ppmi-svd(\(settings.cosine ? "cosine" : "dot"), \(settings.titleOnly ? "title" : "title+category"))"
+        }
     }
 
     public static func words(of p: Product, titleOnly: Bool = false) -> [String] {
