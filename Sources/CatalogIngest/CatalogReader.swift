@@ -286,7 +286,7 @@ private struct Reader {
             }
         }
         if parts.count == 1, let r = rootFile(parts[0]) { return (r, "") }
-        if parts.count == 2, let r = rootFile(parts[1]) { return (r, parts[0]) }
+        if parts.count == 2, parts[0] != "images", let r = rootFile(parts[1]) { return (r, parts[0]) }
         if parts.count >= 2, parts[0] == "images", root == nil || root == "" {
             return (.image(path: parts.joined(separator: "/")), "")
         }
@@ -344,6 +344,18 @@ private struct Reader {
             bytes.append(contentsOf: block)
             if bytes.count > 1 << 20 {
                 throw LookbookError(.unsupportedCatalog, "\(path) in catalog \(r.path) is larger than 1 MiB; it should be a small manifest")
+            }
+        }
+        // Format and version first: a manifest of another format or version may lack
+        // our required keys, and the message must say which format it is.
+        if case .object(let o)? = try? JSONScanner.parse(bytes) {
+            if case .string(let format)? = o["format"], format != CatalogManifest.formatName {
+                throw LookbookError(.unsupportedCatalog,
+                                    "\(path) in catalog \(self.path) has format \"\(format)\", expected \"\(CatalogManifest.formatName)\"")
+            }
+            if case .number(let version, _)? = o["version"], version != Double(CatalogManifest.supportedVersion) {
+                throw LookbookError(.unsupportedCatalog,
+                                    "\(path) in catalog \(self.path) is version \(version.formatted()); this lookbook reads version \(CatalogManifest.supportedVersion)")
             }
         }
         let decoded: CatalogManifest

@@ -174,7 +174,8 @@ final class DirectorySource: EntrySource {
             throw LookbookError(.unreadableCatalog, "cannot list catalog directory \(root)")
         }
         while let p = e.nextObject() as? String { paths.append(p) }
-        paths.sort()
+        // Shallow first, so the root's catalog.json is seen before any copy in a subfolder.
+        paths = paths.map { ($0.split(separator: "/").count, $0) }.sorted { $0 < $1 }.map(\.1)
     }
 
     deinit {

@@ -165,6 +165,8 @@ import TestSupport
         (#"{"format":"shopify-export","version":1,"retailer":"a","snapshot":"2026-11-28T02:00:00Z"}"#, "format"),
         (#"{"format":"lookbook-catalog","version":2,"retailer":"a","snapshot":"2026-11-28T02:00:00Z"}"#, "version 2"),
         (#"{"format":"lookbook-catalog""#, "not a valid manifest"),
+        (#"{"format":"lookbook-catalog","version":1}"#, "not a valid manifest"),
+        (#"{"format":"google-merchant-feed","items":3}"#, "google-merchant-feed"),
     ])
     func manifestOfAnotherFormatOrVersion(manifest: String, mentions: String) throws {
         let dir = try TempDirectory()

@@ -117,6 +117,17 @@ import TestSupport
         #expect(result.diagnostics.isEmpty, "\(result.diagnostics)")
     }
 
+    @Test func aCopyInASubfolderOfADirectoryIsIgnored() throws {
+        let dir = try TempDirectory()
+        let root = try CatalogFixtures.directory(in: dir, files: ["products.jsonl": CatalogFixtures.productLines(3),
+                                                                  "backup/catalog.json": "{}",
+                                                                  "backup/products.jsonl": "{}"])
+        let result = try CatalogReader.read(path: root)
+        #expect(result.catalog.products.count == 3)
+        #expect(result.diagnostics.map(\.code) == ["ignored-file", "ignored-file"])
+        #expect(result.diagnostics.map(\.file) == ["backup/catalog.json", "backup/products.jsonl"])
+    }
+
     @Test func otherFilesAreIgnoredWithAWarning() throws {
         let dir = try TempDirectory()
         try CatalogFixtures.archive(at: dir.path("c.tar")) { w in
