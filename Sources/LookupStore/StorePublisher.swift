@@ -64,10 +64,14 @@ public struct StorePublisher: Sendable {
         let linkPath = outDir + "/" + Self.tempPrefix + token + "-link.sqlite"
         let manifestTemp = outDir + "/" + Self.tempPrefix + token + "-manifest.json"
         var step = Step.cleaning
+        // Set once the new file is in stores/ but not yet lookbook.sqlite: a failure
+        // then removes it, so stores/ only holds stores that were published.
+        var unpublishedStore: String?
         defer {
             for path in [buildPath, buildPath + "-journal", finalPath, finalPath + "-journal", linkPath, manifestTemp] {
                 try? FileOps.remove(path)
             }
+            if let unpublishedStore { try? FileOps.remove(unpublishedStore) }
         }
         do {
             try report(step)
@@ -98,10 +102,12 @@ public struct StorePublisher: Sendable {
             let storeName = try Self.uniqueStoreName(for: content, in: storesDir)
             let storePath = storesDir + "/" + storeName
             try FileOps.rename(finalPath, to: storePath)
+            unpublishedStore = storePath
             try FileOps.fsync(storesDir, directory: true)
             try FileOps.link(storePath, to: linkPath)
             let publishedPath = outDir + "/" + Self.storeFileName
             try FileOps.rename(linkPath, to: publishedPath)
+            unpublishedStore = nil
 
             step = .writingManifest; try report(step)
             let manifest = StoreManifest(

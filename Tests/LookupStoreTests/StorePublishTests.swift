@@ -231,6 +231,18 @@ import Testing
         #expect(error.message.contains("not a directory"))
     }
 
+    /// The final rename fails (here: a directory sits where the store goes): the new
+    /// file must not linger in stores/ as if it had been published.
+    @Test func aFailedInstallLeavesNoStoreBehind() throws {
+        let dir = try TempDirectory()
+        try FileManager.default.createDirectory(atPath: dir.file("lookbook.sqlite/x"), withIntermediateDirectories: true)
+        let error = try #require(throws: LookbookError.self) { try StorePublisher().publish(Fixtures.content(), to: dir.path) }
+        #expect(error.code == .io)
+        #expect(error.message.contains("rename"))
+        #expect(try dir.names("stores").isEmpty)
+        #expect(try dir.names() == ["lookbook.sqlite", "stores"])
+    }
+
     @Test func keepBelowOneIsRefused() throws {
         let dir = try TempDirectory()
         let error = try #require(throws: LookbookError.self) { try StorePublisher().publish(Fixtures.content(), to: dir.path, keep: 0) }
