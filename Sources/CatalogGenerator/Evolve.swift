@@ -32,6 +32,7 @@ extension SampleCatalogGenerator {
         for var p in previous.catalog.products {
             var t = previous.truth[p.id]!
             let u = rng.unit()
+            var newPhoto = false
             if u < changeFraction {
                 touched += 1
                 if u < changeFraction * 0.2 {
@@ -54,9 +55,10 @@ extension SampleCatalogGenerator {
                 default:
                     t.image!.spec.noiseSeed = rng.next()
                     toRender.append(t.image!)
+                    newPhoto = true
                 }
             }
-            if let image = t.image, renderImages, !toRender.contains(where: { $0.path == image.path }) {
+            if let image = t.image, renderImages, !newPhoto {
                 images[image.path] = previous.images[image.path]
             }
             products.append(p)
@@ -77,7 +79,8 @@ extension SampleCatalogGenerator {
 
         // Outfits and feedback.
         var outfits = previous.catalog.outfits.filter { !$0.items.contains(where: removed.contains) }
-        var styles = previous.outfitStyles.filter { id, _ in outfits.contains { $0.id == id } }
+        let kept = Set(outfits.map(\.id))
+        var styles = previous.outfitStyles.filter { id, _ in kept.contains(id) }
         if !previous.catalog.outfits.isEmpty {
             let maxOutfit = previous.catalog.outfits.compactMap { Int($0.id.dropFirst()) }.max() ?? 0
             let count = max(1, Int((Double(previous.catalog.outfits.count) * changeFraction * 0.2).rounded()))

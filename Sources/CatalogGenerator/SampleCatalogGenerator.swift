@@ -225,11 +225,13 @@ public struct SampleCatalogGenerator: Sendable {
     /// separates the outfit streams of `evolve` from those of `generate`.
     func makeOutfits(products: [Product], truth: [String: ProductTruth], count: Int, firstNumber: Int,
                      stream: UInt64, existing: Set<[String]> = []) -> ([Outfit], [String: Style]) {
-        // Index: style → slot → product ids, in catalog order.
-        var index: [Style: [Slot: [String]]] = [:]
+        // Index: style → slot → candidates, in catalog order.
+        struct Candidate { let id: String; let family: ColorFamily; let gender: Gender }
+        var index: [Style: [Slot: [Candidate]]] = [:]
         for p in products {
             guard let t = truth[p.id] else { continue }
-            index[t.style, default: [:]][t.slot, default: []].append(p.id)
+            index[t.style, default: [:]][t.slot, default: []]
+                .append(Candidate(id: p.id, family: t.colorFamily, gender: Gender(retailerWord: t.gender)))
         }
         var outfits: [Outfit] = []
         var styles: [String: Style] = [:]
@@ -248,41 +250,42 @@ public struct SampleCatalogGenerator: Sendable {
             let neutralOnly = rng.chance(0.25)
             var accent: ColorFamily? = nil
             var items: [String] = []
-            func pool(_ slot: Slot) -> [String] {
-                (index[style]?[slot] ?? []).filter { id in
-                    let t = truth[id]!
-                    guard Gender(retailerWord: t.gender).goes(with: gender) else { return false }
-                    if t.colorFamily.isNeutral { return true }
-                    return !neutralOnly && (accent == nil || t.colorFamily == accent)
+            func fits(_ c: Candidate) -> Bool {
+                guard c.gender.goes(with: gender) else { return false }
+                if c.family.isNeutral { return true }
+                return !neutralOnly && (accent == nil || c.family == accent)
+            }
+            /// A uniformly drawn fitting product of `slot`: rejection sampling, then an
+            /// exhaustive filter when fitting products are rare.
+            func draw(_ slot: Slot) -> String? {
+                guard let all = index[style]?[slot], !all.isEmpty else { return nil }
+                for _ in 0..<24 {
+                    let c = all[rng.int(below: all.count)]
+                    if fits(c) { return c.id }
                 }
+                let fitting = all.filter(fits)
+                return fitting.isEmpty ? nil : rng.pick(fitting).id
             }
             func add(_ id: String) {
                 items.append(id)
                 let family = truth[id]!.colorFamily
                 if !family.isNeutral { accent = family }
             }
-            let dresses = pool(.dress)
-            if gender == .women, !dresses.isEmpty, rng.chance(0.35) {
-                add(rng.pick(dresses))
+            if gender == .women, rng.chance(0.35), let dress = draw(.dress) {
+                add(dress)
             } else {
-                let tops = pool(.top)
-                guard !tops.isEmpty else { continue }
-                add(rng.pick(tops))
-                let bottoms = pool(.bottom)
-                guard !bottoms.isEmpty else { continue }
-                add(rng.pick(bottoms))
+                guard let top = draw(.top) else { continue }
+                add(top)
+                guard let bottom = draw(.bottom) else { continue }
+                add(bottom)
             }
-            let shoes = pool(.shoes)
-            guard !shoes.isEmpty else { continue }
-            add(rng.pick(shoes))
+            guard let shoes = draw(.shoes) else { continue }
+            add(shoes)
             for (slot, p) in [(Slot.outerwear, 0.4), (.bag, 0.5)] where rng.chance(p) {
-                let c = pool(slot)
-                if !c.isEmpty { add(rng.pick(c)) }
+                if let id = draw(slot) { add(id) }
             }
-            if rng.chance(0.45) {
-                let slot = rng.pick([Slot.hat, .eyewear, .jewellery, .accessory])
-                let c = pool(slot)
-                if !c.isEmpty { add(rng.pick(c)) }
+            if rng.chance(0.45), let id = draw(rng.pick([Slot.hat, .eyewear, .jewellery, .accessory])) {
+                add(id)
             }
             let key = items.sorted()
             guard seen.insert(key).inserted else { continue }

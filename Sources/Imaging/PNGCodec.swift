@@ -6,29 +6,36 @@ import CPNG
 public enum PNGCodec {
     /// 8-bit RGBA PNG bytes of `image`, alpha kept.
     public static func encode(_ image: RGBAImage) throws -> [UInt8] {
-        var png = png_image()
-        png.version = UInt32(PNG_IMAGE_VERSION)
-        png.width = UInt32(image.width)
-        png.height = UInt32(image.height)
-        png.format = UInt32(PNG_FORMAT_FLAG_COLOR | PNG_FORMAT_FLAG_ALPHA) // PNG_FORMAT_RGBA (a macro Swift cannot import)
-        // The write functions free `opaque` themselves; this is for the early-exit paths.
-        defer { png_image_free(&png) }
-        let stride = Int32(image.width * 4)
-        var size: png_alloc_size_t = 0
-        // First call measures, second writes.
-        let ok1 = image.pixels.withUnsafeBytes { px in
-            png_image_write_to_memory(&png, nil, &size, 0, px.baseAddress, stride, nil)
-        }
-        guard ok1 != 0, size > 0 else { throw error(png, .encode, "cannot size a \(image.width)×\(image.height) PNG") }
-        var out = [UInt8](repeating: 0, count: Int(size))
-        let ok2 = out.withUnsafeMutableBytes { dst in
-            image.pixels.withUnsafeBytes { px in
-                png_image_write_to_memory(&png, dst.baseAddress, &size, 0, px.baseAddress, stride, nil)
+        // One pass into a buffer big enough for incompressible data (raw size plus a
+        // filter byte per row plus zlib's and the chunks' overhead); libpng reports the
+        // size it needed if that is ever too small, and the write is repeated once.
+        let raw = image.width * image.height * 4
+        var capacity = raw + image.height + raw / 100 + 4096
+        for _ in 0..<2 {
+            var png = png_image()
+            png.version = UInt32(PNG_IMAGE_VERSION)
+            png.width = UInt32(image.width)
+            png.height = UInt32(image.height)
+            png.format = UInt32(PNG_FORMAT_FLAG_COLOR | PNG_FORMAT_FLAG_ALPHA) // PNG_FORMAT_RGBA (a macro Swift cannot import)
+            // The write functions free `opaque` themselves; this is for the failure paths.
+            defer { png_image_free(&png) }
+            var out = [UInt8](repeating: 0, count: capacity)
+            var size = png_alloc_size_t(capacity)
+            let ok = out.withUnsafeMutableBytes { dst in
+                image.pixels.withUnsafeBytes { px in
+                    png_image_write_to_memory(&png, dst.baseAddress, &size, 0, px.baseAddress, Int32(image.width * 4), nil)
+                }
             }
+            if ok != 0 {
+                out.removeSubrange(Int(size)...)
+                return out
+            }
+            guard Int(size) > capacity else {
+                throw error(png, .encode, "cannot encode a \(image.width)×\(image.height) PNG")
+            }
+            capacity = Int(size)
         }
-        guard ok2 != 0 else { throw error(png, .encode, "cannot encode a \(image.width)×\(image.height) PNG") }
-        out.removeSubrange(Int(size)...)
-        return out
+        throw ImagingError(.encode, "cannot encode a \(image.width)×\(image.height) PNG", underlying: "libpng: output buffer still too small")
     }
 
     /// Decodes any PNG (palette, grey, 16-bit…) to 8-bit RGBA.
