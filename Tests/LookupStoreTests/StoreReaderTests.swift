@@ -38,6 +38,30 @@ import Testing
         #expect(error.message.contains("store schema version 2, this reader supports 1"))
     }
 
+    @Test func refusesAnIdentifiedFileWithoutTheTables() throws {
+        let dir = try TempDirectory()
+        let path = dir.file("empty.sqlite")
+        do {
+            let db = try SQLiteDatabase(path)
+            try db.setPragma("application_id", Int(StoreSchema.applicationID))
+            try db.setPragma("user_version", StoreSchema.version)
+            try db.execute("CREATE TABLE meta(key, value)")
+        }
+        let error = try #require(throws: LookbookError.self) { try StoreReader(path: path) }
+        #expect(error.code == .store)
+        #expect(error.message.contains("cannot read the store"))
+        #expect(error.underlying?.contains("no such table") == true)
+    }
+
+    @Test func exportRefusesANonStore() throws {
+        let dir = try TempDirectory()
+        try Data("not sqlite".utf8).write(to: URL(fileURLWithPath: dir.file("x.sqlite")))
+        #expect(throws: LookbookError.self) {
+            try StoreExporter.export(storePath: dir.file("x.sqlite"), format: .csv, to: dir.file("out"))
+        }
+        #expect(!FileManager.default.fileExists(atPath: dir.file("out")))
+    }
+
     @Test func saysWhenThereIsNoStore() throws {
         let dir = try TempDirectory()
         let error = try #require(throws: LookbookError.self) { try StoreReader(path: dir.file("none.sqlite")) }
