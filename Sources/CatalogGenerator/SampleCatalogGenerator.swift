@@ -64,7 +64,8 @@ public struct SampleCatalogGenerator: Sendable {
     }
 
     public var config: Config
-    /// Threads used to render and encode photos (output does not depend on it).
+    /// Threads used to render and encode photos (output does not depend on it). A failed
+    /// photo stops all threads; its error is thrown.
     public var workers: Int
     private let renderer: GarmentRenderer
 
@@ -79,9 +80,20 @@ public struct SampleCatalogGenerator: Sendable {
 
     // MARK: - Generate
 
+    /// Photos rendered so far, reported from `generate` and `evolve`.
+    public struct Progress: Sendable, Equatable {
+        public var imagesDone: Int
+        public var imagesTotal: Int
+        public init(imagesDone: Int, imagesTotal: Int) { self.imagesDone = imagesDone; self.imagesTotal = imagesTotal }
+    }
+
     /// Generates the catalog. With `renderImages: false` the products still reference
     /// their photo paths and the truth describes them, but no bytes are made (fast).
-    public func generate(renderImages: Bool = true) throws -> GeneratedCatalog {
+    ///
+    /// - Parameter progress: called (one call at a time, from worker threads) every 64
+    ///   photos and at the end; throw from it to stop: the error is rethrown as is.
+    public func generate(renderImages: Bool = true,
+                         progress: (@Sendable (Progress) throws -> Void)? = nil) throws -> GeneratedCatalog {
         var products: [Product] = []
         var truth: [String: ProductTruth] = [:]
         products.reserveCapacity(config.productCount)
@@ -97,7 +109,7 @@ public struct SampleCatalogGenerator: Sendable {
         let manifest = CatalogManifest(retailer: config.retailer, snapshot: config.snapshot,
                                        locale: config.locale.rawValue, currency: currency)
         let catalog = Catalog(manifest: manifest, products: products, outfits: outfits, feedback: feedback)
-        let images = renderImages ? try render(products.compactMap { truth[$0.id]?.image }) : [:]
+        let images = renderImages ? try render(products.compactMap { truth[$0.id]?.image }, progress: progress) : [:]
         return GeneratedCatalog(config: config, catalog: catalog, images: images, truth: truth, outfitStyles: styles)
     }
 
@@ -369,9 +381,9 @@ public struct SampleCatalogGenerator: Sendable {
 
     /// Renders and encodes photos on `workers` threads; the result does not depend on
     /// the thread count. The first encoder failure is thrown after all threads stop.
-    func render(_ images: [ImageTruth]) throws -> [String: [UInt8]] {
+    func render(_ images: [ImageTruth], progress: (@Sendable (Progress) throws -> Void)? = nil) throws -> [String: [UInt8]] {
         guard !images.isEmpty else { return [:] }
-        let results = ResultBox(count: images.count)
+        let results = ResultBox(count: images.count, progress: progress)
         let renderer = self.renderer
         let quality = config.jpegQuality
         let n = min(workers, images.count)
@@ -379,7 +391,7 @@ public struct SampleCatalogGenerator: Sendable {
             do {
                 let jpeg = try JPEGEncoder()
                 var i = w
-                while i < images.count {
+                while i < images.count, !results.stopped {
                     let t = images[i]
                     let raster = renderer.render(t.spec)
                     let bytes = t.format == .png ? try PNGCodec.encode(raster) : try jpeg.encode(raster, quality: quality)
@@ -401,13 +413,29 @@ public struct SampleCatalogGenerator: Sendable {
     public func raster(for image: ImageTruth) -> RGBAImage { renderer.render(image.spec) }
 }
 
-/// Collects per-index results from worker threads.
+/// Collects per-index results from worker threads and reports progress, one call at a time.
 private final class ResultBox: @unchecked Sendable {
     private let lock = NSLock()
     private(set) var values: [[UInt8]]
     private(set) var error: (any Error)?
-    init(count: Int) { values = Array(repeating: [], count: count) }
-    func set(_ i: Int, _ v: [UInt8]) { lock.lock(); values[i] = v; lock.unlock() }
+    private var done = 0
+    private let progress: (@Sendable (SampleCatalogGenerator.Progress) throws -> Void)?
+
+    init(count: Int, progress: (@Sendable (SampleCatalogGenerator.Progress) throws -> Void)?) {
+        values = Array(repeating: [], count: count)
+        self.progress = progress
+    }
+
+    var stopped: Bool { lock.lock(); defer { lock.unlock() }; return error != nil }
+
+    func set(_ i: Int, _ v: [UInt8]) {
+        lock.lock(); defer { lock.unlock() }
+        values[i] = v
+        done += 1
+        guard let progress, error == nil, done % 64 == 0 || done == values.count else { return }
+        do { try progress(.init(imagesDone: done, imagesTotal: values.count)) } catch { self.error = error }
+    }
+
     func fail(_ e: any Error) { lock.lock(); if error == nil { error = e }; lock.unlock() }
 }
 

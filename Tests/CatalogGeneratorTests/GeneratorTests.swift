@@ -182,3 +182,30 @@ import Testing
         #expect(again == Self.next)
     }
 }
+
+@Suite struct ProgressTests {
+    struct Stop: Error {}
+
+    final class Last: @unchecked Sendable {
+        let lock = NSLock()
+        var value: SampleCatalogGenerator.Progress?
+        func set(_ p: SampleCatalogGenerator.Progress) { lock.lock(); value = p; lock.unlock() }
+    }
+
+    @Test func progressEndsAtTheTotal() throws {
+        var c = Fixtures.smallConfig
+        c.imageSize = 32
+        let last = Last()
+        _ = try SampleCatalogGenerator(config: c).generate { last.set($0) }
+        #expect(last.value == .init(imagesDone: 50, imagesTotal: 50))
+    }
+
+    @Test func throwingFromProgressStopsGeneration() {
+        var c = Fixtures.smallConfig
+        c.imageSize = 32
+        c.productCount = 200; c.imageCount = 200
+        #expect(throws: Stop.self) {
+            try SampleCatalogGenerator(config: c).generate { _ in throw Stop() }
+        }
+    }
+}
