@@ -185,6 +185,38 @@ import TestSupport
         #expect(result.diagnostics.isEmpty, "\(result.diagnostics)")
     }
 
+    @Test(arguments: ["tar cf - acme | lz4 -q > c.tar.lz4", "tar cf - acme | zstd -q > c.tar.zst", "cd acme && zip -qr ../c.zip ."])
+    func shellPipeline(command: String) throws {
+        let dir = try TempDirectory()
+        let (catalog, images) = CatalogFixtures.sample()
+        try CatalogWriter.write(catalog, images: images, to: dir.path("acme"))
+        guard try run("/bin/sh", ["-c", command], in: dir.path) else {
+            print("skipped: `\(command)` failed (tool missing?)"); return
+        }
+        let name = command.split(separator: " ").last { $0.hasPrefix("c.") || $0.hasPrefix("../c.") }!
+        let result = try CatalogReader.read(path: dir.path(String(name.replacingOccurrences(of: "../", with: ""))))
+        #expect(result.catalog.products.count == 4)
+        #expect(result.catalog.images.count == 2)
+        #expect(result.diagnostics.isEmpty, "\(result.diagnostics)")
+    }
+
+    @Test(arguments: ["lz4 -q", "zstd -q"])
+    func corruptToolMadeFeedIsCaughtByItsChecksum(tool: String) throws {
+        let dir = try TempDirectory()
+        try dir.write("products.jsonl", CatalogFixtures.productLines(3000))
+        let ext = tool.hasPrefix("lz4") ? "lz4" : "zst"
+        guard try run("/bin/sh", ["-c", "\(tool) products.jsonl products.jsonl.\(ext)"], in: dir.path) else {
+            print("skipped: \(tool) unavailable"); return
+        }
+        let path = dir.path("products.jsonl.\(ext)")
+        #expect(try CatalogReader.read(path: path).catalog.products.count == 3000)
+        var bytes = try Array(Data(contentsOf: URL(fileURLWithPath: path)))
+        for i in (bytes.count / 2)..<(bytes.count / 2 + 16) { bytes[i] ^= 0xA5 }
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        let error = #expect(throws: LookbookError.self) { _ = try CatalogReader.read(path: path) }
+        #expect(error?.code == .unreadableCatalog)
+    }
+
     @Test func gzipPaddedWithZerosAfterTheTrailer() throws {
         let dir = try TempDirectory()
         let path = dir.path("products.jsonl.gz")
