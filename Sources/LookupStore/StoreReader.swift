@@ -113,7 +113,7 @@ public final class StoreReader {
     private func slot(_ statement: SQLiteStatement, _ column: Int) throws(SQLiteError) -> Slot {
         let name = statement.string(column) ?? ""
         guard let slot = Slot(rawValue: name) else {
-            throw SQLiteError(code: 11, message: "unknown slot '\(name)' in the store", sql: statement.sql)
+            throw SQLiteError(code: 11 /* SQLITE_CORRUPT */, message: "unknown slot '\(name)' in the store", sql: statement.sql)
         }
         return slot
     }
