@@ -209,3 +209,34 @@ import Testing
         }
     }
 }
+
+@Suite struct WritingTests {
+    static func temp(_ name: String) -> String {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("lookbook-gen-\(UUID().uuidString)")
+        try! FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        return dir.appendingPathComponent(name).path
+    }
+
+    @Test(arguments: ["small.tar.lz4", "small.zip"])
+    func streamedArchiveReadsBackAsTheGeneratedCatalog(name: String) throws {
+        let path = Self.temp(name)
+        defer { try? FileManager.default.removeItem(atPath: (path as NSString).deletingLastPathComponent) }
+        let written = try SampleCatalogGenerator(config: Fixtures.smallConfig).writeArchive(to: path)
+        let read = try CatalogReader.read(path: path)
+        #expect(read.diagnostics == [])
+        #expect(read.catalog.products.map(\.id) == Fixtures.small.catalog.products.map(\.id))
+        #expect(read.catalog.outfits == Fixtures.small.catalog.outfits)
+        #expect(read.catalog.feedback == Fixtures.small.catalog.feedback)
+        #expect(read.catalog.images.count == Fixtures.small.images.count)
+        #expect(written.truth == Fixtures.small.truth)
+    }
+
+    @Test func writeGoesThroughCatalogWriter() throws {
+        let path = Self.temp("catalog")
+        defer { try? FileManager.default.removeItem(atPath: (path as NSString).deletingLastPathComponent) }
+        try SampleCatalogGenerator.write(Fixtures.small, to: path)
+        for (name, bytes) in Fixtures.small.images.prefix(5) {
+            #expect(FileManager.default.contents(atPath: path + "/" + name) == Data(bytes))
+        }
+    }
+}
