@@ -178,6 +178,8 @@ private struct Reader {
     var manifest: CatalogManifest?
     var products: [Product] = []
     var productIndex: [String: Int] = [:]
+    /// Line of each product in `products`, for duplicate reports.
+    var productLines: [Int] = []
     var categoryReadings: [String: SlotRules.CategoryReading] = [:]
     var outfits: [(Outfit, line: Int, content: String)] = []
     var feedback: [(Feedback, line: Int, content: String)] = []
@@ -461,12 +463,12 @@ private struct Reader {
             return
         }
         if let first = productIndex[p.id] {
-            _ = first
             diagnostics.append(Diagnostic(.error, code: IngestCode.duplicateID, file: file, line: line,
-                                          reason: "product id \"\(p.id)\" appeared before; the first row is kept, make ids unique",
+                                          reason: "product id \"\(p.id)\" is already on line \(productLines[first]); the first row is kept, make ids unique",
                                           content: content()))
             return
         }
+        productLines.append(line)
         let reading: SlotRules.CategoryReading
         if let known = categoryReadings[p.category] { reading = known } else {
             reading = slotRules.read(category: p.category)

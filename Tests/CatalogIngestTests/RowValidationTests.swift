@@ -75,6 +75,7 @@ import TestSupport
         let r = try read(["products.jsonl": rows])
         #expect(r.diagnostics.map(\.code) == ["duplicate-id"])
         #expect(r.diagnostics[0].line == 5)
+        #expect(r.diagnostics[0].reason.contains("line 1"))
         #expect(r.catalog.products.first { $0.id == "a" }?.title == "First")
         #expect(r.catalog.products.count == 4)
     }
