@@ -109,11 +109,8 @@ import Testing
         #expect(PolyvoreImporter().slot(coarseType: coarse, fineName: fine, title: "") == slot)
     }
 
-    @Test func realPolyvoreCounts() throws {
-        guard let dir = Fixtures.polyvoreDirectory() else {
-            print("skipped: ../shared/data/polyvore is absent (the real Polyvore data is not redistributed)")
-            return
-        }
+    @Test(.enabled(if: Fixtures.polyvoreDirectory() != nil, "../shared/data/polyvore is absent: the real Polyvore data is not redistributed")) func realPolyvoreCounts() throws {
+        let dir = try #require(Fixtures.polyvoreDirectory())
         let r = try PolyvoreImporter.importFiles(
             outfits: [dir + "/maryland_valid_no_dup.json", dir + "/mcn_train_subset.json"],
             categories: dir + "/category_id.txt", categoryTypes: dir + "/category_type.tsv")
