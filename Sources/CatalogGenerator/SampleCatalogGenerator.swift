@@ -59,6 +59,25 @@ public struct SampleCatalogGenerator: Sendable {
                    locale: .enUS, outOfStockShare: 0.08, includeFeedback: true)
         }
 
+        /// Throws `LookbookError(.usage)` naming the first field out of range.
+        public func validate() throws {
+            func fail(_ m: String) -> LookbookError { LookbookError(.usage, "generator config: \(m)") }
+            guard productCount >= 0 else { throw fail("productCount must be 0 or more, got \(productCount)") }
+            guard (0...productCount).contains(imageCount) else {
+                throw fail("imageCount must be between 0 and productCount (\(productCount)), got \(imageCount)")
+            }
+            guard (16...4096).contains(imageSize) else { throw fail("imageSize must be 16…4096 pixels, got \(imageSize)") }
+            guard (1...100).contains(jpegQuality) else { throw fail("jpegQuality must be 1…100, got \(jpegQuality)") }
+            guard (0...1).contains(pngShare) else { throw fail("pngShare must be between 0 and 1, got \(pngShare)") }
+            guard (0...1).contains(outOfStockShare) else {
+                throw fail("outOfStockShare must be between 0 and 1, got \(outOfStockShare)")
+            }
+            guard outfitCount >= 0 else { throw fail("outfitCount must be 0 or more, got \(outfitCount)") }
+            guard Product.isValidID(retailer) else {
+                throw fail("retailer must be 1–128 characters of A-Za-z0-9._:-, got \"\(retailer)\"")
+            }
+        }
+
         /// The committed sample's file name.
         public static let sampleFileName = "sample-2026-11-28.tar.lz4"
     }
@@ -94,6 +113,7 @@ public struct SampleCatalogGenerator: Sendable {
     ///   photos and at the end; throw from it to stop: the error is rethrown as is.
     public func generate(renderImages: Bool = true,
                          progress: (@Sendable (Progress) throws -> Void)? = nil) throws -> GeneratedCatalog {
+        try config.validate()
         var products: [Product] = []
         var truth: [String: ProductTruth] = [:]
         products.reserveCapacity(config.productCount)

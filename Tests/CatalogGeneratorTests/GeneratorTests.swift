@@ -240,3 +240,25 @@ import Testing
         }
     }
 }
+
+@Suite struct ConfigTests {
+    static var badConfigs: [SampleCatalogGenerator.Config] {
+        let base = Fixtures.smallConfig
+        var a = base; a.imageSize = 4
+        var b = base; b.imageCount = base.productCount + 1
+        var c = base; c.jpegQuality = 0
+        var d = base; d.pngShare = 1.5
+        var e = base; e.retailer = "acme shop"
+        var f = base; f.productCount = -1
+        return [a, b, c, d, e, f]
+    }
+
+    @Test(arguments: badConfigs)
+    func badConfigIsAUsageError(config: SampleCatalogGenerator.Config) {
+        #expect(throws: LookbookError.self) { try SampleCatalogGenerator(config: config).generate(renderImages: false) }
+    }
+
+    @Test func sampleConfigIsValid() throws {
+        try SampleCatalogGenerator.sample().validate()
+    }
+}
