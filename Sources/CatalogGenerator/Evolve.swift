@@ -12,7 +12,8 @@ extension SampleCatalogGenerator {
     /// fresh ids, as are new outfits built by `OutfitRules` from the new product set.
     /// Outfits and feedback that name a removed product are dropped. Changed and new
     /// products carry the new snapshot as `updated_at`. Photos are rendered only when
-    /// `previous` has photo bytes.
+    /// `previous` has photo bytes. The result's `config` carries the new snapshot,
+    /// product and outfit counts, and the derived seed its new rows were drawn with.
     public func evolve(_ previous: GeneratedCatalog, changeFraction: Double, seed: UInt64) throws -> GeneratedCatalog {
         var config = previous.config
         config.snapshot = try Self.nextDay(previous.config.snapshot)
