@@ -84,7 +84,7 @@ public struct SlotRules: Sendable, Equatable {
                    "capri", "capris", "chino", "jogger", "sweatpant", "culotte", "salwar", "churidar", "patiala",
                    "palazzo", "dhoti", "slack", "cargo", "skort", "salwar and dupatta", "bikini bottom",
                    "下装", "裤", "半身裙", "短裙", "长裤", "短裤"]),
-        (.dress, ["dress", "gown", "romper", "jumpsuit", "playsuit", "cover up", "coverup", "saree", "sari",
+        (.dress, ["dress", "gown", "romper", "jumpsuit", "playsuit", "cover up", "cover ups", "coverup", "saree", "sari",
                   "lehenga", "lehenga choli", "anarkali", "sundress", "suit", "kurta set", "pinafore",
                   "overall", "dungaree",
                   "裙", "连衣裙", "长裙", "礼服", "连体裤", "旗袍"]),

@@ -7,7 +7,7 @@ import TestSupport
 /// Prints throughput figures (no timed assertions). Opt in with
 /// `LOOKBOOK_INGEST_FIGURES=1 swift test --filter IngestFigures`; debug builds are
 /// several times slower than release.
-@Suite(.enabled(if: ProcessInfo.processInfo.environment["LOOKBOOK_INGEST_FIGURES"] != nil,
+@Suite(.serialized, .enabled(if: ProcessInfo.processInfo.environment["LOOKBOOK_INGEST_FIGURES"] != nil,
                 "set LOOKBOOK_INGEST_FIGURES=1 to print ingest figures"))
 struct IngestFigures {
     @Test func productRowsPerSecond() throws {
@@ -36,8 +36,16 @@ struct IngestFigures {
         let jpeg = ImageFixtures.jpegHeader(width: 800, height: 1000)
         for i in 0..<600 { try w.addFile("images/\(i).jpg", data: jpeg + body) }
         try w.close()
+        let rssBefore = peakRSSMiB()
         let r = try CatalogReader.read(path: path)
         let mb = Double(r.stats.uncompressedBytes) / 1e6
-        print("ingest figures: \(r.catalog.images.count) images, \(Int(mb)) MB in \(String(format: "%.2f", r.stats.seconds)) s = \(Int(mb / r.stats.seconds)) MB/s")
+        print("ingest figures: \(r.catalog.images.count) images, \(Int(mb)) MB in \(String(format: "%.2f", r.stats.seconds)) s = \(Int(mb / r.stats.seconds)) MB/s; peak RSS \(Int(rssBefore)) → \(Int(peakRSSMiB())) MiB")
     }
+}
+
+/// Peak resident set size of this process so far, MiB.
+private func peakRSSMiB() -> Double {
+    var usage = rusage()
+    getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
+    return Double(usage.ru_maxrss) / 1024
 }
