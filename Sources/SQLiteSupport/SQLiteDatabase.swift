@@ -20,9 +20,14 @@ public final class SQLiteDatabase {
     /// The path or URI this connection was opened with.
     public let location: String
 
+    /// Process-wide SQLite settings, applied before the first connection opens:
+    /// no memory statistics (a global mutex on every allocation otherwise).
+    private static let configureOnce: Void = { _ = lookbook_sqlite3_disable_memstatus() }()
+
     /// Opens `location`, a file path or, with `uri: true`, an SQLite URI such as
     /// `file:/srv/lookbook.sqlite?mode=ro&immutable=1`.
     public init(_ location: String, mode: Mode = .readWriteCreate, uri: Bool = false) throws(SQLiteError) {
+        _ = Self.configureOnce
         var flags: Int32 = SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE
         switch mode {
         case .readOnly: flags |= SQLITE_OPEN_READONLY

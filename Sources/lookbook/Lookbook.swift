@@ -9,7 +9,8 @@ struct Lookbook: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "lookbook",
         abstract: "Outfit recommendations, precomputed nightly into a read-only SQLite store.",
-        subcommands: [RunCommand.self, QueryCommand.self, ExportCommand.self, InspectCommand.self, GenerateCommand.self]
+        subcommands: [RunCommand.self, QueryCommand.self, ExportCommand.self, InspectCommand.self, GenerateCommand.self,
+                      ImportCommand.self, TrainCommand.self, EvalCommand.self]
     )
 
     /// Exit codes of the stable CLI: 0 success, 1 failure, 2 usage error. Errors are one

@@ -1,0 +1,33 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// The evaluation commands chained as a user would: questions, a trained model, metrics.
+@Test func makeQuestionsTrainAndEvalFromTheCommandLine() throws {
+    let w = try Workspace()
+    let catalog = try w.addCatalog("shop", products: 300, outfits: 150)
+    let q = try CLI.run(["eval", "make-questions", "--catalog", catalog, "--holdout", "0.2", "--seed", "3", "--out", w.path("q")])
+    #expect(q.exitCode == 0, "\(q.stderr)")
+    let train = try CLI.run(["train", "--catalog", w.path("q/train"), "--out", w.path("model")])
+    #expect(train.exitCode == 0, "\(train.stderr)")
+    for task in ["fitb", "compat", "retrieval"] {
+        let r = try CLI.run(["eval", task, "--catalog", catalog, "--model", w.path("model"),
+                             "--questions", w.path("q/\(task).jsonl"), "--out", w.path("\(task).pred.jsonl"),
+                             "--answers", w.path("q/\(task).key.jsonl"), "--bootstrap", "100"])
+        #expect(r.exitCode == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("95% CI"))
+        #expect(FileManager.default.fileExists(atPath: w.path("\(task).pred.result.json")))
+    }
+    let report = try CLI.run(["eval", "report", "--results", w.path("fitb.pred.result.json"),
+                              "--results", w.path("compat.pred.result.json"), "--out", w.path("report")])
+    #expect(report.exitCode == 0, "\(report.stderr)")
+    #expect(FileManager.default.fileExists(atPath: w.path("report/report.svg")))
+}
+
+@Test func evalWithoutAModelDirectoryIsAUsageError() throws {
+    let w = try Workspace()
+    let r = try CLI.run(["eval", "fitb", "--catalog", w.path("c"), "--model", w.path("nope"),
+                         "--questions", w.path("q.jsonl"), "--out", w.path("p.jsonl")])
+    #expect(r.exitCode == 2)
+    #expect(r.stderr.contains("lookbook train"))
+}
