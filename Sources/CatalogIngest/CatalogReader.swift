@@ -187,6 +187,8 @@ private struct Reader {
     var images: [String: (ImageRecord, root: String)] = [:]
     var badImages: [String: String] = [:]
     var diagnostics: [Diagnostic] = []
+    /// Diagnostics raised, kept or not (see `note`).
+    var noted = 0
     var stats = IngestStats()
     /// The folder that wraps the catalog root inside an archive ("" when none); nil
     /// until a root file (catalog.json, products.*) has been seen.
@@ -198,6 +200,15 @@ private struct Reader {
          progress: ((IngestProgress) throws -> Void)?) {
         self.path = path; self.limits = limits; self.slotRules = slotRules
         self.source = source; self.progress = progress
+    }
+
+    /// Diagnostics kept in full; past this, they are only counted, so that an archive
+    /// of millions of junk entries cannot grow memory without bound.
+    static let maxKeptDiagnostics = 100_000
+
+    mutating func note(_ d: Diagnostic) {
+        noted += 1
+        if diagnostics.count < Self.maxKeptDiagnostics { diagnostics.append(d) }
     }
 
     // MARK: Entries
@@ -238,7 +249,7 @@ private struct Reader {
             throw entryTooLarge(path)
         }
         guard let (role, entryRoot) = classify(clean) else {
-            diagnostics.append(Diagnostic(.warning, code: IngestCode.ignoredFile, file: path,
+            note(Diagnostic(.warning, code: IngestCode.ignoredFile, file: path,
                                           reason: "not part of the catalog format; ignored (remove it from the export)"))
             try drain(path)
             return
@@ -246,14 +257,14 @@ private struct Reader {
         if case .image = role {} else {
             let key = role == .productsCSV ? "products" : role == .productsJSONL ? "products" : "\(role)"
             if let r = root, r != entryRoot {
-                diagnostics.append(Diagnostic(.warning, code: IngestCode.ignoredFile, file: path,
+                note(Diagnostic(.warning, code: IngestCode.ignoredFile, file: path,
                                               reason: "outside the catalog root \"\(r.isEmpty ? "." : r)\"; ignored"))
                 try drain(path)
                 return
             }
             root = entryRoot
             guard seenRoles.insert(key).inserted else {
-                diagnostics.append(Diagnostic(.warning, code: IngestCode.duplicateFile, file: path,
+                note(Diagnostic(.warning, code: IngestCode.duplicateFile, file: path,
                                               reason: "a second \(key) file; only the first one is read"))
                 try drain(path)
                 return
@@ -271,7 +282,7 @@ private struct Reader {
     }
 
     private mutating func reject(_ header: EntryHeader, _ what: String) {
-        diagnostics.append(Diagnostic(.error, code: IngestCode.unsafeEntry, file: header.path,
+        note(Diagnostic(.error, code: IngestCode.unsafeEntry, file: header.path,
                                       reason: "rejected: \(what) is not allowed in a catalog; export plain relative files only"))
     }
 
@@ -389,7 +400,7 @@ private struct Reader {
             let content = { String(decoding: bytes, as: UTF8.self) }
             guard isValidUTF8(bytes) else {
                 rows.rejected += 1
-                r.diagnostics.append(Diagnostic(.error, code: IngestCode.invalidUTF8, file: name, line: number,
+                r.note(Diagnostic(.error, code: IngestCode.invalidUTF8, file: name, line: number,
                                                 reason: "row is not valid UTF-8; export the feed as UTF-8", content: content()))
                 return
             }
@@ -399,19 +410,19 @@ private struct Reader {
                 case .fields(let fields): o = fields
                 case .notAnObject(let value):
                     rows.rejected += 1
-                    r.diagnostics.append(Diagnostic(.error, code: IngestCode.wrongType, file: name, line: number,
+                    r.note(Diagnostic(.error, code: IngestCode.wrongType, file: name, line: number,
                                                     reason: "row is \(value.typeName), expected a JSON object", content: content()))
                     return
                 }
             } catch {
                 rows.rejected += 1
-                r.diagnostics.append(Diagnostic(.error, code: IngestCode.invalidJSON, file: name, line: number,
+                r.note(Diagnostic(.error, code: IngestCode.invalidJSON, file: name, line: number,
                                                 reason: "invalid JSON at column \(error.offset + 1): \(error.message)", content: content()))
                 return
             }
-            let before = r.diagnostics.count
+            let before = r.noted
             add(&r, o, number, content)
-            if r.diagnostics.count > before { rows.rejected += 1 }
+            if r.noted > before { rows.rejected += 1 }
         }
         try stream(path) { r, block in splitter.feed(block) { bytes, n in line(&r, bytes, n) } }
         splitter.finish { bytes, n in line(&self, bytes, n) }
@@ -434,7 +445,7 @@ private struct Reader {
             rows.read += 1
             func bad(_ code: String, _ reason: String) {
                 rows.rejected += 1
-                r.diagnostics.append(Diagnostic(.error, code: code, file: name, line: rec.line, reason: reason, content: content()))
+                r.note(Diagnostic(.error, code: code, file: name, line: rec.line, reason: reason, content: content()))
             }
             guard rec.raw.withUnsafeBytes({ isValidUTF8($0) }) else {
                 return bad(IngestCode.invalidUTF8, "row is not valid UTF-8; export the feed as UTF-8")
@@ -444,9 +455,9 @@ private struct Reader {
             do { o = try RowDecoder.csvProductObject(header: h, fields: rec.fields) } catch {
                 return bad(error.code, error.reason)
             }
-            let before = r.diagnostics.count
+            let before = r.noted
             r.addProduct(o, file: name, line: rec.line, content: content)
-            if r.diagnostics.count > before { rows.rejected += 1 }
+            if r.noted > before { rows.rejected += 1 }
         }
         try stream(path) { r, block in scanner.feed(block) { rec in record(&r, rec) } }
         scanner.finish { rec in record(&self, rec) }
@@ -459,11 +470,11 @@ private struct Reader {
     mutating func addProduct(_ o: JSONScanner.Fields, file: String, line: Int, content: () -> String) {
         var p: Product
         do { p = try RowDecoder.product(o) } catch {
-            diagnostics.append(Diagnostic(.error, code: error.code, file: file, line: line, reason: error.reason, content: content()))
+            note(Diagnostic(.error, code: error.code, file: file, line: line, reason: error.reason, content: content()))
             return
         }
         if let first = productIndex[p.id] {
-            diagnostics.append(Diagnostic(.error, code: IngestCode.duplicateID, file: file, line: line,
+            note(Diagnostic(.error, code: IngestCode.duplicateID, file: file, line: line,
                                           reason: "product id \"\(p.id)\" is already on line \(productLines[first]); the first row is kept, make ids unique",
                                           content: content()))
             return
@@ -484,7 +495,7 @@ private struct Reader {
             let outfit = try RowDecoder.outfit(o)
             outfits.append((outfit, line, content()))
         } catch {
-            diagnostics.append(Diagnostic(.error, code: error.code, file: file, line: line, reason: error.reason, content: content()))
+            note(Diagnostic(.error, code: error.code, file: file, line: line, reason: error.reason, content: content()))
         }
     }
 
@@ -493,7 +504,7 @@ private struct Reader {
             let f = try RowDecoder.feedback(o)
             feedback.append((f, line, content()))
         } catch {
-            diagnostics.append(Diagnostic(.error, code: error.code, file: file, line: line, reason: error.reason, content: content()))
+            note(Diagnostic(.error, code: error.code, file: file, line: line, reason: error.reason, content: content()))
         }
     }
 
@@ -515,13 +526,13 @@ private struct Reader {
         stats.imagesHashed += 1
         guard let info = ImageHeader.sniff(prefix) else {
             badImages[name] = "not a readable JPEG, PNG or WebP"
-            diagnostics.append(Diagnostic(.warning, code: IngestCode.badImage, file: name,
+            note(Diagnostic(.warning, code: IngestCode.badImage, file: name,
                                           reason: "not a readable JPEG, PNG or WebP file; re-export the image"))
             return
         }
         guard info.width * info.height <= limits.maxImagePixels else {
             badImages[name] = "declares \(info.width)×\(info.height) pixels"
-            diagnostics.append(Diagnostic(.warning, code: IngestCode.imageTooLarge, file: name,
+            note(Diagnostic(.warning, code: IngestCode.imageTooLarge, file: name,
                                           reason: "declares \(info.width)×\(info.height) pixels, more than max_image_pixels = \(limits.maxImagePixels)"))
             return
         }
@@ -544,7 +555,7 @@ private struct Reader {
         var kept: [String: ImageRecord] = [:]
         for (name, (record, imageRoot)) in images {
             if imageRoot == finalRoot { kept[name] = record } else {
-                diagnostics.append(Diagnostic(.warning, code: IngestCode.ignoredFile, file: imageRoot + "/" + name,
+                note(Diagnostic(.warning, code: IngestCode.ignoredFile, file: imageRoot + "/" + name,
                                               reason: "outside the catalog root; ignored"))
             }
         }
@@ -559,10 +570,10 @@ private struct Reader {
                 if kept[key] != nil {
                     good.append(key)
                 } else if let why = badImages[key] {
-                    diagnostics.append(Diagnostic(.warning, code: IngestCode.undecodableImage, file: productsFile,
+                    note(Diagnostic(.warning, code: IngestCode.undecodableImage, file: productsFile,
                                                   reason: "product \(products[i].id): image \(ref) \(why); dropped from the product"))
                 } else {
-                    diagnostics.append(Diagnostic(.warning, code: IngestCode.missingImage, file: productsFile,
+                    note(Diagnostic(.warning, code: IngestCode.missingImage, file: productsFile,
                                                   reason: "product \(products[i].id): image \(ref) is not in the catalog; dropped from the product"))
                 }
             }
@@ -584,7 +595,7 @@ private struct Reader {
                 problem = nil
             }
             if let (code, reason) = problem {
-                diagnostics.append(Diagnostic(.error, code: code, file: "outfits.jsonl", line: line, reason: reason, content: content))
+                note(Diagnostic(.error, code: code, file: "outfits.jsonl", line: line, reason: reason, content: content))
                 stats.rows["outfits.jsonl", default: .init()].rejected += 1
             } else {
                 goodOutfits.append(outfit)
@@ -594,7 +605,7 @@ private struct Reader {
         var goodFeedback: [Feedback] = []
         for (f, line, content) in feedback {
             if let unknown = [f.anchor, f.item].first(where: { productIndex[$0] == nil }) {
-                diagnostics.append(Diagnostic(.error, code: IngestCode.unknownProduct, file: "feedback.jsonl", line: line,
+                note(Diagnostic(.error, code: IngestCode.unknownProduct, file: "feedback.jsonl", line: line,
                                               reason: "feedback names product \(unknown), which is not in the catalog",
                                               content: content))
                 stats.rows["feedback.jsonl", default: .init()].rejected += 1
@@ -614,6 +625,10 @@ private struct Reader {
         }
         guard !products.isEmpty else {
             throw LookbookError(.emptyCatalog, "catalog \(path) has no valid products")
+        }
+        if noted > diagnostics.count {
+            diagnostics.append(Diagnostic(.warning, code: IngestCode.moreDiagnostics, file: path,
+                                          reason: "\(noted - diagnostics.count) more diagnostics were not listed (only the first \(Self.maxKeptDiagnostics) are kept)"))
         }
         let catalog = Catalog(manifest: manifest, products: products, outfits: goodOutfits,
                               feedback: goodFeedback, images: kept)

@@ -37,4 +37,7 @@ public enum IngestCode {
     public static let missingImage = "missing-image"
     /// A product's image path whose file is in the catalog but unusable.
     public static let undecodableImage = "undecodable-image"
+
+    /// The last diagnostic when more were raised than are kept; it gives the count.
+    public static let moreDiagnostics = "more-diagnostics"
 }
