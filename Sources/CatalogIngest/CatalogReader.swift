@@ -10,6 +10,10 @@ public struct IngestResult: Sendable {
     /// they were found (image references are checked last).
     public var diagnostics: [Diagnostic]
     public var stats: IngestStats
+
+    public init(catalog: Catalog, diagnostics: [Diagnostic] = [], stats: IngestStats = IngestStats()) {
+        self.catalog = catalog; self.diagnostics = diagnostics; self.stats = stats
+    }
 }
 
 /// Figures of one ingest, for the run report and metrics.
