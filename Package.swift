@@ -25,6 +25,7 @@ let package = Package(
         .systemLibrary(name: "CLZ4", pkgConfig: "liblz4", providers: [.apt(["liblz4-dev"])]),
         .systemLibrary(name: "CTurboJPEG", pkgConfig: "libturbojpeg", providers: [.apt(["libturbojpeg0-dev"])]),
         .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
+        .systemLibrary(name: "CWebP", pkgConfig: "libwebp", providers: [.apt(["libwebp-dev"])]),
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
 
         // MARK: Libraries
@@ -36,7 +37,8 @@ let package = Package(
             "LookbookCore", "CArchive", "CLZ4", "Imaging",
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
-        .target(name: "Imaging", dependencies: ["LookbookCore", "CTurboJPEG", "CPNG"]),
+        .target(name: "Imaging", dependencies: ["LookbookCore", "CTurboJPEG", "CPNG", "CWebP"]),
+        .target(name: "Captioning", dependencies: ["LookbookCore", "Imaging"]),
         .target(name: "LookupStore", dependencies: ["LookbookCore", "SQLiteSupport",
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
@@ -44,18 +46,18 @@ let package = Package(
         .target(name: "CatalogGenerator", dependencies: ["LookbookCore", "Imaging", "CatalogIngest"]),
         .target(name: "Evaluation", dependencies: ["LookbookCore", "CatalogIngest", "Recommender", "COpenBLAS"]),
         .target(name: "Pipeline", dependencies: [
-            "LookbookCore", "CatalogIngest", "LookupStore", "Recommender", "SQLiteSupport",
+            "LookbookCore", "CatalogIngest", "LookupStore", "Recommender", "SQLiteSupport", "Captioning",
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
 
         // MARK: Executables (thin)
         .executableTarget(name: "lookbook", dependencies: [
-            "LookbookCore", "CatalogIngest", "LookupStore", "Recommender", "Pipeline", "CatalogGenerator", "Evaluation",
+            "LookbookCore", "CatalogIngest", "LookupStore", "Recommender", "Pipeline", "CatalogGenerator", "Evaluation", "Captioning",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "lookbook-bench", dependencies: [
-            "LookbookCore", "CatalogIngest", "LookupStore", "Recommender", "Pipeline", "CatalogGenerator", "SQLiteSupport", "CArchive",
+            "LookbookCore", "CatalogIngest", "LookupStore", "Recommender", "Pipeline", "CatalogGenerator", "SQLiteSupport", "CArchive", "Captioning", "Imaging",
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
@@ -68,6 +70,8 @@ let package = Package(
         .testTarget(name: "RecommenderTests", dependencies: ["Recommender", "TestSupport"]),
         .testTarget(name: "CatalogGeneratorTests", dependencies: ["CatalogGenerator", "CatalogIngest", "Imaging", "TestSupport"]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "CatalogIngest", "LookupStore", "CatalogGenerator", "TestSupport"]),
+        .testTarget(name: "ImagingTests", dependencies: ["Imaging", "TestSupport"]),
+        .testTarget(name: "CaptioningTests", dependencies: ["Captioning", "Imaging", "TestSupport"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "TestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", "CatalogGenerator", "LookupStore"]),
     ]
