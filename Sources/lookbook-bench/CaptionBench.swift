@@ -1,0 +1,169 @@
+import ArgumentParser
+import Captioning
+import Foundation
+import Imaging
+import LookbookCore
+
+/// Pixel-only colour naming on the Myntra product photos: colour-family accuracy against
+/// the human `baseColour` labels, exact-name accuracy, the family confusion matrix, and
+/// decode + analysis speed. Titles are never read.
+///
+/// Tuning discipline: rules are tuned on even ids; odd ids are the held-out figure.
+struct CaptionQualityBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "caption-quality",
+        abstract: "Pixel-only colour family accuracy on ../shared/data/myntra (target ≥ 80 %), confusion matrix, images/s.")
+
+    @Option(help: "The Myntra directory (styles.csv and images/).") var data = "../shared/data/myntra"
+    @Option(help: "Analyse at most this many images (0: all).") var limit = 0
+    @Option(help: "Worker threads for the speed figure.") var workers = 2
+    @Option(help: "Misclassified ids to print.") var errors = 20
+    @Option(help: "Write the misclassified images' analysis rasters as PNGs here (for looking at).")
+    var dumpErrors: String?
+    @Option(help: "Write every image's label, foreground and clusters as TSV here (for analysis).")
+    var dumpTSV: String?
+
+    /// Myntra `baseColour` → basic colour term. `nil`: left out (multi-coloured or metallic).
+    static let familyOfLabel: [String: ColorFamily?] = [
+        "Black": .black, "White": .white, "Off White": .white, "Cream": .white,
+        "Grey": .grey, "Grey Melange": .grey, "Charcoal": .grey,
+        "Blue": .blue, "Navy Blue": .blue, "Turquoise Blue": .blue, "Teal": .blue,
+        "Green": .green, "Olive": .green, "Sea Green": .green, "Fluorescent Green": .green,
+        "Red": .red, "Maroon": .red, "Burgundy": .red,
+        "Orange": .orange, "Rust": .orange, "Peach": .orange,
+        "Yellow": .yellow, "Mustard": .yellow,
+        "Purple": .purple, "Lavender": .purple, "Mauve": .purple,
+        "Pink": .pink, "Magenta": .pink,
+        "Brown": .brown, "Coffee Brown": .brown, "Beige": .brown, "Tan": .brown, "Khaki": .brown,
+        "Taupe": .brown, "Nude": .brown, "Skin": .brown,
+        "Multi": nil, "NA": nil,
+        "Gold": nil, "Silver": nil, "Bronze": nil, "Copper": nil, "Metallic": nil, "Steel": nil,
+    ]
+
+    /// Myntra labels whose dictionary name is spelt differently.
+    static let dictionaryNameOfLabel: [String: String] = ["Navy Blue": "navy", "Turquoise Blue": "turquoise"]
+
+    struct Row { var id: Int; var label: String; var file: String }
+
+    func run() throws {
+        let csv = data + "/styles.csv"
+        guard FileManager.default.fileExists(atPath: csv) else {
+            print("skipped: \(csv) not found (the Myntra data lives in ../shared/data/myntra; pass --data)")
+            return
+        }
+        var rows: [Row] = []
+        let text = try String(contentsOfFile: csv, encoding: .utf8)
+        for (n, line) in text.split(whereSeparator: \.isNewline).enumerated() where n > 0 {
+            let f = line.split(separator: ",", maxSplits: 9, omittingEmptySubsequences: false)
+            guard f.count >= 6, let id = Int(f[0]) else { continue }
+            let file = data + "/images/\(id).jpg"
+            guard FileManager.default.fileExists(atPath: file) else { continue }
+            rows.append(Row(id: id, label: String(f[5]), file: file))
+        }
+        rows.sort { $0.id < $1.id }
+        if limit > 0 { rows = Array(rows.prefix(limit)) }
+        let bytes: [[UInt8]] = try rows.map { try Array(Data(contentsOf: URL(fileURLWithPath: $0.file))) }
+
+        // Decode + analyse on `workers` threads; each worker owns a decoder.
+        // Each slot is written by exactly one worker, so the buffers need no lock.
+        struct Slots: @unchecked Sendable {
+            let attrs: UnsafeMutableBufferPointer<VisualAttributes?>
+            let failures: UnsafeMutableBufferPointer<String?>
+        }
+        let results = Slots(attrs: .allocate(capacity: rows.count), failures: .allocate(capacity: rows.count))
+        results.attrs.initialize(repeating: nil)
+        results.failures.initialize(repeating: nil)
+        defer { results.attrs.deallocate(); results.failures.deallocate() }
+        let w = max(1, workers)
+        let elapsed = seconds {
+            DispatchQueue.concurrentPerform(iterations: w) { worker in
+                guard let decoder = try? JPEGDecoder() else { return }
+                var i = worker
+                while i < bytes.count {
+                    do {
+                        let image = try decoder.decode(bytes[i])
+                        results.attrs[i] = VisualAnalyzer.analyze(image)
+                    } catch {
+                        results.failures[i] = "\(error)"
+                    }
+                    i += w
+                }
+            }
+        }
+
+        // Score.
+        let families = ColorFamily.allCases
+        var confusion = [[Int]](repeating: [Int](repeating: 0, count: families.count), count: families.count)
+        var excluded: [String: Int] = [:]
+        var unmapped: [String: Int] = [:]
+        var total = [0, 0, 0], correct = [0, 0, 0]  // all, even, odd
+        var exactTotal = 0, exactCorrect = 0
+        var failed = 0
+        var mistakes: [(Row, VisualAttributes)] = []
+        for (i, row) in rows.enumerated() {
+            guard let a = results.attrs[i] else { failed += 1; continue }
+            guard let mapped = Self.familyOfLabel[row.label] else { unmapped[row.label, default: 0] += 1; continue }
+            guard let family = mapped else { excluded[row.label, default: 0] += 1; continue }
+            let ok = a.colorFamily == family
+            let part = row.id % 2 == 0 ? 1 : 2
+            total[0] += 1; total[part] += 1
+            if ok { correct[0] += 1; correct[part] += 1 } else if row.id % 2 == 0 { mistakes.append((row, a)) }
+            confusion[families.firstIndex(of: family)!][families.firstIndex(of: a.colorFamily)!] += 1
+            let name = Self.dictionaryNameOfLabel[row.label] ?? row.label.lowercased()
+            if ColorDictionary.named(name) != nil {
+                exactTotal += 1
+                if a.color == name { exactCorrect += 1 }
+            }
+        }
+
+        func pct(_ c: Int, _ t: Int) -> String { t == 0 ? "n/a" : fmt(100 * Double(c) / Double(t)) + " %" }
+        print("Myntra pixel-only colour naming: \(rows.count) images from \(data) (titles not read)")
+        line("colour family, odd ids (held out)", "\(pct(correct[2], total[2]))  (\(correct[2])/\(total[2]))")
+        line("colour family, even ids (tuning)", "\(pct(correct[1], total[1]))  (\(correct[1])/\(total[1]))")
+        line("colour family, all", "\(pct(correct[0], total[0]))  (\(correct[0])/\(total[0]))  target ≥ 80 %")
+        line("exact colour name, label in dictionary", "\(pct(exactCorrect, exactTotal))  (\(exactCorrect)/\(exactTotal))")
+        let ex = excluded.sorted { $0.value > $1.value }
+        line("left out (multi / metallic / NA)", "\(ex.reduce(0) { $0 + $1.value }): " + ex.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
+        if !unmapped.isEmpty { line("labels without a mapping (left out)", unmapped.map { "\($0.key) \($0.value)" }.joined(separator: ", ")) }
+        if failed > 0 { line("images that failed to decode", "\(failed)") }
+        line("speed: decode + analyse, \(w) threads", "\(fmt(Double(bytes.count) / elapsed, 0)) images/s (target ≥ 200); \(fmt(elapsed * 1000 / Double(max(1, bytes.count)) * Double(w), 2)) ms per image per thread")
+
+        print("\nfamily confusion matrix (rows: label, columns: prediction)")
+        let short = families.map { String($0.rawValue.prefix(6)) }
+        print("".padding(toLength: 8, withPad: " ", startingAt: 0) + short.map { $0.leftPad(7) }.joined() + "   recall")
+        for (r, fam) in families.enumerated() {
+            let t = confusion[r].reduce(0, +)
+            print(fam.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0) + confusion[r].map { String($0).leftPad(7) }.joined()
+                  + "   " + pct(confusion[r][r], t))
+        }
+
+        print("\nsome misclassified even (tuning) ids: id, label → prediction (secondary), clusters")
+        for (row, a) in mistakes.prefix(errors) {
+            let cl = a.clusters.prefix(3).map { "L\(Int($0.center.l)) a\(Int($0.center.a)) b\(Int($0.center.b)) \(Int($0.share * 100))%" }.joined(separator: "; ")
+            print("\(row.id)  \(row.label) → \(a.color) [\(a.colorFamily.rawValue)] (\(a.secondaryColor ?? "-")) fg \(Int(a.foregroundFraction * 100))% \(a.backgroundMethod.rawValue)  \(cl)")
+        }
+        if let path = dumpTSV {
+            var out = "id\tlabel\tcolor\tfamily\tfg\tmethod\tpattern\tclusters\n"
+            for (i, row) in rows.enumerated() {
+                guard let a = results.attrs[i] else { continue }
+                let cl = a.clusters.map { "\(fmt($0.center.l)),\(fmt($0.center.a)),\(fmt($0.center.b)),\(fmt($0.share, 3))" }.joined(separator: ";")
+                out += "\(row.id)\t\(row.label)\t\(a.color)\t\(a.colorFamily.rawValue)\t\(fmt(a.foregroundFraction, 3))\t\(a.backgroundMethod.rawValue)\t\(a.pattern)\t\(cl)\n"
+            }
+            try out.write(toFile: path, atomically: true, encoding: .utf8)
+        }
+        if let dir = dumpErrors {
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            let decoder = try JPEGDecoder()
+            for (row, a) in mistakes.prefix(errors) {
+                let image = try decoder.decode(Array(Data(contentsOf: URL(fileURLWithPath: row.file))))
+                let name = "\(dir)/\(row.id)-\(row.label.replacingOccurrences(of: " ", with: "_"))-as-\(a.color.replacingOccurrences(of: " ", with: "_")).png"
+                try Data(PNGCodec.encode(image)).write(to: URL(fileURLWithPath: name))
+            }
+            print("wrote \(min(errors, mistakes.count)) PNGs to \(dir)")
+        }
+    }
+}
+
+private extension String {
+    func leftPad(_ n: Int) -> String { count >= n ? self : String(repeating: " ", count: n - count) + self }
+}
