@@ -324,4 +324,41 @@ struct RemoteCaptionerTests {
         }
         #expect(reason.contains("cannot reach"))
     }
+
+    @Test func retryAfterBeyondTheDeadlineFallsBackAtOnce() async throws {
+        let server = try LoopbackHTTPServer(script: [.json(503, #"{"error": "maintenance"}"#, headers: [("Retry-After", "3600")])])
+        defer { server.stop() }
+        let harness = RemoteHarness()
+        var config = Remote.config(server)
+        config.deadlineSeconds = 120
+        let captioner = try harness.captioner(config, fallback: StubFallbackCaptioner())
+
+        let caption = try await captioner.caption(Remote.request())
+
+        #expect(caption.captioner == "embedded-test@1")
+        #expect(server.requestCount == 1)
+        #expect(harness.sleeps.all.isEmpty)
+        guard case .fellBack(_, let reason)? = harness.events.all.last else {
+            Issue.record("no fallback event"); return
+        }
+        #expect(reason.contains("deadline_seconds"))
+    }
+
+    @Test func cancellingTheCallerAbortsTheRequest() async throws {
+        let server = try LoopbackHTTPServer(script: [.init(status: 200, body: Array(Remote.completion(Remote.fencedAnswer).utf8),
+                                                           delayBeforeHead: 30)])
+        defer { server.stop() }
+        var config = Remote.config(server)
+        config.timeoutSeconds = 20
+        let captioner = try RemoteHarness().captioner(config, fallback: StubFallbackCaptioner())
+
+        let start = ContinuousClock.now
+        let task = Task { try await captioner.caption(Remote.request()) }
+        while server.requestCount == 0 && Remote.seconds(since: start) < 5 { try await Task.sleep(for: .milliseconds(10)) }
+        task.cancel()
+        await #expect(throws: CancellationError.self) { try await task.value }
+        #expect(Remote.seconds(since: start) < 5)
+        // A cancelled attempt says nothing about the endpoint.
+        #expect(await captioner.breaker.state == .closed(consecutiveFailures: 0))
+    }
 }
