@@ -60,6 +60,7 @@ struct StoreBuilder {
         try db.setPragma("synchronous", "OFF")
         try db.setPragma("locking_mode", "EXCLUSIVE")
         try db.setPragma("cache_size", -cacheMiB * 1024)
+        try db.setPragma("page_size", StoreSchema.pageSize)
         try db.setPragma("application_id", Int(StoreSchema.applicationID))
         try db.setPragma("user_version", StoreSchema.version)
         try db.execute(StoreSchema.createTables)
@@ -67,8 +68,10 @@ struct StoreBuilder {
             try insertMeta(db)
             try insertProducts(db)
             try insertOutfits(db, slots: slots)
-            try insertComplementary(db)
-            try insertFITB(db)
+            var reasons = ReasonIDs()
+            try insertComplementary(db, reasons: &reasons)
+            try insertFITB(db, reasons: &reasons)
+            try insertReasons(db, reasons)
             try db.execute(StoreSchema.createIndexes)
         }
     }
@@ -141,32 +144,58 @@ struct StoreBuilder {
         }
     }
 
-    private func insertComplementary(_ db: SQLiteDatabase) throws(SQLiteError) {
-        var insert = ListInsert(db, table: "complementary(anchor_id, target_slot, rank, item_id, score, reason)")
+    private func insertComplementary(_ db: SQLiteDatabase, reasons: inout ReasonIDs) throws(SQLiteError) {
+        var insert = ListInsert(db, table: "complementary(anchor_id, target_slot, rank, item_id, score, reason_id)")
         let lists = content.complementary
         let order = lists.indices.sorted { a, b in
             let x = lists[a], y = lists[b]
             return x.anchorID != y.anchorID ? x.anchorID < y.anchorID : x.targetSlot.rawValue < y.targetSlot.rawValue
         }
         for i in order {
-            try insert.run(key: lists[i].anchorID, lists[i].targetSlot.rawValue, items: lists[i].items)
+            try insert.run(key: lists[i].anchorID, lists[i].targetSlot.rawValue, items: lists[i].items, reasons: &reasons)
         }
     }
 
-    private func insertFITB(_ db: SQLiteDatabase) throws(SQLiteError) {
-        var insert = ListInsert(db, table: "fitb_candidates(outfit_id, position, rank, item_id, score, reason)")
+    private func insertFITB(_ db: SQLiteDatabase, reasons: inout ReasonIDs) throws(SQLiteError) {
+        var insert = ListInsert(db, table: "fitb_candidates(outfit_id, position, rank, item_id, score, reason_id)")
         let lists = content.fitb
         let order = lists.indices.sorted { a, b in
             let x = lists[a], y = lists[b]
             return x.outfitID != y.outfitID ? x.outfitID < y.outfitID : x.position < y.position
         }
         for i in order {
-            try insert.run(key: lists[i].outfitID, lists[i].position, items: lists[i].items)
+            try insert.run(key: lists[i].outfitID, lists[i].position, items: lists[i].items, reasons: &reasons)
+        }
+    }
+
+    /// After the lists, so only texts some row uses are stored; ids are already in
+    /// key order, so each insert appends.
+    private func insertReasons(_ db: SQLiteDatabase, _ reasons: ReasonIDs) throws(SQLiteError) {
+        let insert = try db.prepare("INSERT INTO reasons(id, text) VALUES (?, ?)")
+        for (offset, text) in reasons.texts.enumerated() {
+            try insert.bind(offset + 1, at: 1)
+            try insert.bind(text, at: 2)
+            try insert.run()
         }
     }
 }
 
-/// Inserts a ranked list (key, key, rank, item, score, reason) with one multi-row
+/// Numbers the distinct reason texts 1, 2, … in the order the lists are written (key
+/// order), so the same content always gets the same ids and the same bytes.
+struct ReasonIDs {
+    private var ids: [String: Int] = [:]
+    /// `texts[id - 1]` is the text of `id`.
+    private(set) var texts: [String] = []
+
+    mutating func id(for text: String) -> Int {
+        if let id = ids[text] { return id }
+        texts.append(text)
+        ids[text] = texts.count
+        return texts.count
+    }
+}
+
+/// Inserts a ranked list (key, key, rank, item, score, reason id) with one multi-row
 /// `INSERT … VALUES (…), (…), …` per list of up to `maxRows` items instead of one
 /// statement per item: SQLite's per-statement cost (step, halt, reset) is paid once
 /// per list. Statements are prepared once per row count and reused.
@@ -190,7 +219,8 @@ struct ListInsert {
     }
 
     /// Ranks are 1-based positions in `items`.
-    mutating func run(key first: String, _ second: some SQLiteBindable, items: [ScoredProduct]) throws(SQLiteError) {
+    mutating func run(key first: String, _ second: some SQLiteBindable, items: [ScoredProduct],
+                      reasons: inout ReasonIDs) throws(SQLiteError) {
         var start = 0
         while start < items.count {
             let count = min(Self.maxRows, items.count - start)
@@ -202,7 +232,7 @@ struct ListInsert {
                 try s.bind(start + row + 1, at: p + 3)
                 try s.bind(item.productID, at: p + 4)
                 try s.bind(item.score, at: p + 5)
-                try s.bind(item.reason, at: p + 6)
+                try s.bind(reasons.id(for: item.reason), at: p + 6)
             }
             try s.run()
             start += count

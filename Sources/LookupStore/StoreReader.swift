@@ -24,6 +24,14 @@ public final class StoreReader {
     private let looksStatement: SQLiteStatement
     private let outfitStatement: SQLiteStatement
     private let outfitItemsStatement: SQLiteStatement
+    private let reasonStatement: SQLiteStatement
+    /// Reason texts by `reasons.id` (`reasonCache[id]`), filled as lists are read.
+    /// Equal reasons then share one string's storage instead of allocating a copy per
+    /// row. Ids are dense (1…`maxReasonID`), so an array indexed by id: no hashing on
+    /// the hot path. Unchecked exclusivity: only this class's non-reentrant methods
+    /// touch it, and the dynamic check (swift_beginAccess, a TLS lookup) showed in the lookup profile.
+    @exclusivity(unchecked) private var reasonCache: [String?] = []
+    private let maxReasonID: Int
 
     /// Opens the store at `path` and checks it is a Lookbook store of a schema version
     /// this reader knows.
@@ -57,19 +65,19 @@ public final class StoreReader {
                 FROM products WHERE id = ?
                 """, persistent: true)
             complementaryStatement = try db.prepare("""
-                SELECT rank, item_id, score, reason, target_slot FROM complementary WHERE anchor_id = ? ORDER BY target_slot, rank
+                SELECT rank, item_id, score, reason_id, target_slot FROM complementary WHERE anchor_id = ? ORDER BY target_slot, rank
                 """, persistent: true)
             complementarySlotStatement = try db.prepare("""
-                SELECT rank, item_id, score, reason, target_slot FROM complementary WHERE anchor_id = ? AND target_slot = ? ORDER BY rank
+                SELECT rank, item_id, score, reason_id, target_slot FROM complementary WHERE anchor_id = ? AND target_slot = ? ORDER BY rank
                 """, persistent: true)
             complementaryViewStatement = try db.prepare("""
-                SELECT c.target_slot, c.rank, c.item_id, c.score, c.reason,
+                SELECT c.target_slot, c.rank, c.item_id, c.score, c.reason_id,
                        p.title, p.slot, p.image, p.price, p.currency, p.in_stock, p.url
                 FROM complementary c LEFT JOIN products p ON p.id = c.item_id
                 WHERE c.anchor_id = ? ORDER BY c.target_slot, c.rank
                 """, persistent: true)
             fitbStatement = try db.prepare("""
-                SELECT position, item_id, score, reason FROM fitb_candidates WHERE outfit_id = ? ORDER BY position, rank
+                SELECT position, item_id, score, reason_id FROM fitb_candidates WHERE outfit_id = ? ORDER BY position, rank
                 """, persistent: true)
             looksStatement = try db.prepare("""
                 SELECT oi.outfit_id, oi.position, o.name FROM outfit_items oi JOIN outfits o ON o.id = oi.outfit_id
@@ -78,6 +86,9 @@ public final class StoreReader {
             outfitStatement = try db.prepare("SELECT id, name, source, likes FROM outfits WHERE id = ?", persistent: true)
             outfitItemsStatement = try db.prepare(
                 "SELECT product_id FROM outfit_items WHERE outfit_id = ? ORDER BY position", persistent: true)
+            reasonStatement = try db.prepare("SELECT text FROM reasons WHERE id = ?", persistent: true)
+            let maxID = try db.prepare("SELECT ifnull(max(id), 0) FROM reasons")
+            maxReasonID = try maxID.step() ? maxID.int(0) : 0
         } catch let error as SQLiteError {
             throw LookbookError(.store, "cannot read the store \(path): \(error.message)", underlying: error.description)
         } catch let error as LookbookError {
@@ -116,6 +127,25 @@ public final class StoreReader {
             throw SQLiteError(code: 11 /* SQLITE_CORRUPT */, message: "unknown slot '\(name)' in the store", sql: statement.sql)
         }
         return slot
+    }
+
+    /// The text of reason `id`, from the cache or, the first time, the `reasons` table.
+    @inline(__always)
+    private func reason(_ id: Int) throws(SQLiteError) -> String {
+        if id < reasonCache.count, let text = reasonCache[id] { return text }
+        return try loadReason(id)
+    }
+
+    @inline(never)
+    private func loadReason(_ id: Int) throws(SQLiteError) -> String {
+        defer { reasonStatement.reset() }
+        try reasonStatement.bind(id, at: 1)
+        guard (1...max(1, maxReasonID)).contains(id), try reasonStatement.step(), let text = reasonStatement.string(0) else {
+            throw SQLiteError(code: 11 /* SQLITE_CORRUPT */, message: "reason \(id) is missing from the store", sql: reasonStatement.sql)
+        }
+        if id >= reasonCache.count { reasonCache.append(contentsOf: repeatElement(nil, count: id + 1 - reasonCache.count)) }
+        reasonCache[id] = text
+        return text
     }
 
     // MARK: Lookups
@@ -175,7 +205,7 @@ public final class StoreReader {
         }
     }
 
-    /// Rows of (rank, item_id, score, reason, target_slot) in slot, rank order → lists.
+    /// Rows of (rank, item_id, score, reason_id, target_slot) in slot, rank order → lists.
     ///
     /// The hot path of a storefront: ranks are 1, 2, … within a list, so a new list
     /// starts at rank 1 and the slot text is only read then, not on every row.
@@ -193,7 +223,7 @@ public final class StoreReader {
                 items.reserveCapacity(32)
                 current = try slot(s, 4)
             }
-            items.append(ScoredProduct(productID: s.string(1) ?? "", score: s.double(2), reason: s.string(3) ?? ""))
+            items.append(ScoredProduct(productID: s.string(1) ?? "", score: s.double(2), reason: try reason(s.int(3))))
         }
         if !items.isEmpty { lists.append(Recommendation(anchorID: anchorID, targetSlot: current, items: items)) }
         return lists
@@ -206,7 +236,7 @@ public final class StoreReader {
             var lists: [BlankCandidates] = []
             while try s.step() {
                 let position = s.int(0)
-                let item = ScoredProduct(productID: s.string(1) ?? "", score: s.double(2), reason: s.string(3) ?? "")
+                let item = ScoredProduct(productID: s.string(1) ?? "", score: s.double(2), reason: try reason(s.int(3)))
                 if lists.last?.position == position {
                     lists[lists.count - 1].items.append(item)
                 } else {
@@ -269,7 +299,7 @@ public final class StoreReader {
                     slot: s.isNull(6) ? target : try slot(s, 6), image: s.string(7),
                     price: s.isNull(8) ? nil : s.double(8), currency: s.string(9),
                     inStock: s.isNull(10) ? nil : s.int(10) != 0, url: s.string(11),
-                    score: s.double(3), reason: s.string(4) ?? "")
+                    score: s.double(3), reason: try reason(s.int(4)))
                 if lists.last?.slot == target {
                     lists[lists.count - 1].items.append(item)
                 } else {

@@ -43,7 +43,12 @@ public final class SQLiteStatement {
     @discardableResult
     @inline(__always)
     public func step() throws(SQLiteError) -> Bool {
-        try check(sqlite3_step(handle), database.handle, sql: sql) == SQLITE_ROW
+        // The hot loop of every read: test the two expected codes first, and only
+        // build an error (which touches `sql`) off the fast path.
+        let rc = sqlite3_step(handle)
+        if rc == SQLITE_ROW { return true }
+        if rc == SQLITE_DONE { return false }
+        throw makeError(rc, database.handle, sql: sql)
     }
 
     /// Runs the statement to completion (for `INSERT`, `UPDATE`, DDL), then resets it

@@ -67,6 +67,41 @@ import Testing
         #expect(product?["image_sha256"] as? String == String(repeating: "a", count: 64))
     }
 
+    /// The storefront SQL of the README, run as plain SQL: reasons come back as text
+    /// through the `reasons` table, each distinct text stored once.
+    @Test func plainSQLReadsListsWithTheirReasons() throws {
+        let dir = try TempDirectory()
+        var content = Fixtures.content()
+        content.complementary[3].items.append(ScoredProduct(productID: "skirt-1", score: 0.1, reason: "denim with navy"))
+        let result = try StorePublisher().publish(content, to: dir.path)
+        let db = try SQLiteDatabase("file:\(result.path)?mode=ro&immutable=1", mode: .readOnly, uri: true)
+        let lists = try db.prepare("""
+            SELECT c.target_slot, c.rank, p.id, p.title, p.image, p.price, c.score, r.text AS reason
+            FROM complementary c JOIN products p ON p.id = c.item_id JOIN reasons r ON r.id = c.reason_id
+            WHERE c.anchor_id = :product ORDER BY c.target_slot, c.rank
+            """)
+        try lists.bind("top-1", at: 1)
+        var rows: [[String]] = []
+        while try lists.step() { rows.append([lists.string(0) ?? "", String(lists.int(1)), lists.string(2) ?? "", lists.string(7) ?? ""]) }
+        #expect(rows == [
+            ["bag", "1", "bag-1", "carry-all"], ["bottom", "1", "jeans-1", "denim with navy"],
+            ["bottom", "2", "skirt-1", "pleats, contrast"], ["shoes", "1", "shoe-1", "boots, \"smart\"\r\ncasual"],
+        ])
+        let fitb = try db.prepare("""
+            SELECT f.rank, f.item_id, f.score, r.text AS reason
+            FROM fitb_candidates f JOIN reasons r ON r.id = f.reason_id
+            WHERE f.outfit_id = :outfit AND f.position = :position ORDER BY f.rank
+            """)
+        try fitb.bind("look-1", at: 1)
+        try fitb.bind(2, at: 2)
+        var candidates: [String] = []
+        while try fitb.step() { candidates.append("\(fitb.string(1) ?? "") \(fitb.string(3) ?? "")") }
+        #expect(candidates == ["shoe-1 same palette", "bag-1 wrong slot"])
+        let texts = try db.prepare("SELECT count(*), count(DISTINCT text) FROM reasons")
+        #expect(try texts.step())
+        #expect(texts.int(0) == 8 && texts.int(1) == 8, "8 distinct texts in the lists, one used twice, each stored once")
+    }
+
     @Test func publishedFileIsIdentifiedCheckedAndMatchesItsManifest() throws {
         let dir = try TempDirectory()
         let result = try StorePublisher().publish(Fixtures.content(), to: dir.path)
