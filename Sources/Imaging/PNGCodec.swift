@@ -40,17 +40,35 @@ public enum PNGCodec {
 
     /// Decodes any PNG (palette, grey, 16-bit…) to 8-bit RGBA.
     public static func decode(_ bytes: [UInt8]) throws -> RGBAImage {
+        try bytes.withUnsafeBytes { (b) throws(ImagingError) in try decode(b, maxPixels: Int.max) }
+    }
+
+    /// Decodes any PNG (palette, grey with or without alpha, 1- to 16-bit) to 8-bit RGBA,
+    /// alpha kept. The size in IHDR is checked against `maxPixels` before the pixel
+    /// buffer is allocated.
+    ///
+    /// A 16-bit file without gAMA, sRGB or iCCP chunks is read as sRGB, as image editors
+    /// mean it (libpng would otherwise assume linear light and brighten it); CRC errors
+    /// are refused as `decode` with libpng's message (`libpng: IDAT: CRC error`), a file
+    /// that stops early as `truncated`.
+    public static func decode(_ bytes: UnsafeRawBufferPointer, maxPixels: Int) throws(ImagingError) -> RGBAImage {
+        guard bytes.count > 0 else { throw ImagingError(.empty, "the PNG has 0 bytes") }
         var png = png_image()
         png.version = UInt32(PNG_IMAGE_VERSION)
         defer { png_image_free(&png) }
-        let ok = bytes.withUnsafeBytes { b in png_image_begin_read_from_memory(&png, b.baseAddress, b.count) }
+        let ok = png_image_begin_read_from_memory(&png, bytes.baseAddress, bytes.count)
         guard ok != 0 else { throw error(png, .decode, "not a readable PNG") }
-        png.format = UInt32(PNG_FORMAT_FLAG_COLOR | PNG_FORMAT_FLAG_ALPHA) // PNG_FORMAT_RGBA (a macro Swift cannot import)
         let width = Int(png.width), height = Int(png.height)
-        guard width > 0, height > 0 else { throw ImagingError(.decode, "PNG has no pixels") }
-        var pixels = [UInt8](repeating: 0, count: width * height * 4)
-        let ok2 = pixels.withUnsafeMutableBytes { dst in
-            png_image_finish_read(&png, nil, dst.baseAddress, Int32(width * 4), nil)
+        guard width > 0, height > 0 else { throw ImagingError(.decode, "the PNG declares no pixels") }
+        guard width * height <= maxPixels else {
+            throw ImagingError(.tooLarge, "the PNG declares \(width)×\(height) pixels, more than the limit of \(maxPixels)")
+        }
+        png.format = UInt32(PNG_FORMAT_FLAG_COLOR | PNG_FORMAT_FLAG_ALPHA) // PNG_FORMAT_RGBA (a macro Swift cannot import)
+        png.flags |= UInt32(PNG_IMAGE_FLAG_16BIT_sRGB)
+        var ok2: Int32 = 0
+        let pixels = [UInt8](unsafeUninitializedCapacity: width * height * 4) { dst, count in
+            ok2 = png_image_finish_read(&png, nil, dst.baseAddress, Int32(width * 4), nil)
+            count = width * height * 4
         }
         guard ok2 != 0 else { throw error(png, .decode, "cannot decode a \(width)×\(height) PNG") }
         return RGBAImage(width: width, height: height, pixels: pixels)
@@ -61,6 +79,11 @@ public enum PNGCodec {
         var m = png.message
         let text = withUnsafeBytes(of: &m) { raw in
             String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
+        }
+        // The simplified API's memory reader says this, and only this, when the bytes end
+        // before the image does.
+        if code == .decode, text == "read beyond end of data" {
+            return ImagingError(.truncated, "the PNG ends before its image data", underlying: "libpng: " + text)
         }
         return ImagingError(code, message, underlying: "libpng: " + (text.isEmpty ? "unknown error" : text))
     }

@@ -1,0 +1,55 @@
+extension RGBAImage {
+    /// The image reduced by an integer `factor` in both directions: each output pixel is
+    /// the mean of a `factor`×`factor` block (the last, partial row and column of blocks
+    /// average what they cover). Colour is weighted by alpha, so the invisible colour of
+    /// transparent pixels (often black) does not bleed into a product's edges; alpha is
+    /// the plain mean.
+    public func boxDownscaled(by factor: Int) -> RGBAImage {
+        precondition(factor >= 1, "box filter factor must be at least 1")
+        guard factor > 1 else { return self }
+        let w = (width + factor - 1) / factor, h = (height + factor - 1) / factor
+        let srcWidth = width, srcHeight = height
+        var sums = [UInt64](repeating: 0, count: w * 5)  // Σ r·a, Σ g·a, Σ b·a, Σ a, n
+        var out = [UInt8](repeating: 0, count: w * h * 4)
+        pixels.withUnsafeBufferPointer { src in
+            out.withUnsafeMutableBufferPointer { dst in
+                for oy in 0..<h {
+                    for i in sums.indices { sums[i] = 0 }
+                    let y1 = min(srcHeight, (oy + 1) * factor)
+                    for y in (oy * factor)..<y1 {
+                        var s = y * srcWidth * 4
+                        for x in 0..<srcWidth {
+                            let o = (x / factor) * 5
+                            let a = UInt64(src[s + 3])
+                            sums[o] += UInt64(src[s]) * a
+                            sums[o + 1] += UInt64(src[s + 1]) * a
+                            sums[o + 2] += UInt64(src[s + 2]) * a
+                            sums[o + 3] += a
+                            sums[o + 4] += 1
+                            s += 4
+                        }
+                    }
+                    for ox in 0..<w {
+                        let o = ox * 5, d = (oy * w + ox) * 4
+                        let alpha = sums[o + 3], n = sums[o + 4]
+                        if alpha > 0 {
+                            dst[d] = UInt8((sums[o] + alpha / 2) / alpha)
+                            dst[d + 1] = UInt8((sums[o + 1] + alpha / 2) / alpha)
+                            dst[d + 2] = UInt8((sums[o + 2] + alpha / 2) / alpha)
+                        }
+                        dst[d + 3] = UInt8((alpha + n / 2) / n)
+                    }
+                }
+            }
+        }
+        return RGBAImage(width: w, height: h, pixels: out)
+    }
+
+    /// The integer factor that brings the short side down to `targetSize` or just above:
+    /// the result's short side is in [targetSize, 2·targetSize). 1 when the image is
+    /// already that small or there is no target.
+    static func reductionFactor(width: Int, height: Int, targetSize: Int?) -> Int {
+        guard let targetSize, targetSize > 0 else { return 1 }
+        return max(1, min(width, height) / targetSize)
+    }
+}

@@ -1,0 +1,106 @@
+import Imaging
+
+/// Images made in the test, so no binary fixture is checked in: rasters with known
+/// colours, and PNGs written byte by byte for the layouts libpng's simplified writer
+/// cannot produce (sRGB 16-bit without gAMA, palette, grey).
+enum Fixtures {
+    /// Four quadrants: red, green, blue, and half-transparent yellow.
+    static func quadrants(width: Int = 64, height: Int = 48, alpha: Bool = true) -> RGBAImage {
+        var image = RGBAImage(width: width, height: height)
+        for y in 0..<height {
+            for x in 0..<width {
+                image[x, y] = quadrantColour(x: x, y: y, width: width, height: height, alpha: alpha)
+            }
+        }
+        return image
+    }
+
+    static func quadrantColour(x: Int, y: Int, width: Int, height: Int, alpha: Bool = true) -> RGBA {
+        switch (x < width / 2, y < height / 2) {
+        case (true, true): return RGBA(220, 20, 30)
+        case (false, true): return RGBA(30, 180, 60)
+        case (true, false): return RGBA(20, 40, 200)
+        case (false, false): return RGBA(240, 220, 40, alpha ? 128 : 255)
+        }
+    }
+
+    /// A large image without a per-pixel Swift loop (debug builds are slow): horizontal
+    /// bands of colour, so both DCT scaling and colour survive checking.
+    static func bands(width: Int, height: Int, colours: [RGBA]) -> RGBAImage {
+        var pixels: [UInt8] = []
+        pixels.reserveCapacity(width * height * 4)
+        for (i, c) in colours.enumerated() {
+            let rows = (i + 1) * height / colours.count - i * height / colours.count
+            let row = [UInt8](unsafeUninitializedCapacity: width * 4) { buf, n in
+                for x in 0..<width { buf[4 * x] = c.r; buf[4 * x + 1] = c.g; buf[4 * x + 2] = c.b; buf[4 * x + 3] = c.a }
+                n = width * 4
+            }
+            for _ in 0..<rows { pixels += row }
+        }
+        return RGBAImage(width: width, height: height, pixels: pixels)
+    }
+
+    // MARK: - PNG by hand
+
+    /// A PNG from raw scanlines (without filter bytes, added here as filter 0) and IHDR
+    /// fields, plus any extra chunks before IDAT (PLTE, tRNS…).
+    static func png(width: Int, height: Int, bitDepth: UInt8, colourType: UInt8, scanlines: [[UInt8]],
+                    chunksBeforeIDAT: [(String, [UInt8])] = []) -> [UInt8] {
+        var raw: [UInt8] = []
+        for line in scanlines { raw.append(0); raw += line }
+        var out: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]
+        out += chunk("IHDR", be32(UInt32(width)) + be32(UInt32(height)) + [bitDepth, colourType, 0, 0, 0])
+        for (type, data) in chunksBeforeIDAT { out += chunk(type, data) }
+        out += chunk("IDAT", zlibStored(raw))
+        out += chunk("IEND", [])
+        return out
+    }
+
+    static func be32(_ v: UInt32) -> [UInt8] { [UInt8(v >> 24), UInt8(v >> 16 & 0xFF), UInt8(v >> 8 & 0xFF), UInt8(v & 0xFF)] }
+
+    static func chunk(_ type: String, _ data: [UInt8]) -> [UInt8] {
+        let typed = Array(type.utf8) + data
+        let crc = typed.withUnsafeBytes { ImageHeader.crc32($0) }
+        return be32(UInt32(data.count)) + typed + be32(crc)
+    }
+
+    /// A zlib stream of stored deflate blocks (no compression).
+    static func zlibStored(_ data: [UInt8]) -> [UInt8] {
+        var out: [UInt8] = [0x78, 0x01]
+        var offset = 0
+        repeat {
+            let n = min(65535, data.count - offset)
+            let final: UInt8 = offset + n == data.count ? 1 : 0
+            out += [final, UInt8(n & 0xFF), UInt8(n >> 8), UInt8(~n & 0xFF), UInt8((~n >> 8) & 0xFF)]
+            out += data[offset..<offset + n]
+            offset += n
+        } while offset < data.count
+        var a: UInt32 = 1, b: UInt32 = 0
+        for byte in data { a = (a + UInt32(byte)) % 65521; b = (b + a) % 65521 }
+        return out + be32(b << 16 | a)
+    }
+
+    /// Byte offset of the first chunk of `type` (its length field).
+    static func chunkOffset(_ png: [UInt8], _ type: String) -> Int? {
+        var i = 8
+        while i + 8 <= png.count {
+            let length = Int(png[i]) << 24 | Int(png[i + 1]) << 16 | Int(png[i + 2]) << 8 | Int(png[i + 3])
+            if String(decoding: png[i + 4..<i + 8], as: UTF8.self) == type { return i }
+            i += 12 + length
+        }
+        return nil
+    }
+}
+
+/// A deterministic generator for the fuzz cases (SplitMix64).
+struct SplitMix: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
