@@ -34,7 +34,7 @@ enum HTTPExchangeFailure: Error, Sendable {
 ///
 /// On Linux this is swift-corelibs-foundation's libcurl-based URLSession. Its data
 /// delegate is called per received chunk, so the byte limit is enforced while
-/// streaming; libcurl's own receive buffer (16 KiB by default) is the slack.
+/// streaming; one received chunk (at most 16 KiB from libcurl) is the slack.
 final class BoundedHTTPClient: @unchecked Sendable {
     private let session: URLSession
     private let router: Router

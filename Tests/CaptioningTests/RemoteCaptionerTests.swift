@@ -145,6 +145,26 @@ struct RemoteCaptionerTests {
         #expect(error?.reason.contains("declared") == declaresLength)
     }
 
+    /// The limit holds while the body streams in: the server sends 256 KiB and then
+    /// stalls without closing, so a client that buffered to the end would time out
+    /// instead of refusing.
+    @Test func oversizedBodyIsRefusedWhileStreaming() async throws {
+        let huge = [UInt8](repeating: UInt8(ascii: "x"), count: 1 << 20)
+        let server = try LoopbackHTTPServer(script: [.init(status: 200, body: huge, stallAfterBodyBytes: 256 * 1024,
+                                                           sendContentLength: false)])
+        defer { server.stop() }
+        var config = Remote.config(server)
+        config.maxRetries = 0
+        config.timeoutSeconds = 10
+        config.maxResponseBytes = 64 * 1024
+        let captioner = try RemoteHarness().captioner(config)
+
+        let start = ContinuousClock.now
+        let error = await #expect(throws: CaptionError.self) { try await captioner.caption(Remote.request()) }
+        #expect(Remote.seconds(since: start) < 5)
+        #expect(error?.reason.contains("larger than max_response_bytes") == true, "\(String(describing: error))")
+    }
+
     @Test func unauthorizedIsNotRetriedAndSaysWhatToFix() async throws {
         let server = try LoopbackHTTPServer(script: [.json(401, #"{"error": {"message": "Incorrect API key provided: sk-test-SECRET-4242"}}"#)])
         defer { server.stop() }

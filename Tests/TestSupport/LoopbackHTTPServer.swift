@@ -38,15 +38,19 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
         public var dripInterval: Double?
         /// Sends only this many body bytes, then closes the connection.
         public var closeAfterBodyBytes: Int?
+        /// Sends only this many body bytes, then keeps the connection open, silent,
+        /// until the server stops.
+        public var stallAfterBodyBytes: Int?
         /// Whether to send `Content-Length` (else the body ends when the connection closes).
         public var sendContentLength = true
 
         public init(status: Int = 200, headers: [(String, String)] = [], body: [UInt8] = [],
                     delayBeforeHead: Double = 0, dripInterval: Double? = nil,
-                    closeAfterBodyBytes: Int? = nil, sendContentLength: Bool = true) {
+                    closeAfterBodyBytes: Int? = nil, stallAfterBodyBytes: Int? = nil, sendContentLength: Bool = true) {
             self.status = status; self.headers = headers; self.body = body
             self.delayBeforeHead = delayBeforeHead; self.dripInterval = dripInterval
-            self.closeAfterBodyBytes = closeAfterBodyBytes; self.sendContentLength = sendContentLength
+            self.closeAfterBodyBytes = closeAfterBodyBytes; self.stallAfterBodyBytes = stallAfterBodyBytes
+            self.sendContentLength = sendContentLength
         }
 
         /// A JSON (or any text) body with `Content-Type: application/json`.
@@ -219,6 +223,11 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
 
         var body = response.body[...]
         if let limit = response.closeAfterBodyBytes { body = body.prefix(limit) }
+        if let stall = response.stallAfterBodyBytes {
+            guard sendAll(fd, Array(body.prefix(stall))) else { return false }
+            while pause(3600) {}
+            return false
+        }
         if let interval = response.dripInterval {
             for byte in body {
                 guard sendAll(fd, [byte]), pause(interval) else { return false }
