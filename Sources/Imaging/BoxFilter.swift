@@ -9,35 +9,38 @@ extension RGBAImage {
         guard factor > 1 else { return self }
         let w = (width + factor - 1) / factor, h = (height + factor - 1) / factor
         let srcWidth = width, srcHeight = height
-        var sums = [UInt64](repeating: 0, count: w * 5)  // Σ r·a, Σ g·a, Σ b·a, Σ a, n
+        var sums = [UInt64](repeating: 0, count: w * 5)  // per output column: Σ r·a, Σ g·a, Σ b·a, Σ a, n
         var out = [UInt8](repeating: 0, count: w * h * 4)
         pixels.withUnsafeBufferPointer { src in
             out.withUnsafeMutableBufferPointer { dst in
-                for oy in 0..<h {
-                    for i in sums.indices { sums[i] = 0 }
-                    let y1 = min(srcHeight, (oy + 1) * factor)
-                    for y in (oy * factor)..<y1 {
-                        var s = y * srcWidth * 4
-                        for x in 0..<srcWidth {
-                            let o = (x / factor) * 5
-                            let a = UInt64(src[s + 3])
-                            sums[o] += UInt64(src[s]) * a
-                            sums[o + 1] += UInt64(src[s + 1]) * a
-                            sums[o + 2] += UInt64(src[s + 2]) * a
-                            sums[o + 3] += a
-                            sums[o + 4] += 1
-                            s += 4
+                sums.withUnsafeMutableBufferPointer { sum in
+                    for oy in 0..<h {
+                        sum.update(repeating: 0)
+                        for y in (oy * factor)..<min(srcHeight, (oy + 1) * factor) {
+                            var s = y * srcWidth * 4
+                            for ox in 0..<w {
+                                let o = ox * 5
+                                for _ in (ox * factor)..<min(srcWidth, (ox + 1) * factor) {
+                                    let a = UInt64(src[s + 3])
+                                    sum[o] += UInt64(src[s]) * a
+                                    sum[o + 1] += UInt64(src[s + 1]) * a
+                                    sum[o + 2] += UInt64(src[s + 2]) * a
+                                    sum[o + 3] += a
+                                    sum[o + 4] += 1
+                                    s += 4
+                                }
+                            }
                         }
-                    }
-                    for ox in 0..<w {
-                        let o = ox * 5, d = (oy * w + ox) * 4
-                        let alpha = sums[o + 3], n = sums[o + 4]
-                        if alpha > 0 {
-                            dst[d] = UInt8((sums[o] + alpha / 2) / alpha)
-                            dst[d + 1] = UInt8((sums[o + 1] + alpha / 2) / alpha)
-                            dst[d + 2] = UInt8((sums[o + 2] + alpha / 2) / alpha)
+                        for ox in 0..<w {
+                            let o = ox * 5, d = (oy * w + ox) * 4
+                            let alpha = sum[o + 3], n = sum[o + 4]
+                            if alpha > 0 {
+                                dst[d] = UInt8((sum[o] + alpha / 2) / alpha)
+                                dst[d + 1] = UInt8((sum[o + 1] + alpha / 2) / alpha)
+                                dst[d + 2] = UInt8((sum[o + 2] + alpha / 2) / alpha)
+                            }
+                            dst[d + 3] = UInt8((alpha + n / 2) / n)
                         }
-                        dst[d + 3] = UInt8((alpha + n / 2) / n)
                     }
                 }
             }
@@ -46,7 +49,7 @@ extension RGBAImage {
     }
 
     /// The integer factor that brings the short side down to `targetSize` or just above:
-    /// the result's short side is in [targetSize, 2·targetSize). 1 when the image is
+    /// the result's short side is in [targetSize, 2·targetSize]. 1 when the image is
     /// already that small or there is no target.
     static func reductionFactor(width: Int, height: Int, targetSize: Int?) -> Int {
         guard let targetSize, targetSize > 0 else { return 1 }
