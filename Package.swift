@@ -69,9 +69,9 @@ let package = Package(
         .testTarget(name: "LookupStoreTests", dependencies: ["LookupStore", "TestSupport"]),
         .testTarget(name: "RecommenderTests", dependencies: ["Recommender", "TestSupport"]),
         .testTarget(name: "CatalogGeneratorTests", dependencies: ["CatalogGenerator", "CatalogIngest", "Imaging", "TestSupport"]),
-        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "CatalogIngest", "LookupStore", "CatalogGenerator", "TestSupport"]),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Captioning", "CatalogIngest", "LookupStore", "CatalogGenerator", "Imaging", "TestSupport"]),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging", "TestSupport"]),
-        .testTarget(name: "CaptioningTests", dependencies: ["Captioning", "Imaging", "TestSupport"]),
+        .testTarget(name: "CaptioningTests", dependencies: ["Captioning", "Imaging", "TestSupport", "CatalogGenerator"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "TestSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", "CatalogGenerator", "LookupStore"]),
     ]

@@ -21,6 +21,7 @@ public struct JobConfig: Sendable, Equatable {
     public var slotOverrides: [SlotRules.Override] = []
     public var compatibility = SlotCompatibility.default
     public var recommend = RecommendSettings()
+    public var captioner = CaptionerSettings()
     /// Published stores kept, the current one included.
     public var keepStores: Int = 3
     /// Prometheus textfile-collector output; default `OUT/lookbook.prom`.
@@ -65,6 +66,27 @@ public struct IngestLimits: Sendable, Equatable {
     public init() {}
 }
 
+/// Which captioner a run uses (`[captioner]`): the embedded one, or an
+/// OpenAI-compatible vision endpoint with the embedded one as its fallback.
+public struct CaptionerSettings: Sendable, Equatable {
+    public enum Kind: String, Sendable, Equatable { case embedded, remote }
+    public var kind: Kind = .embedded
+    /// Images captioned at once.
+    public var concurrency: Int = 2
+    /// `base_url`, e.g. `http://127.0.0.1:8000` (the path `/v1/chat/completions` is added).
+    public var baseURL: String?
+    public var model: String?
+    /// The NAME of the environment variable holding the API key (never the key itself).
+    public var apiKeyEnv: String?
+    public var timeoutSeconds: Double = 30
+    public var maxRetries: Int = 3
+    /// Consecutive failures that open the circuit breaker (requests then go to the
+    /// embedded captioner) and how long it stays open.
+    public var breakerThreshold: Int = 5
+    public var breakerCooldownSeconds: Double = 60
+    public init() {}
+}
+
 /// Sizes of the precomputed lists.
 public struct RecommendSettings: Sendable, Equatable {
     /// Complementary items per anchor and target slot.
@@ -97,7 +119,7 @@ extension JobConfig {
         }
         var reader = TableReader(table: root, path: "", file: file)
         var c = JobConfig()
-        try reader.allowOnly(["job", "limits", "slots", "recommend", "publish", "report"])
+        try reader.allowOnly(["job", "limits", "slots", "recommend", "publish", "report", "captioner"])
 
         if var job = try reader.table("job") {
             try job.allowOnly(["name", "inbox", "state", "out", "model"])
@@ -148,6 +170,27 @@ extension JobConfig {
             c.recommend.complementaryK = try r.int("complementary_k", min: 1, max: 1000) ?? c.recommend.complementaryK
             c.recommend.fitbK = try r.int("fitb_k", min: 1, max: 1000) ?? c.recommend.fitbK
             c.recommend.onlyInStock = try r.bool("only_in_stock") ?? c.recommend.onlyInStock
+        }
+        if var k = try reader.table("captioner") {
+            try k.allowOnly(["kind", "concurrency", "base_url", "model", "api_key_env", "timeout_seconds", "max_retries",
+                             "breaker_threshold", "breaker_cooldown_seconds"])
+            if let kind = try k.string("kind") {
+                guard let v = CaptionerSettings.Kind(rawValue: kind) else {
+                    throw k.error("captioner.kind must be embedded or remote, got \"\(kind)\"")
+                }
+                c.captioner.kind = v
+            }
+            c.captioner.concurrency = try k.int("concurrency", min: 1, max: 256) ?? c.captioner.concurrency
+            c.captioner.baseURL = try k.string("base_url")
+            c.captioner.model = try k.string("model")
+            c.captioner.apiKeyEnv = try k.string("api_key_env")
+            c.captioner.timeoutSeconds = try k.double("timeout_seconds", min: 0.1, max: 3600) ?? c.captioner.timeoutSeconds
+            c.captioner.maxRetries = try k.int("max_retries", min: 0, max: 20) ?? c.captioner.maxRetries
+            c.captioner.breakerThreshold = try k.int("breaker_threshold", min: 1, max: 1000) ?? c.captioner.breakerThreshold
+            c.captioner.breakerCooldownSeconds = try k.double("breaker_cooldown_seconds", min: 0, max: 86400) ?? c.captioner.breakerCooldownSeconds
+            if c.captioner.kind == .remote, c.captioner.baseURL == nil || c.captioner.model == nil {
+                throw k.error("captioner.kind = \"remote\" needs base_url and model")
+            }
         }
         if var p = try reader.table("publish") {
             try p.allowOnly(["keep"])

@@ -1,3 +1,4 @@
+import Captioning
 import CatalogIngest
 import Foundation
 import LookbookCore
@@ -25,13 +26,15 @@ public struct NightlyRun: Sendable {
     public var job: JobConfig
     public var now: @Sendable () -> Date
     public var events: @Sendable (RunEvent) -> Void
+    /// Captions the products; nil: the one the job file chooses.
+    public var captioner: (any Captioner)?
 
-    public static let modelVersion = "cooccurrence-ppmi@1"
-    public static let captionerVersion = "none"
+    public static let modelVersion = "cooccurrence-ppmi@2"
 
-    public init(job: JobConfig, now: @escaping @Sendable () -> Date = { Date() },
+    public init(job: JobConfig, captioner: (any Captioner)? = nil, now: @escaping @Sendable () -> Date = { Date() },
                 events: @escaping @Sendable (RunEvent) -> Void = { _ in }) {
         self.job = job; self.now = now; self.events = events
+        self.captioner = captioner
     }
 
     public struct Outcome: Sendable {
@@ -43,7 +46,7 @@ public struct NightlyRun: Sendable {
     }
 
     /// Runs the job. Never throws: failures come back as a failed report.
-    public func run() -> Outcome {
+    public func run() async -> Outcome {
         let started = now()
         var report = RunReport(job: job.name, status: .failed, message: "", startedAt: iso(started), finishedAt: iso(started),
                                counts: .init(), stages: [], quarantined: 0)
@@ -101,6 +104,23 @@ public struct NightlyRun: Sendable {
                 events(.warning("\(ingested.diagnostics.count) problem(s) in the catalog set aside; see \(report.quarantineReport!)"))
             }
 
+            stage("caption")
+            let captioner = try self.captioner ?? CaptionerFactory.make(job.captioner, maxPixels: job.limits.maxImagePixels)
+            let cached = try st.cachedCaptions(captioner: captioner.id, hashes: Set(catalog.images.values.map(\.sha256)))
+            let captioned = try await CaptionStage(captioner: captioner, concurrency: job.captioner.concurrency)
+                .run(catalog: catalog, catalogPath: catalogPath, cached: cached) { done, total in
+                    events(.progress(stage: "caption", done: done, total: total))
+                }
+            try st.cacheCaptions(captioned.newEntries, at: iso(now()))
+            report.counts.captioned = captioned.captioned
+            report.counts.captionsFromCache = captioned.fromCache
+            report.captioner = captioner.id
+            if !captioned.diagnostics.isEmpty {
+                events(.warning("\(captioned.diagnostics.count) image(s) could not be captioned; their products use text-only captions"))
+            }
+            events(.info("captioned \(captioned.captioned) new image(s), \(captioned.fromCache) from the cache, \(captioned.textOnly) product(s) from text"))
+            let captions = captioned.captions.mapValues(\.text)
+
             stage("diff")
             var hashes: [String: String] = [:]
             for p in catalog.products { hashes[p.id] = contentHash(of: p, images: catalog.images) }
@@ -109,14 +129,13 @@ public struct NightlyRun: Sendable {
             events(.info("\(diff.new.count) new, \(diff.changed.count) changed, \(diff.removed.count) removed, \(diff.unchanged) unchanged products"))
 
             stage("train")
-            let model = CooccurrenceModel.train(products: catalog.products, outfits: catalog.outfits)
+            let model = CooccurrenceModel.train(products: catalog.products, outfits: catalog.outfits, captions: captions)
             report.model = Self.modelVersion
-            report.captioner = Self.captionerVersion
 
             stage("recommend")
             let verdicts = try st.feedback() + catalog.feedback
             let precomputer = Precomputer(model: model, compatibility: job.compatibility, settings: job.recommend,
-                                          feedback: verdicts)
+                                          captions: captions, feedback: verdicts)
             let output = precomputer.run(products: catalog.products, outfits: catalog.outfits) { stage, done, total in
                 events(.progress(stage: stage, done: done, total: total))
             }
@@ -124,8 +143,10 @@ public struct NightlyRun: Sendable {
             stage("publish")
             let content = StoreContent(
                 snapshot: manifest.snapshot, retailer: manifest.retailer, modelVersion: Self.modelVersion,
-                captionerVersion: Self.captionerVersion, runID: String(id), buildTime: iso(now()),
-                products: catalog.products.map { StoreProduct($0, imageSHA256: $0.images.first.flatMap { catalog.images[$0]?.sha256 }) },
+                captionerVersion: captioner.id, runID: String(id), buildTime: iso(now()),
+                products: catalog.products.map {
+                    StoreProduct($0, imageSHA256: $0.images.first.flatMap { catalog.images[$0]?.sha256 }, caption: captions[$0.id])
+                },
                 outfits: catalog.outfits, complementary: output.complementary, fitb: output.fitb)
             let published = try StorePublisher().publish(content, to: job.out, keep: job.keepStores)
             report.counts.complementaryRows = content.counts.complementary

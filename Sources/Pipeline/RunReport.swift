@@ -52,9 +52,12 @@ public struct RunReport: Codable, Sendable, Equatable {
         public var images = 0
         public var complementaryRows = 0
         public var fitbRows = 0
+        public var captioned = 0
+        public var captionsFromCache = 0
         public init() {}
         enum CodingKeys: String, CodingKey {
-            case products, outfits, feedback, images
+            case products, outfits, feedback, images, captioned
+            case captionsFromCache = "captions_from_cache"
             case complementaryRows = "complementary_rows"
             case fitbRows = "fitb_rows"
         }

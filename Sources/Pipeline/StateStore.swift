@@ -9,7 +9,7 @@ import SQLiteSupport
 /// after the store was published, so a run killed at any point leaves the state of the
 /// last complete run and the next run redoes the work.
 public final class StateStore {
-    public static let schemaVersion = 1
+    public static let schemaVersion = 2
     let db: SQLiteDatabase
     public let path: String
 
@@ -36,6 +36,12 @@ public final class StateStore {
             }
             return
         }
+        // Version 2: the caption cache, keyed by image content and captioner version.
+        try db.execute("""
+            CREATE TABLE IF NOT EXISTS captions(
+              image_sha256 TEXT NOT NULL, captioner TEXT NOT NULL, caption TEXT NOT NULL, created_at TEXT NOT NULL,
+              PRIMARY KEY(image_sha256, captioner)) WITHOUT ROWID;
+            """)
         try db.execute("""
             CREATE TABLE IF NOT EXISTS products(
               id TEXT PRIMARY KEY, content_sha256 TEXT NOT NULL, json TEXT NOT NULL, slot TEXT NOT NULL,
@@ -119,6 +125,36 @@ public final class StateStore {
                                  storeSHA256: st.string(11)))
         }
         return out
+    }
+
+    /// Cached captions of `captioner` for the given image hashes.
+    public func cachedCaptions(captioner: String, hashes: Set<String>) throws -> [String: Caption] {
+        let st = try db.prepare("SELECT caption FROM captions WHERE image_sha256 = ? AND captioner = ?")
+        let decoder = JSONDecoder()
+        var out: [String: Caption] = [:]
+        for h in hashes {
+            try st.bind([h, captioner])
+            if try st.step(), let json = st.string(0), let c = try? decoder.decode(Caption.self, from: Data(json.utf8)) {
+                out[h] = c
+            }
+            st.reset()
+        }
+        return out
+    }
+
+    /// Adds captions to the cache at once (not tied to the run's success: a caption of
+    /// an image's content stays right whatever happens to the run).
+    public func cacheCaptions(_ captions: [(sha256: String, caption: Caption)], at time: String) throws {
+        guard !captions.isEmpty else { return }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        try db.transaction {
+            let st = try db.prepare("INSERT OR REPLACE INTO captions(image_sha256, captioner, caption, created_at) VALUES (?, ?, ?, ?)")
+            for (sha, c) in captions {
+                try st.bind([sha, c.captioner, String(decoding: try encoder.encode(c), as: UTF8.self), time])
+                try st.run()
+            }
+        }
     }
 
     // MARK: Writing

@@ -5,20 +5,24 @@ import LookbookCore
 /// `lookbook`: the nightly job and the tools around it. The stable part of this
 /// command line is in the README ("Command line"); every rule lives in the libraries.
 @main
-struct Lookbook: ParsableCommand {
+struct Lookbook: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "lookbook",
         abstract: "Outfit recommendations, precomputed nightly into a read-only SQLite store.",
         subcommands: [RunCommand.self, QueryCommand.self, ExportCommand.self, InspectCommand.self, GenerateCommand.self,
-                      ImportCommand.self, TrainCommand.self, EvalCommand.self]
+                      ImportCommand.self, TrainCommand.self, EvalCommand.self, CaptionCommand.self]
     )
 
     /// Exit codes of the stable CLI: 0 success, 1 failure, 2 usage error. Errors are one
     /// line on stderr that says what to fix.
-    static func main() {
+    static func main() async {
         do {
             var command = try parseAsRoot()
-            try command.run()
+            if var asyncCommand = command as? AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
         } catch let error as LookbookError {
             fail(error.description, code: error.code == .usage ? 2 : 1)
         } catch let code as ExitCode {

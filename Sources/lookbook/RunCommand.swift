@@ -4,7 +4,7 @@ import LookbookCore
 import Logging
 import Pipeline
 
-struct RunCommand: ParsableCommand {
+struct RunCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
         abstract: "Run the nightly job: ingest the newest catalog snapshot, recompute, publish the store.")
@@ -27,7 +27,7 @@ struct RunCommand: ParsableCommand {
     @Flag(help: "Plain log lines even on a terminal.")
     var noProgress = false
 
-    func run() throws {
+    func run() async throws {
         let cwd = FileManager.default.currentDirectoryPath
         func absolute(_ p: String?) -> String? {
             p.map { $0.hasPrefix("/") ? $0 : URL(fileURLWithPath: cwd).appendingPathComponent($0).standardizedFileURL.path }
@@ -38,7 +38,7 @@ struct RunCommand: ParsableCommand {
         if let model = config.model {
             console.log(.warning, "model directory \(model) is recorded but this version ranks with the co-occurrence model trained from the catalog's outfits")
         }
-        let outcome = NightlyRun(job: config, events: { console.handle($0) }).run()
+        let outcome = await NightlyRun(job: config, events: { console.handle($0) }).run()
         console.finish()
         let r = outcome.report
         switch r.status {

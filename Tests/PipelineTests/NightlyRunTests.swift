@@ -1,3 +1,4 @@
+import Captioning
 import CatalogIngest
 import Foundation
 import LookbookCore
@@ -46,15 +47,15 @@ struct Fixture {
 
     func storeBytes() -> Data? { FileManager.default.contents(atPath: storePath) }
 
-    func run(_ overrides: JobConfig.Overrides = .init()) -> NightlyRun.Outcome {
-        NightlyRun(job: job.applying(overrides)).run()
+    func run(_ overrides: JobConfig.Overrides = .init()) async -> NightlyRun.Outcome {
+        await NightlyRun(job: job.applying(overrides)).run()
     }
 }
 
-@Test func firstRunPublishesAStoreWithRecommendations() throws {
+@Test func firstRunPublishesAStoreWithRecommendations() async throws {
     let f = try Fixture()
     _ = try f.write(smallCatalog(), as: "acme-1.tar.lz4")
-    let outcome = f.run()
+    let outcome = await f.run()
     #expect(outcome.report.status == .succeeded, "\(outcome.report.message)")
     #expect(outcome.exitCode == 0)
     #expect(outcome.report.diff?.new == 18)
@@ -74,28 +75,28 @@ struct Fixture {
     #expect(FileManager.default.fileExists(atPath: report))
 }
 
-@Test func sameSnapshotTwiceChangesNothingAndSaysSo() throws {
+@Test func sameSnapshotTwiceChangesNothingAndSaysSo() async throws {
     let f = try Fixture()
     _ = try f.write(smallCatalog(), as: "acme-1.tar.gz")
-    #expect(f.run().report.status == .succeeded)
+    #expect(await f.run().report.status == .succeeded)
     let before = try #require(f.storeBytes())
-    let second = f.run()
+    let second = await f.run()
     #expect(second.report.status == .unchanged)
     #expect(second.exitCode == 0)
     #expect(second.report.message.contains("already processed"))
     #expect(f.storeBytes() == before)
 }
 
-@Test func aNewSnapshotIsDiffedAgainstTheLast() throws {
+@Test func aNewSnapshotIsDiffedAgainstTheLast() async throws {
     let f = try Fixture()
     _ = try f.write(smallCatalog(), as: "acme-1")
-    #expect(f.run().report.status == .succeeded)
+    #expect(await f.run().report.status == .succeeded)
     var next = smallCatalog(snapshot: "2026-11-29T02:00:00Z",
                             extra: [Product(id: "N1", title: "Casual Denim Jacket", category: "Women > Coats > Jackets")],
                             drop: ["S5"])
     next.products[0].price = 49.5  // T0 changed
     let path = try f.write(next, as: "acme-2")
-    let outcome = f.run(.init(catalog: path))
+    let outcome = await f.run(.init(catalog: path))
     #expect(outcome.report.status == .succeeded, "\(outcome.report.message)")
     #expect(outcome.report.diff?.examples["new"] == ["N1"])
     #expect(outcome.report.diff?.examples["changed"] == ["T0"])
@@ -106,10 +107,10 @@ struct Fixture {
     #expect(try reader.product(id: "N1")?.slot == .outerwear)
 }
 
-@Test func anUnreadableCatalogFailsAndLeavesTheStoreByteForByte() throws {
+@Test func anUnreadableCatalogFailsAndLeavesTheStoreByteForByte() async throws {
     let f = try Fixture()
     _ = try f.write(smallCatalog(), as: "acme-1.tar.zst")
-    #expect(f.run().report.status == .succeeded)
+    #expect(await f.run().report.status == .succeeded)
     let before = try #require(f.storeBytes())
     let manifestBefore = FileManager.default.contents(atPath: (f.job.out as NSString).appendingPathComponent("lookbook.manifest.json"))
     // A truncated archive of a newer snapshot.
@@ -117,7 +118,7 @@ struct Fixture {
     let bytes = try #require(FileManager.default.contents(atPath: good))
     let bad = f.root.appendingPathComponent("bad.tar.zst").path
     try bytes.prefix(bytes.count / 2).write(to: URL(fileURLWithPath: bad))
-    let outcome = f.run(.init(catalog: bad))
+    let outcome = await f.run(.init(catalog: bad))
     #expect(outcome.report.status == .failed)
     #expect(outcome.exitCode == 1)
     #expect(!outcome.report.message.isEmpty)
@@ -127,18 +128,18 @@ struct Fixture {
     #expect(metrics.contains("lookbook_run_success{job=\"nightly\"} 0"))
 }
 
-@Test func aSecondConcurrentRunExitsAtOnce() throws {
+@Test func aSecondConcurrentRunExitsAtOnce() async throws {
     let f = try Fixture()
     _ = try f.write(smallCatalog(), as: "acme-1")
     let held = try RunLock(directory: f.job.state, now: "test")
-    let outcome = f.run()
+    let outcome = await f.run()
     #expect(outcome.report.status == .failed)
     #expect(outcome.report.message.contains("another lookbook run"))
     withExtendedLifetime(held) {}
     #expect(!FileManager.default.fileExists(atPath: f.storePath))
 }
 
-@Test func badRowsAreQuarantinedAndTheRunGoesOn() throws {
+@Test func badRowsAreQuarantinedAndTheRunGoesOn() async throws {
     var f = try Fixture()
     f.job.limits.maxBadRowFraction = 0.1
     let dir = try f.write(smallCatalog(), as: "acme-1")
@@ -148,7 +149,7 @@ struct Fixture {
     handle.seekToEndOfFile()
     handle.write(Data("{\"id\": \"X1\", \"title\": \"no category\"}\n".utf8))
     try handle.close()
-    let outcome = f.run()
+    let outcome = await f.run()
     #expect(outcome.report.status == .succeeded, "\(outcome.report.message)")
     #expect(outcome.report.quarantined == 1)
     let q = try #require(outcome.report.quarantineReport)
@@ -157,20 +158,20 @@ struct Fixture {
     #expect(text.contains("X1"))
 }
 
-@Test func theNewestSnapshotInTheInboxWinsAndOlderOnesAreNeverProcessed() throws {
+@Test func theNewestSnapshotInTheInboxWinsAndOlderOnesAreNeverProcessed() async throws {
     let f = try Fixture()
     _ = try f.write(smallCatalog(snapshot: "2026-11-27T02:00:00Z"), as: "b-older.tar")
     _ = try f.write(smallCatalog(snapshot: "2026-11-28T02:00:00Z"), as: "a-newer.tar")
-    let first = f.run()
+    let first = await f.run()
     #expect(first.report.snapshot == "2026-11-28T02:00:00Z")
-    let second = f.run()
+    let second = await f.run()
     #expect(second.report.status == .unchanged)
-    let explicitOld = f.run(.init(catalog: f.root.appendingPathComponent("inbox/b-older.tar").path))
+    let explicitOld = await f.run(.init(catalog: f.root.appendingPathComponent("inbox/b-older.tar").path))
     #expect(explicitOld.report.status == .unchanged)
     #expect(explicitOld.report.message.contains("older than the last processed"))
 }
 
-@Test func tooManyBadRowsFailTheRunAndKeepTheStore() throws {
+@Test func tooManyBadRowsFailTheRunAndKeepTheStore() async throws {
     let f = try Fixture()
     let dir = try f.write(smallCatalog(), as: "acme-1")
     let products = (dir as NSString).appendingPathComponent("products.jsonl")
@@ -178,13 +179,13 @@ struct Fixture {
     handle.seekToEndOfFile()
     for i in 0..<5 { handle.write(Data("{\"id\": \"X\(i)\", \"title\": \"no category\"}\n".utf8)) }
     try handle.close()
-    let outcome = f.run()
+    let outcome = await f.run()
     #expect(outcome.report.status == .failed)
     #expect(outcome.report.message.contains("max_bad_row_fraction"))
     #expect(!FileManager.default.fileExists(atPath: f.storePath))
 }
 
-@Test func jobFileRejectsUnknownKeys() throws {
+@Test func jobFileRejectsUnknownKeys() async throws {
     #expect(throws: LookbookError.self) { try JobConfig.parse("[job]\nnmae = \"x\"\n") }
     let c = try JobConfig.parse("""
         [job]
@@ -208,4 +209,35 @@ struct Fixture {
     m.add(.init("a_total", "Things", labels: [("job", "n\"x")], 3))
     m.add(.init("a_total", "Things", labels: [("job", "y")], 1.5))
     #expect(m.render() == "# HELP a_total Things\n# TYPE a_total gauge\na_total{job=\"n\\\"x\"} 3\na_total{job=\"y\"} 1.5\n")
+}
+
+@Test func captionerSettingsComeFromTheJobFile() throws {
+    let c = try JobConfig.parse("""
+        [captioner]
+        kind = "remote"
+        base_url = "http://127.0.0.1:9"
+        model = "qwen2-vl"
+        api_key_env = "LOOKBOOK_TEST_KEY_THAT_IS_NOT_SET"
+        timeout_seconds = 5
+        """)
+    #expect(c.captioner.kind == .remote)
+    #expect(c.captioner.model == "qwen2-vl")
+    #expect(c.captioner.timeoutSeconds == 5)
+    // The named variable is not set: a clear error naming it, not a crash.
+    #expect(throws: LookbookError.self) { try CaptionerFactory.make(c.captioner) }
+    #expect(throws: LookbookError.self) { try JobConfig.parse("[captioner]\nkind = \"remote\"\n") }
+    #expect(throws: LookbookError.self) { try JobConfig.parse("[captioner]\nkind = \"psychic\"\n") }
+}
+
+@Test func aRemoteCaptionerThatCannotStartFailsTheRunAndKeepsTheStore() async throws {
+    var f = try Fixture()
+    _ = try f.write(smallCatalog(), as: "acme-1")
+    f.job.captioner.kind = .remote
+    f.job.captioner.baseURL = "http://127.0.0.1:9"
+    f.job.captioner.model = "m"
+    f.job.captioner.apiKeyEnv = "LOOKBOOK_TEST_KEY_THAT_IS_NOT_SET"
+    let outcome = await f.run()
+    #expect(outcome.report.status == .failed)
+    #expect(outcome.report.message.contains("LOOKBOOK_TEST_KEY_THAT_IS_NOT_SET"))
+    #expect(!FileManager.default.fileExists(atPath: f.storePath))
 }
