@@ -28,7 +28,9 @@ public enum RemoteCaptionerEvent: Sendable, Equatable {
 /// - every exchange has a wall-clock timeout and a body size limit;
 /// - transient failures (timeouts, transport errors, 408/425/429/5xx, oversized or
 ///   unusable answers) are retried up to `maxRetries` times with exponential backoff and
-///   full jitter, never sooner than a `Retry-After`, within `deadlineSeconds`;
+///   full jitter, never sooner than a `Retry-After`, within `deadlineSeconds`; an
+///   unusable answer (no chat completion, no caption JSON) is retried once at most, as
+///   temperature 0 tends to repeat it;
 /// - client errors (400, 401, 403, 404, redirects, …) throw a `CaptionError` that says
 ///   what to fix, without retrying and without falling back: a wrong key or URL must be
 ///   seen, not papered over;
@@ -144,11 +146,15 @@ public final class RemoteCaptioner: Captioner {
         /// Transient: worth retrying, and a sign that the endpoint is unwell.
         var transient: Bool
         var retryAfter: Duration? = nil
+        /// The endpoint answered, but not with a usable caption. At temperature 0 the
+        /// same answer is likely again, so this is retried once at most.
+        var unusableAnswer = false
     }
 
     private func attempts(_ urlRequest: URLRequest, productID: String) async throws -> Outcome {
         let deadline = hooks.now().advanced(by: .seconds(config.deadlineSeconds))
         var attempt = 0
+        var unusableAnswers = 0
         while true {
             attempt += 1
             guard let permit = await breaker.acquire() else {
@@ -176,7 +182,8 @@ public final class RemoteCaptioner: Captioner {
                 await breaker.record(permit, .abandoned)
                 throw error
             }
-            guard attempt <= config.maxRetries else {
+            if failure.unusableAnswer { unusableAnswers += 1 }
+            guard attempt <= config.maxRetries, unusableAnswers < 2 else {
                 return .gaveUp(failure.message + (attempt > 1 ? " (\(attempt) attempts)" : ""))
             }
             let delay = config.backoff.delay(beforeRetry: attempt, unit: hooks.random(), retryAfter: failure.retryAfter)
@@ -213,10 +220,12 @@ public final class RemoteCaptioner: Captioner {
         let status = answer.status
         if (200..<300).contains(status) {
             guard let content = Self.assistantContent(answer.body) else {
-                throw AttemptFailure(message: "the answer is not an OpenAI chat completion with a message (HTTP \(status), \(answer.body.count) bytes)", transient: true)
+                throw AttemptFailure(message: "the answer is not an OpenAI chat completion with a message (HTTP \(status), \(answer.body.count) bytes)",
+                                     transient: true, unusableAnswer: true)
             }
             guard let caption = sanitizer.caption(fromModelOutput: content, captioner: id) else {
-                throw AttemptFailure(message: "the model's answer holds no usable caption JSON: \(snippet(Array(content.utf8)))", transient: true)
+                throw AttemptFailure(message: "the model's answer holds no usable caption JSON: \(snippet(Array(content.utf8)))",
+                                     transient: true, unusableAnswer: true)
             }
             return caption
         }

@@ -78,8 +78,9 @@ struct RemoteCaptionerTests {
         #expect(error?.reason.contains("within 0.5 s") == true, "\(String(describing: error))")
     }
 
-    /// A broken envelope, and a model that answers in prose: both are failed requests,
-    /// retried, then handed to the fallback.
+    /// A broken envelope, a model that answers in prose, an answer with nothing valid:
+    /// failed requests, retried once (temperature 0 repeats itself), then handed to the
+    /// fallback.
     @Test(arguments: [#"{"choices": [{"message": {"content": "navy shirt""#,
                       Remote.completion("Sorry, I can't see the image clearly."),
                       Remote.completion(#"{"caption": "", "color_family": "turquoise", "pattern": "zebra"}"#)])
@@ -88,7 +89,7 @@ struct RemoteCaptionerTests {
         defer { server.stop() }
         let harness = RemoteHarness()
         var config = Remote.config(server)
-        config.maxRetries = 1
+        config.maxRetries = 3
         let captioner = try harness.captioner(config, fallback: StubFallbackCaptioner())
 
         let caption = try await captioner.caption(Remote.request())
