@@ -8,7 +8,8 @@ import LookbookCore
 /// one. Before any decoder allocates pixels, the size the header declares is checked
 /// against `maxPixels` (a 100,000 × 100,000 PNG of a few hundred bytes is refused, not
 /// attempted). Large images come out reduced so feature extraction always works on about
-/// `targetSize` pixels per short side: JPEGs by DCT scaling inside libjpeg-turbo (a
+/// `targetSize` pixels per short side, upright as a viewer shows them (EXIF orientation
+/// applied): JPEGs by DCT scaling inside libjpeg-turbo (a
 /// 12-megapixel photo decodes at 1/4, skipping most of the work), WebPs by libwebp's
 /// scaler, PNGs and animation frames by a box filter.
 ///
@@ -43,6 +44,10 @@ public struct ImageDecoder: Sendable {
         /// `libturbojpeg: Corrupt JPEG data: 2 extraneous bytes before marker 0xd9`).
         /// Worth a diagnostic; the image is usable.
         public var warnings: [String]
+        /// The JPEG's EXIF orientation, already applied to `image` (so a photo taken with
+        /// the phone on its side comes out upright, its width and height swapped);
+        /// `sourceWidth` and `sourceHeight` stay as stored.
+        public var orientation: ExifOrientation = .up
     }
 
     public func decode(_ bytes: [UInt8]) throws(ImagingError) -> Decoded {
@@ -68,8 +73,9 @@ public struct ImageDecoder: Sendable {
         switch format {
         case .jpeg:
             let out = try JPEGDecoder().decode(bytes, maxPixels: maxPixels, targetSize: targetSize)
-            return Decoded(image: out.image, format: .jpeg, sourceWidth: out.sourceWidth, sourceHeight: out.sourceHeight,
-                           frameCount: 1, warnings: out.warnings)
+            let orientation = ExifOrientation.read(jpeg: bytes) ?? .up
+            return Decoded(image: orientation.apply(to: out.image), format: .jpeg, sourceWidth: out.sourceWidth,
+                           sourceHeight: out.sourceHeight, frameCount: 1, warnings: out.warnings, orientation: orientation)
         case .png:
             let full = try PNGCodec.decode(bytes, maxPixels: maxPixels)
             let factor = RGBAImage.reductionFactor(width: full.width, height: full.height, targetSize: targetSize)

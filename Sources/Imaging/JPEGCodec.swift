@@ -156,7 +156,14 @@ enum TurboJPEG {
         guard rc != 0 else { return nil }
         let text = lastError(handle)
         guard tjGetErrorCode(handle) == Int32(TJERR_WARNING.rawValue) else {
-            throw ImagingError(bytes == nil ? .encode : .decode, message, underlying: text)
+            guard bytes != nil else { throw ImagingError(.encode, message, underlying: text) }
+            // libjpeg's JERR_SOF_UNSUPPORTED, JERR_BAD_PRECISION…: a valid file of a kind
+            // it does not decode (lossless, hierarchical, 12-bit), not a damaged one.
+            if text.hasPrefix("libturbojpeg: Unsupported JPEG") {
+                throw ImagingError(.unsupported, "a JPEG variant libjpeg-turbo does not decode (lossless, hierarchical or 12-bit)",
+                                   underlying: text)
+            }
+            throw ImagingError(.decode, message, underlying: text)
         }
         if let bytes, !hasEndMarker(bytes) {
             throw ImagingError(.truncated, "the JPEG ends before its image data (\(bytes.count) bytes)", underlying: text)

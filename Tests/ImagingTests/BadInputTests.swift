@@ -67,6 +67,23 @@ import TestSupport
         #expect(decoded.warnings.first?.contains("extraneous bytes") == true, "\(decoded.warnings)")
     }
 
+    enum Variant: String, CaseIterable, Sendable { case lossless, twelveBit }
+
+    /// Valid JPEG kinds outside libjpeg-turbo's 8-bit DCT decoder are `unsupported`, not
+    /// `decode` (damaged): the retailer can re-export them.
+    @Test(arguments: Variant.allCases)
+    func jpegVariantsLibjpegCannotDecodeAreUnsupported(_ variant: Variant) throws {
+        var bytes = try JPEGEncoder().encode(Fixtures.quadrants(alpha: false), quality: 90)
+        let sof = try #require((0..<bytes.count - 1).first { bytes[$0] == 0xFF && bytes[$0 + 1] == 0xC0 })
+        switch variant {
+        case .lossless: bytes[sof + 1] = 0xC3  // SOF3
+        case .twelveBit: bytes[sof + 4] = 12  // sample precision
+        }
+        let error = try #require(refusal(bytes))
+        #expect(error.code == .unsupported)
+        #expect(error.underlying?.hasPrefix("libturbojpeg: Unsupported JPEG") == true, "\(error)")
+    }
+
     enum CRCDamage: String, CaseIterable, Sendable { case ihdr = "IHDR", idat = "IDAT" }
 
     @Test(arguments: CRCDamage.allCases)

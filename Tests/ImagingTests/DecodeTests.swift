@@ -107,6 +107,34 @@ import TestSupport
         }
     }
 
+    /// Where the stored top-left (red) and top-right (green) quadrants show, by the EXIF
+    /// specification's wording ("the 0th row is the visual right-hand side…"): the display's
+    /// top-left and top-right quadrant colours for each orientation.
+    @Test(arguments: [
+        (1, "red", "green"), (2, "green", "red"), (3, "yellow", "blue"), (4, "blue", "yellow"),
+        (5, "red", "blue"), (6, "blue", "red"), (7, "yellow", "green"), (8, "green", "yellow"),
+    ], [false, true])
+    func exifOrientationIsApplied(_ expected: (orientation: Int, topLeft: String, topRight: String), bigEndian: Bool) throws {
+        let (orientation, topLeft, topRight) = expected
+        let colours = ["red": RGBA(220, 20, 30), "green": RGBA(30, 180, 60), "blue": RGBA(20, 40, 200), "yellow": RGBA(240, 220, 40)]
+        let stored = Fixtures.quadrants(width: 64, height: 48, alpha: false)
+        let bytes = Fixtures.withExifOrientation(try JPEGEncoder().encode(stored, quality: 95), orientation, bigEndian: bigEndian)
+        let decoded = try ImageDecoder().decode(bytes)
+        #expect(decoded.orientation.rawValue == orientation)
+        #expect((decoded.sourceWidth, decoded.sourceHeight) == (64, 48))
+        let image = decoded.image
+        #expect((image.width, image.height) == (orientation >= 5 ? (48, 64) : (64, 48)))
+        expectClose(image.mean(x: image.width / 4, y: image.height / 4, radius: 3), colours[topLeft]!, tolerance: 8)
+        expectClose(image.mean(x: 3 * image.width / 4, y: image.height / 4, radius: 3), colours[topRight]!, tolerance: 8)
+    }
+
+    @Test func throughputCountsDecodedAndRefusedImages() throws {
+        let good = try JPEGEncoder().encode(Fixtures.quadrants(alpha: false), quality: 80)
+        let figures = ImageDecoder().throughput([good, good, [0x00, 0x01]], threads: 2, minimumSeconds: 0)
+        #expect(figures.decodedImages >= 2 && figures.failedImages >= 1)
+        #expect(figures.decodedImages == 2 * figures.failedImages)
+    }
+
     @Test func boxFilterWeightsColourByAlpha() {
         var image = RGBAImage(width: 2, height: 2, fill: RGBA(0, 0, 0, 0))
         image[0, 0] = RGBA(200, 100, 50, 255)

@@ -40,6 +40,18 @@ enum Fixtures {
         return RGBAImage(width: width, height: height, pixels: pixels)
     }
 
+    /// `jpeg` with an APP1 Exif segment right after SOI whose IFD0 holds only the
+    /// orientation tag (0x0112, SHORT), in big- or little-endian TIFF.
+    static func withExifOrientation(_ jpeg: [UInt8], _ value: Int, bigEndian: Bool) -> [UInt8] {
+        func u16(_ v: Int) -> [UInt8] { bigEndian ? [UInt8(v >> 8), UInt8(v & 0xFF)] : [UInt8(v & 0xFF), UInt8(v >> 8)] }
+        func u32(_ v: Int) -> [UInt8] { bigEndian ? u16(v >> 16) + u16(v & 0xFFFF) : u16(v & 0xFFFF) + u16(v >> 16) }
+        let tiff = (bigEndian ? Array("MM".utf8) : Array("II".utf8)) + u16(42) + u32(8)
+            + u16(1) + u16(0x0112) + u16(3) + u32(1) + u16(value) + [0, 0] + u32(0)
+        let payload = Array("Exif".utf8) + [0, 0] + tiff
+        let segment: [UInt8] = [0xFF, 0xE1, UInt8((payload.count + 2) >> 8), UInt8((payload.count + 2) & 0xFF)] + payload
+        return Array(jpeg[0..<2]) + segment + Array(jpeg[2...])
+    }
+
     // MARK: - PNG by hand
 
     /// A PNG from raw scanlines (without filter bytes, added here as filter 0) and IHDR
