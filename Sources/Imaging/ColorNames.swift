@@ -22,8 +22,9 @@ public struct ColorName: Sendable, Equatable, Hashable {
 /// choices: beige, tan, khaki, camel, taupe and nude are **brown** (light, low-chroma
 /// yellow-reds are browns in Berlin & Kay's sense); cream, ivory and off white are
 /// **white**; maroon, burgundy and wine are **red**; peach, rust and coral are **orange**;
-/// magenta and fuchsia are **pink**; mauve and lavender are **purple**; teal and turquoise
-/// are **blue**; olive and khaki-green are **green**. Metallic names (gold, silver,
+/// magenta and fuchsia are **pink**; mauve and lavender are **purple**; turquoise is **blue**;
+/// teal, olive and khaki-green are **green** (product photos of teal garments sit at
+/// the green side of cyan). Metallic names (gold, silver,
 /// bronze, copper, steel) are not colours a pixel can name reliably and are left out.
 public enum ColorDictionary {
     public static let all: [ColorName] = [
@@ -46,8 +47,7 @@ public enum ColorDictionary {
         ColorName("light blue", .blue, 176, 204, 232),
         ColorName("denim", .blue, 70, 98, 140),
         ColorName("indigo", .blue, 46, 52, 110),
-        ColorName("teal", .blue, 20, 120, 124),
-        ColorName("turquoise", .blue, 50, 190, 200),
+                ColorName("turquoise", .blue, 50, 190, 200),
         ColorName("steel blue", .blue, 80, 120, 160),
         // green
         ColorName("green", .green, 40, 140, 70),
@@ -58,12 +58,14 @@ public enum ColorDictionary {
         ColorName("lime", .green, 160, 206, 60),
         ColorName("fluorescent green", .green, 110, 240, 60),
         ColorName("khaki green", .green, 120, 120, 80),
+        ColorName("teal", .green, 20, 120, 124),
         // red
         ColorName("red", .red, 200, 30, 40),
         ColorName("maroon", .red, 112, 28, 40),
         ColorName("burgundy", .red, 128, 10, 40),
         ColorName("wine", .red, 90, 20, 36),
         ColorName("crimson", .red, 180, 20, 60),
+        ColorName("scarlet", .red, 226, 44, 56),
         // orange
         ColorName("orange", .orange, 240, 120, 30),
         ColorName("rust", .orange, 176, 72, 30),
@@ -121,7 +123,10 @@ public enum ColorDictionary {
         return nearest(lab, among: chromatic).color
     }
 
-    static let chromatic = all.filter { ![.black, .white, .grey].contains($0.family) }
+    /// Names with a hue: every chromatic family plus the tinted whites (cream, ivory, off
+    /// white), so a faintly yellow white is named cream rather than beige. Bluish greys
+    /// (slate) stay out: a dull navy is blue.
+    static let chromatic = all.filter { $0.lab.chroma >= achromaticChroma && ![.black, .grey].contains($0.family) }
 
     /// The entry of `pool` nearest to `lab` by CIEDE2000.
     public static func nearest(_ lab: Lab, among pool: [ColorName]) -> (color: ColorName, deltaE: Double) {

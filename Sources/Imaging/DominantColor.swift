@@ -6,8 +6,15 @@ public struct ColorCluster: Sendable, Equatable {
     public var center: Lab
     /// Share of the (weighted) foreground, 0…1; the clusters' shares sum to 1.
     public var share: Double
+    /// 10th and 90th percentiles of the cluster's L*: a white garment's lit parts reach
+    /// the backdrop's lightness where a light grey one's do not, and a black one's folds
+    /// go darker than a charcoal one's.
+    public var lowL: Double
+    public var highL: Double
 
-    public init(center: Lab, share: Double) { self.center = center; self.share = share }
+    public init(center: Lab, share: Double, lowL: Double? = nil, highL: Double? = nil) {
+        self.center = center; self.share = share; self.lowL = lowL ?? center.l; self.highL = highL ?? center.l
+    }
 }
 
 /// Dominant colours of a foreground by k-means in CIELAB.
@@ -17,10 +24,16 @@ public struct ColorCluster: Sendable, Equatable {
 /// nearest the mean. Clusters closer than `mergeDeltaE` (CIEDE2000) are merged afterwards,
 /// so one garment in light and shadow stays one colour.
 public enum DominantColors {
-    public static let mergeDeltaE = 9.0
+    nonisolated(unsafe) public static var mergeDeltaE = 9.0
+    nonisolated(unsafe) public static var defaultK = 5
 
     /// Clusters sorted by share, largest first; empty when `mask` selects no pixel.
-    public static func clusters(_ r: LabRaster, mask: [UInt8], k: Int = 5, maxSamples: Int = 3000,
+    /// Pixels are weighted by a Gaussian around the frame's centre (σ = `centreSigma` ×
+    /// the longer side): photographers centre the product, and in model shots the
+    /// product is the garment in the middle, not the trousers, hair or shoes at the edges.
+    nonisolated(unsafe) public static var centreSigma = 0.3
+
+    public static func clusters(_ r: LabRaster, mask: [UInt8], k: Int = defaultK, maxSamples: Int = 3000,
                                 iterations: Int = 10) -> [ColorCluster] {
         var idx: [Int] = []
         let fg = mask.reduce(0) { $0 + Int($1) }
@@ -32,6 +45,14 @@ public enum DominantColors {
             seen += 1
         }
         let n = idx.count
+        let side = Double(max(r.width, r.height))
+        let cx = Double(r.width - 1) / 2, cy = Double(r.height - 1) / 2
+        let inv2s2 = 1 / (2 * centreSigma * centreSigma * side * side)
+        let weight: [Double] = idx.map { i in
+            let dx = Double(i % r.width) - cx, dy = Double(i / r.width) - cy
+            return exp(-(dx * dx + dy * dy) * inv2s2)
+        }
+        let totalWeight = weight.reduce(0, +)
         var pl = idx.map { r.l[$0] }, pa = idx.map { r.a[$0] }, pb = idx.map { r.b[$0] }
         _ = (pl.count, pa.count, pb.count)
         // Seeds.
@@ -65,25 +86,34 @@ public enum DominantColors {
             for j in 0..<kk where sn[j] > 0 { cl[j] = sl[j] / sn[j]; ca[j] = sa[j] / sn[j]; cb[j] = sb[j] / sn[j] }
             if !changed { break }
         }
-        var counts = [Double](repeating: 0, count: kk)
-        for i in 0..<n { counts[assign[i]] += 1 }
-        var out: [ColorCluster] = (0..<kk).compactMap { j in
-            counts[j] > 0 ? ColorCluster(center: Lab(Double(cl[j]), Double(ca[j]), Double(cb[j])), share: counts[j] / Double(n)) : nil
+        var members = [[Int]](repeating: [], count: kk)
+        for i in 0..<n { members[assign[i]].append(i) }
+        // Clusters carry their members' indices until merging is done, for percentiles.
+        var groups: [(ColorCluster, [Int])] = (0..<kk).compactMap { j in
+            members[j].isEmpty ? nil
+                : (ColorCluster(center: Lab(Double(cl[j]), Double(ca[j]), Double(cb[j])),
+                                share: members[j].reduce(0) { $0 + weight[$1] } / totalWeight), members[j])
         }
-        pl = []; pa = []; pb = []
         // Merge near-identical clusters, closest pair first.
-        while out.count > 1 {
+        while groups.count > 1 {
             var bi = 0, bj = 0, bd = Double.infinity
-            for i in 0..<out.count { for j in (i + 1)..<out.count {
-                let d = ColorScience.deltaE2000(out[i].center, out[j].center)
+            for i in 0..<groups.count { for j in (i + 1)..<groups.count {
+                let d = ColorScience.deltaE2000(groups[i].0.center, groups[j].0.center)
                 if d < bd { bd = d; bi = i; bj = j }
             } }
             if bd >= mergeDeltaE { break }
-            let p = out[bi], q = out[bj], s = p.share + q.share
+            let p = groups[bi].0, q = groups[bj].0, s = p.share + q.share
             let c = Lab((p.center.l * p.share + q.center.l * q.share) / s, (p.center.a * p.share + q.center.a * q.share) / s,
                         (p.center.b * p.share + q.center.b * q.share) / s)
-            out[bi] = ColorCluster(center: c, share: s)
-            out.remove(at: bj)
+            groups[bi] = (ColorCluster(center: c, share: s), groups[bi].1 + groups[bj].1)
+            groups.remove(at: bj)
+        }
+        let out = groups.map { g -> ColorCluster in
+            var ls = g.1.map { pl[$0] }
+            ls.sort()
+            var c = g.0
+            c.lowL = Double(ls[ls.count / 10]); c.highL = Double(ls[(ls.count * 9) / 10])
+            return c
         }
         return out.sorted { $0.share > $1.share }
     }

@@ -18,7 +18,9 @@ struct CaptionQualityBench: ParsableCommand {
     @Option(help: "Analyse at most this many images (0: all).") var limit = 0
     @Option(help: "Worker threads for the speed figure.") var workers = 2
     @Option(help: "Misclassified ids to print.") var errors = 20
-    @Option(help: "Write the misclassified images' analysis rasters as PNGs here (for looking at).")
+    @Option(help: "Print only misclassified ids with this label (e.g. Grey).") var errorLabel: String?
+    @Option(help: "Put these comma-separated ids on the contact sheet instead of the errors.") var sheetIds: String?
+    @Option(help: "Write a PNG contact sheet of misclassified photos here (for looking at).")
     var dumpErrors: String?
     @Option(help: "Write every image's label, foreground and clusters as TSV here (for analysis).")
     var dumpTSV: String?
@@ -27,8 +29,8 @@ struct CaptionQualityBench: ParsableCommand {
     static let familyOfLabel: [String: ColorFamily?] = [
         "Black": .black, "White": .white, "Off White": .white, "Cream": .white,
         "Grey": .grey, "Grey Melange": .grey, "Charcoal": .grey,
-        "Blue": .blue, "Navy Blue": .blue, "Turquoise Blue": .blue, "Teal": .blue,
-        "Green": .green, "Olive": .green, "Sea Green": .green, "Fluorescent Green": .green,
+        "Blue": .blue, "Navy Blue": .blue, "Turquoise Blue": .blue,
+        "Green": .green, "Olive": .green, "Sea Green": .green, "Fluorescent Green": .green, "Teal": .green,
         "Red": .red, "Maroon": .red, "Burgundy": .red,
         "Orange": .orange, "Rust": .orange, "Peach": .orange,
         "Yellow": .yellow, "Mustard": .yellow,
@@ -107,7 +109,9 @@ struct CaptionQualityBench: ParsableCommand {
             let ok = a.colorFamily == family
             let part = row.id % 2 == 0 ? 1 : 2
             total[0] += 1; total[part] += 1
-            if ok { correct[0] += 1; correct[part] += 1 } else if row.id % 2 == 0 { mistakes.append((row, a)) }
+            if ok { correct[0] += 1; correct[part] += 1 } else if row.id % 2 == 0, errorLabel == nil || errorLabel == row.label {
+                mistakes.append((row, a))
+            }
             confusion[families.firstIndex(of: family)!][families.firstIndex(of: a.colorFamily)!] += 1
             let name = Self.dictionaryNameOfLabel[row.label] ?? row.label.lowercased()
             if ColorDictionary.named(name) != nil {
@@ -146,20 +150,35 @@ struct CaptionQualityBench: ParsableCommand {
             var out = "id\tlabel\tcolor\tfamily\tfg\tmethod\tpattern\tclusters\n"
             for (i, row) in rows.enumerated() {
                 guard let a = results.attrs[i] else { continue }
-                let cl = a.clusters.map { "\(fmt($0.center.l)),\(fmt($0.center.a)),\(fmt($0.center.b)),\(fmt($0.share, 3))" }.joined(separator: ";")
+                let cl = a.clusters.map { "\(fmt($0.center.l)),\(fmt($0.center.a)),\(fmt($0.center.b)),\(fmt($0.share, 3)),\(fmt($0.lowL)),\(fmt($0.highL))" }.joined(separator: ";")
                 out += "\(row.id)\t\(row.label)\t\(a.color)\t\(a.colorFamily.rawValue)\t\(fmt(a.foregroundFraction, 3))\t\(a.backgroundMethod.rawValue)\t\(a.pattern)\t\(cl)\n"
             }
             try out.write(toFile: path, atomically: true, encoding: .utf8)
         }
-        if let dir = dumpErrors {
-            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-            let decoder = try JPEGDecoder()
-            for (row, a) in mistakes.prefix(errors) {
-                let image = try decoder.decode(Array(Data(contentsOf: URL(fileURLWithPath: row.file))))
-                let name = "\(dir)/\(row.id)-\(row.label.replacingOccurrences(of: " ", with: "_"))-as-\(a.color.replacingOccurrences(of: " ", with: "_")).png"
-                try Data(PNGCodec.encode(image)).write(to: URL(fileURLWithPath: name))
+        if let path = dumpErrors {
+            // A contact sheet: up to 36 misclassified photos, 6 per row, at half size, in
+            // the order printed above.
+            var shown = Array(mistakes.prefix(min(errors, 36)))
+            if let ids = sheetIds {
+                let wanted = ids.split(separator: ",").compactMap { Int($0) }
+                shown = wanted.prefix(36).compactMap { id in
+                    rows.firstIndex { $0.id == id }.flatMap { i in results.attrs[i].map { (rows[i], $0) } }
+                }
             }
-            print("wrote \(min(errors, mistakes.count)) PNGs to \(dir)")
+            let cell = 112, cols = 6, rowsN = max(1, (shown.count + cols - 1) / cols)
+            var sheet = RGBAImage(width: cell * cols, height: cell * rowsN, fill: RGBA(128, 128, 128))
+            let decoder = try JPEGDecoder()
+            for (k, (row, _)) in shown.enumerated() {
+                let image = try decoder.decode(Array(Data(contentsOf: URL(fileURLWithPath: row.file))))
+                let f = max(1, (max(image.width, image.height) + cell - 1) / cell)
+                for y in 0..<min(cell, image.height / f) {
+                    for x in 0..<min(cell, image.width / f) {
+                        sheet[(k % cols) * cell + x, (k / cols) * cell + y] = image[x * f, y * f]
+                    }
+                }
+            }
+            try Data(PNGCodec.encode(sheet)).write(to: URL(fileURLWithPath: path))
+            print("wrote a contact sheet of \(shown.count) misclassified photos to \(path)")
         }
     }
 }

@@ -62,6 +62,7 @@ func plainBackdropIsSeparated(_ c: BackdropCase) {
     let clusters = DominantColors.clusters(r, mask: BackgroundSeparation.separate(r).mask)
     #expect(clusters.count == 2)
     #expect(ColorDictionary.name(forPhotographed: clusters[0].center).family == .blue)
-    #expect(abs(clusters[0].share - 0.75) < 0.02)
+    // Three quarters of the product's pixels; shares are centre-weighted, so roughly.
+    #expect(abs(clusters[0].share - 0.75) < 0.05)
     #expect(ColorDictionary.name(forPhotographed: clusters[1].center).family == .red)
 }
