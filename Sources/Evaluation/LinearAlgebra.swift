@@ -1,3 +1,4 @@
+import LookbookCore
 import COpenBLAS
 
 /// A dense row-major Float matrix, the shape OpenBLAS is called with.

@@ -1,3 +1,4 @@
+import LookbookCore
 /// The metrics of the field, on values. Every per-question metric is a mean of
 /// per-question credits, so the bootstrap can resample questions.
 public enum Metrics {

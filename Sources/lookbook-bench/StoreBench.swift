@@ -16,7 +16,7 @@ struct PublishBench: ParsableCommand {
     @Option(help: "Runs; the median is printed.") var runs = 3
 
     func run() throws {
-        let content = syntheticContent(products: products, slots: slots, k: k, outfits: outfits, seed: 7)
+        let content = StoreContent.synthetic(products: products, slotsPerProduct: slots, itemsPerList: k, outfits: outfits, seed: 7)
         let rows = content.counts.total
         let dir = try temporaryDirectory("publish")
         defer { try? FileManager.default.removeItem(atPath: dir) }
@@ -77,7 +77,7 @@ struct LookupBench: ParsableCommand {
     func run() throws {
         let dir = try temporaryDirectory("lookup")
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let content = syntheticContent(products: products, slots: slots, k: k, outfits: 1000, seed: 11)
+        let content = StoreContent.synthetic(products: products, slotsPerProduct: slots, itemsPerList: k, outfits: 1000, seed: 11)
         var published = try StorePublisher().publish(content, to: dir, keep: 1)
         if let pageSize {
             let copy = dir + "/page-\(pageSize).sqlite"

@@ -1,3 +1,4 @@
+import LookbookCore
 import Testing
 @testable import Evaluation
 

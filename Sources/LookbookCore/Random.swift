@@ -1,6 +1,6 @@
 /// SplitMix64 (Steele, Lea & Flood 2014): a tiny, fast, seedable generator.
 ///
-/// The evaluation owns its randomness so that a seed means the same questions,
+/// Lookbook owns its randomness so that a seed means the same questions,
 /// negatives and bootstrap resamples on every machine and Swift version: the standard
 /// library's `shuffle(using:)` and `random(in:using:)` algorithms are not promised to
 /// stay the same, so this file also provides its own shuffle and bounded draw.
