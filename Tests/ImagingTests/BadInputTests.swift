@@ -1,5 +1,6 @@
 import Foundation
 import Imaging
+import LookbookCore
 import Testing
 import TestSupport
 
@@ -264,14 +265,14 @@ import TestSupport
         case .webpLossless: try WebPCodec.encode(image, lossless: true)
         case .webpAnimated: try WebPCodec.encodeAnimation([image, Fixtures.quadrants(width: 48, height: 40, alpha: false)])
         }
-        var rng = SplitMix(seed: UInt64(valid.count))
+        var rng = SplitMix64(seed: UInt64(valid.count))
         var refused = 0
         for _ in 0..<150 {
             var bytes = valid
-            for _ in 0..<Int.random(in: 1...4, using: &rng) {
-                bytes[Int.random(in: 0..<bytes.count, using: &rng)] = UInt8.random(in: 0...255, using: &rng)
+            for _ in 0...rng.below(4) {
+                bytes[rng.below(bytes.count)] = UInt8(rng.below(256))
             }
-            if Bool.random(using: &rng) { bytes.removeLast(Int.random(in: 0..<bytes.count, using: &rng)) }
+            if rng.below(2) == 0 { bytes.removeLast(rng.below(bytes.count)) }
             if refusal(bytes) != nil { refused += 1 }
         }
         #expect(refused > 0)
