@@ -38,6 +38,9 @@ struct StoreBuilder {
             for item in list.items where slots[item.productID] == nil {
                 throw LookbookError(.store, "complementary list \(list.anchorID)/\(list.targetSlot.rawValue) refers to unknown product \(item.productID)")
             }
+            for item in list.items where item.score.isNaN {
+                throw LookbookError(.store, "complementary list \(list.anchorID)/\(list.targetSlot.rawValue) scores \(item.productID) as NaN: check the recommender's output")
+            }
         }
         for list in content.fitb {
             guard let size = outfitSizes[list.outfitID] else {
@@ -48,6 +51,9 @@ struct StoreBuilder {
             }
             for item in list.items where slots[item.productID] == nil {
                 throw LookbookError(.store, "FITB candidates for \(list.outfitID)#\(list.position) refer to unknown product \(item.productID)")
+            }
+            for item in list.items where item.score.isNaN {
+                throw LookbookError(.store, "FITB candidates for \(list.outfitID)#\(list.position) score \(item.productID) as NaN: check the recommender's output")
             }
         }
         return slots
@@ -145,7 +151,7 @@ struct StoreBuilder {
     }
 
     private func insertComplementary(_ db: SQLiteDatabase, reasons: inout ReasonIDs) throws(SQLiteError) {
-        var insert = ListInsert(db, table: "complementary(anchor_id, target_slot, rank, item_id, score, reason_id)")
+        var insert = try ListInsert(db, table: "complementary_lists(anchor_id, target_slot, items)")
         let lists = content.complementary
         let order = lists.indices.sorted { a, b in
             let x = lists[a], y = lists[b]
@@ -157,7 +163,7 @@ struct StoreBuilder {
     }
 
     private func insertFITB(_ db: SQLiteDatabase, reasons: inout ReasonIDs) throws(SQLiteError) {
-        var insert = ListInsert(db, table: "fitb_candidates(outfit_id, position, rank, item_id, score, reason_id)")
+        var insert = try ListInsert(db, table: "fitb_lists(outfit_id, position, items)")
         let lists = content.fitb
         let order = lists.indices.sorted { a, b in
             let x = lists[a], y = lists[b]
@@ -195,47 +201,25 @@ struct ReasonIDs {
     }
 }
 
-/// Inserts a ranked list (key, key, rank, item, score, reason id) with one multi-row
-/// `INSERT … VALUES (…), (…), …` per list of up to `maxRows` items instead of one
-/// statement per item: SQLite's per-statement cost (step, halt, reset) is paid once
-/// per list. Statements are prepared once per row count and reused.
+/// Inserts a ranked list as one row: its two key columns and the `items` text
+/// (`ListItems`), encoded into a buffer reused from list to list.
 struct ListInsert {
-    static let maxRows = 32
-    let db: SQLiteDatabase
-    let table: String
-    private var statements: [SQLiteStatement?] = Array(repeating: nil, count: ListInsert.maxRows + 1)
+    private let statement: SQLiteStatement
+    private var buffer: [UInt8] = []
 
-    init(_ db: SQLiteDatabase, table: String) {
-        self.db = db
-        self.table = table
-    }
-
-    private mutating func statement(rows: Int) throws(SQLiteError) -> SQLiteStatement {
-        if let statement = statements[rows] { return statement }
-        let values = Array(repeating: "(?, ?, ?, ?, ?, ?)", count: rows).joined(separator: ", ")
-        let statement = try db.prepare("INSERT INTO \(table) VALUES \(values)", persistent: true)
-        statements[rows] = statement
-        return statement
+    init(_ db: SQLiteDatabase, table: String) throws(SQLiteError) {
+        statement = try db.prepare("INSERT INTO \(table) VALUES (?, ?, ?)", persistent: true)
+        buffer.reserveCapacity(4096)
     }
 
     /// Ranks are 1-based positions in `items`.
     mutating func run(key first: String, _ second: some SQLiteBindable, items: [ScoredProduct],
                       reasons: inout ReasonIDs) throws(SQLiteError) {
-        var start = 0
-        while start < items.count {
-            let count = min(Self.maxRows, items.count - start)
-            let s = try statement(rows: count)
-            for row in 0..<count {
-                let item = items[start + row], p = row * 6
-                try s.bind(first, at: p + 1)
-                try second.bind(to: s, at: p + 2)
-                try s.bind(start + row + 1, at: p + 3)
-                try s.bind(item.productID, at: p + 4)
-                try s.bind(item.score, at: p + 5)
-                try s.bind(reasons.id(for: item.reason), at: p + 6)
-            }
-            try s.run()
-            start += count
-        }
+        buffer.removeAll(keepingCapacity: true)
+        ListItems.append(items, reasons: &reasons, to: &buffer)
+        try statement.bind(first, at: 1)
+        try second.bind(to: statement, at: 2)
+        try statement.bindText(buffer, at: 3)
+        try statement.run()
     }
 }

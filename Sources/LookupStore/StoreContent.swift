@@ -31,7 +31,7 @@ public struct StoreContent: Sendable, Equatable {
         self.complementary = complementary; self.fitb = fitb
     }
 
-    /// Rows this content makes in each table.
+    /// Rows this content makes in each table, list items for the lists.
     public var counts: StoreCounts {
         StoreCounts(products: products.count, outfits: outfits.count,
                     outfitItems: outfits.reduce(0) { $0 + $1.items.count },
@@ -89,7 +89,9 @@ public struct StoreProduct: Sendable, Equatable, Hashable, Codable {
     }
 }
 
-/// Row counts per table.
+/// Row counts per table. `complementary` and `fitb` count list *items* (the rows of
+/// the `complementary` and `fitb_candidates` views), not the one-per-list table rows,
+/// so the figures read the same as when every item was a row.
 public struct StoreCounts: Sendable, Equatable, Hashable, Codable {
     public var products: Int
     public var outfits: Int
@@ -102,7 +104,8 @@ public struct StoreCounts: Sendable, Equatable, Hashable, Codable {
         self.complementary = complementary; self.fitb = fitb
     }
 
-    /// All rows written, the figure publish throughput is measured in.
+    /// All rows, list items counted one by one: the figure publish throughput is
+    /// measured in.
     public var total: Int { products + outfits + outfitItems + complementary + fitb }
 
     enum CodingKeys: String, CodingKey {

@@ -15,6 +15,11 @@ import SQLiteSupport
 /// CSV is RFC 4180: UTF-8 with a byte-order mark (so spreadsheets detect the encoding),
 /// CRLF line ends, fields quoted when they contain `,` `"` CR or LF, quotes doubled.
 /// Rows are in key order: anchor, target slot, rank; outfit, position, rank.
+///
+/// The queries read the `complementary` and `fitb_candidates` views and order by the
+/// list key only: the lists table is scanned in key order, and `json_each` yields a
+/// list's items in array order, which is rank order. Adding `rank` to `ORDER BY` would
+/// make SQLite sort every exported row in a temp b-tree instead of streaming them.
 public enum StoreExporter {
     public enum Format: String, Sendable, CaseIterable {
         case csv, jsonl
@@ -40,7 +45,7 @@ public enum StoreExporter {
                 JOIN reasons r ON r.id = c.reason_id
                 WHERE (?1 IS NULL OR c.target_slot = ?1)
                   AND (?2 IS NULL OR a.category = ?2 OR substr(a.category, 1, length(?2) + 3) = ?2 || ' > ')
-                ORDER BY c.anchor_id, c.target_slot, c.rank
+                ORDER BY c.anchor_id, c.target_slot
                 """)
             let fitb = try reader.db.prepare("""
                 SELECT f.outfit_id, o.name, f.position, oi.product_id, b.title, oi.slot, f.rank,
@@ -51,7 +56,7 @@ public enum StoreExporter {
                 JOIN reasons r ON r.id = f.reason_id
                 WHERE (?1 IS NULL OR oi.slot = ?1)
                   AND (?2 IS NULL OR b.category = ?2 OR substr(b.category, 1, length(?2) + 3) = ?2 || ' > ')
-                ORDER BY f.outfit_id, f.position, f.rank
+                ORDER BY f.outfit_id, f.position
                 """)
             let tables: [(name: String, statement: SQLiteStatement, columns: [Column])] = [
                 ("complementary", complementary, [

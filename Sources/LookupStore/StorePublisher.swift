@@ -205,7 +205,8 @@ public struct PublishResult: Sendable, Equatable {
     /// Wall time of the whole publish, validation to pruning.
     public var seconds: Double
 
-    /// Table rows written per second of the whole publish.
+    /// Logical rows written per second of the whole publish (`StoreCounts.total`: each
+    /// list item counts as one row, though a list is stored as one table row).
     public var rowsPerSecond: Double { seconds > 0 ? Double(counts.total) / seconds : 0 }
 }
 

@@ -65,10 +65,10 @@ public final class StoreReader {
                 FROM products WHERE id = ?
                 """, persistent: true)
             complementaryStatement = try db.prepare("""
-                SELECT rank, item_id, score, reason_id, target_slot FROM complementary WHERE anchor_id = ? ORDER BY target_slot, rank
+                SELECT target_slot, items FROM complementary_lists WHERE anchor_id = ? ORDER BY target_slot
                 """, persistent: true)
             complementarySlotStatement = try db.prepare("""
-                SELECT rank, item_id, score, reason_id, target_slot FROM complementary WHERE anchor_id = ? AND target_slot = ? ORDER BY rank
+                SELECT target_slot, items FROM complementary_lists WHERE anchor_id = ? AND target_slot = ?
                 """, persistent: true)
             complementaryViewStatement = try db.prepare("""
                 SELECT c.target_slot, c.rank, c.item_id, c.score, c.reason_id,
@@ -77,7 +77,7 @@ public final class StoreReader {
                 WHERE c.anchor_id = ? ORDER BY c.target_slot, c.rank
                 """, persistent: true)
             fitbStatement = try db.prepare("""
-                SELECT position, item_id, score, reason_id FROM fitb_candidates WHERE outfit_id = ? ORDER BY position, rank
+                SELECT position, items FROM fitb_lists WHERE outfit_id = ? ORDER BY position
                 """, persistent: true)
             looksStatement = try db.prepare("""
                 SELECT oi.outfit_id, oi.position, o.name FROM outfit_items oi JOIN outfits o ON o.id = oi.outfit_id
@@ -205,28 +205,37 @@ public final class StoreReader {
         }
     }
 
-    /// Rows of (rank, item_id, score, reason_id, target_slot) in slot, rank order → lists.
+    /// Rows of (target_slot, items) → lists.
     ///
-    /// The hot path of a storefront: ranks are 1, 2, … within a list, so a new list
-    /// starts at rank 1 and the slot text is only read then, not on every row.
+    /// The hot path of a storefront: one row per list, its items scanned straight
+    /// from SQLite's buffer (`ListItemsScanner`), reasons from the id cache.
     @inline(__always)
     private func readLists(_ s: SQLiteStatement, anchorID: String) throws(SQLiteError) -> [Recommendation] {
         var lists: [Recommendation] = []
-        var items: [ScoredProduct] = []
-        var current: Slot = .other
         while try s.step() {
-            if s.int(0) == 1 {
-                if !items.isEmpty {
-                    lists.append(Recommendation(anchorID: anchorID, targetSlot: current, items: items))
-                    items = []
-                }
-                items.reserveCapacity(32)
-                current = try slot(s, 4)
-            }
-            items.append(ScoredProduct(productID: s.string(1) ?? "", score: s.double(2), reason: try reason(s.int(3))))
+            let target = try slot(s, 0)
+            lists.append(Recommendation(anchorID: anchorID, targetSlot: target, items: try items(s, 1)))
         }
-        if !items.isEmpty { lists.append(Recommendation(anchorID: anchorID, targetSlot: current, items: items)) }
         return lists
+    }
+
+    /// The `items` text in column `column` of the current row, decoded.
+    @inline(__always)
+    private func items(_ s: SQLiteStatement, _ column: Int) throws(SQLiteError) -> [ScoredProduct] {
+        try s.withUTF8(column) { (utf8) throws(SQLiteError) -> [ScoredProduct] in
+            var scanner = ListItemsScanner(utf8)
+            var items: [ScoredProduct] = []
+            items.reserveCapacity(24)
+            while true {
+                let next: ListItemsScanner.Item?
+                do throws(ListItemsScanner.Malformed) { next = try scanner.next() } catch {
+                    throw SQLiteError(code: 11 /* SQLITE_CORRUPT */, message: "malformed list items at byte \(error.offset) in the store",
+                                      sql: s.sql)
+                }
+                guard let item = next else { return items }
+                items.append(ScoredProduct(productID: item.id, score: item.score, reason: try reason(item.reasonID)))
+            }
+        }
     }
 
     /// Candidates for every blank of a curated outfit, by position, each best first.
@@ -235,13 +244,7 @@ public final class StoreReader {
             try s.bind(outfitID, at: 1)
             var lists: [BlankCandidates] = []
             while try s.step() {
-                let position = s.int(0)
-                let item = ScoredProduct(productID: s.string(1) ?? "", score: s.double(2), reason: try reason(s.int(3)))
-                if lists.last?.position == position {
-                    lists[lists.count - 1].items.append(item)
-                } else {
-                    lists.append(BlankCandidates(outfitID: outfitID, position: position, items: [item]))
-                }
+                lists.append(BlankCandidates(outfitID: outfitID, position: s.int(0), items: try items(s, 1)))
             }
             return lists
         }

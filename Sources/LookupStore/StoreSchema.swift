@@ -8,7 +8,7 @@
 /// ```sql
 /// -- Key/value facts about the build. Keys: schema_version, build_time (RFC 3339),
 /// -- snapshot, retailer, model_version, captioner_version, run_id,
-/// -- products, outfits, outfit_items, complementary, fitb (row counts).
+/// -- products, outfits, outfit_items (row counts), complementary, fitb (list items).
 /// CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT) WITHOUT ROWID;
 ///
 /// -- One row per product. `image` is the primary image's path inside the catalog,
@@ -27,34 +27,46 @@
 /// CREATE INDEX outfit_items_by_product ON outfit_items(product_id);  -- "looks containing"
 ///
 /// -- The "why" texts of the lists, each stored once: a few thousand distinct texts
-/// -- (templates over feature pairs) behind millions of list rows. Ids are 1, 2, … in
+/// -- (templates over feature pairs) behind millions of list items. Ids are 1, 2, … in
 /// -- the order the builder first meets each text.
 /// CREATE TABLE reasons(id INTEGER PRIMARY KEY, text TEXT NOT NULL);
 ///
-/// -- Complementary items per anchor and target slot; `rank` is 1-based, 1 = best.
-/// -- A storefront's lookup for one product is one range scan of the primary key.
-/// CREATE TABLE complementary(
-///   anchor_id TEXT NOT NULL, target_slot TEXT NOT NULL, rank INTEGER NOT NULL,
-///   item_id TEXT NOT NULL, score REAL NOT NULL, reason_id INTEGER NOT NULL,  -- reasons.id
-///   PRIMARY KEY(anchor_id, target_slot, rank)) WITHOUT ROWID;
+/// -- Complementary items per anchor and target slot, ONE row per list: `items` is a
+/// -- JSON array of [item_id, score, reason_id] triples, best first (rank = position
+/// -- + 1), e.g. [["P0000042",0.98765,17],["P0001337",0.9,3]]; see `ListItems`.
+/// -- A storefront's lookup for one product is one range scan of ~5 rows.
+/// CREATE TABLE complementary_lists(
+///   anchor_id TEXT NOT NULL, target_slot TEXT NOT NULL, items TEXT NOT NULL,
+///   PRIMARY KEY(anchor_id, target_slot)) WITHOUT ROWID;
 ///
-/// -- Candidates for each blank of a curated outfit; `position` 0-based, `rank` 1-based.
-/// CREATE TABLE fitb_candidates(
-///   outfit_id TEXT NOT NULL, position INTEGER NOT NULL, rank INTEGER NOT NULL,
-///   item_id TEXT NOT NULL, score REAL NOT NULL, reason_id INTEGER NOT NULL,  -- reasons.id
-///   PRIMARY KEY(outfit_id, position, rank)) WITHOUT ROWID;
+/// -- Candidates for each blank of a curated outfit, one row per blank, same `items`.
+/// CREATE TABLE fitb_lists(
+///   outfit_id TEXT NOT NULL, position INTEGER NOT NULL, items TEXT NOT NULL,  -- position 0-based
+///   PRIMARY KEY(outfit_id, position)) WITHOUT ROWID;
+///
+/// -- The lists as one row per item, for plain SQL (the README's storefront queries,
+/// -- exports, spreadsheets): `rank` 1-based, 1 = best; `reason_id` → reasons.id.
+/// CREATE VIEW complementary(anchor_id, target_slot, rank, item_id, score, reason_id) AS …;
+/// CREATE VIEW fitb_candidates(outfit_id, position, rank, item_id, score, reason_id) AS …;
 /// ```
 ///
-/// Every list table is `WITHOUT ROWID`: all lookups are by the text key, so the key
+/// Every table is `WITHOUT ROWID`: all lookups are by the text key, so the key
 /// *is* the b-tree and a lookup is one descent instead of index + rowid table. Slots
 /// are stored as their canonical names (`shoes`). The only secondary index is built
 /// after the bulk insert.
 ///
+/// Why a list is one row: with one row per item, a lookup was ~100 `sqlite3_step`
+/// calls (5 lists × 20 items), and each step's fixed cost (VDBE dispatch, record
+/// header decode, cursor advance) was most of the lookup's time. As one row per list
+/// it is 5 steps plus a scan of ~2.5 KB of text with a purpose-built scanner; the
+/// views keep plain SQL working through SQLite's built-in `json_each`. Counts in
+/// `meta` and the manifest (`complementary`, `fitb`) remain list *items*, not rows.
+///
 /// Why reasons are a table of their own: a reason is ~45 bytes of text repeated on
-/// most rows. Inline, it doubled the file and made every row of a lookup decode and
-/// heap-allocate a `String`; as an integer it costs one byte or two per row, and
-/// `StoreReader` turns ids into strings through a cache, so equal reasons share one
-/// string's storage. Plain SQL joins: `JOIN reasons r ON r.id = c.reason_id`.
+/// most items. Inline, it doubled the file and made every item of a lookup decode and
+/// heap-allocate a `String`; as an integer it costs a few bytes, and `StoreReader`
+/// turns ids into strings through a cache, so equal reasons share one string's
+/// storage. Plain SQL joins: `JOIN reasons r ON r.id = c.reason_id`.
 public enum StoreSchema {
     /// `PRAGMA application_id`: "LKB1" in ASCII.
     public static let applicationID: Int32 = 0x4C4B_4231
@@ -79,14 +91,20 @@ public enum StoreSchema {
           outfit_id TEXT NOT NULL, position INTEGER NOT NULL, product_id TEXT NOT NULL, slot TEXT NOT NULL,
           PRIMARY KEY(outfit_id, position)) WITHOUT ROWID;
         CREATE TABLE reasons(id INTEGER PRIMARY KEY, text TEXT NOT NULL);
-        CREATE TABLE complementary(
-          anchor_id TEXT NOT NULL, target_slot TEXT NOT NULL, rank INTEGER NOT NULL,
-          item_id TEXT NOT NULL, score REAL NOT NULL, reason_id INTEGER NOT NULL,
-          PRIMARY KEY(anchor_id, target_slot, rank)) WITHOUT ROWID;
-        CREATE TABLE fitb_candidates(
-          outfit_id TEXT NOT NULL, position INTEGER NOT NULL, rank INTEGER NOT NULL,
-          item_id TEXT NOT NULL, score REAL NOT NULL, reason_id INTEGER NOT NULL,
-          PRIMARY KEY(outfit_id, position, rank)) WITHOUT ROWID;
+        CREATE TABLE complementary_lists(
+          anchor_id TEXT NOT NULL, target_slot TEXT NOT NULL, items TEXT NOT NULL,
+          PRIMARY KEY(anchor_id, target_slot)) WITHOUT ROWID;
+        CREATE TABLE fitb_lists(
+          outfit_id TEXT NOT NULL, position INTEGER NOT NULL, items TEXT NOT NULL,
+          PRIMARY KEY(outfit_id, position)) WITHOUT ROWID;
+        CREATE VIEW complementary(anchor_id, target_slot, rank, item_id, score, reason_id) AS
+          SELECT l.anchor_id, l.target_slot, j.key + 1,
+                 json_extract(j.value, '$[0]'), json_extract(j.value, '$[1]'), json_extract(j.value, '$[2]')
+          FROM complementary_lists l, json_each(l.items) j;
+        CREATE VIEW fitb_candidates(outfit_id, position, rank, item_id, score, reason_id) AS
+          SELECT l.outfit_id, l.position, j.key + 1,
+                 json_extract(j.value, '$[0]'), json_extract(j.value, '$[1]'), json_extract(j.value, '$[2]')
+          FROM fitb_lists l, json_each(l.items) j;
         """
 
     /// Built after the bulk insert: one sort instead of a random insert per row.

@@ -107,6 +107,21 @@ public final class SQLiteStatement {
         try check(rc, database.handle, sql: sql)
     }
 
+    /// Binds `utf8` as TEXT (not a blob, which `bind(_: [UInt8])` makes): for text
+    /// built in a byte buffer, such as JSON, without a `String` in between. The bytes
+    /// must be valid UTF-8.
+    public func bindText(_ utf8: [UInt8], at index: Int) throws(SQLiteError) {
+        let rc = utf8.withUnsafeBufferPointer { bytes -> Int32 in
+            guard let base = bytes.baseAddress, bytes.count > 0 else {
+                return sqlite3_bind_text(handle, Int32(index), "", 0, nil)
+            }
+            return UnsafeRawPointer(base).withMemoryRebound(to: CChar.self, capacity: bytes.count) {
+                sqlite3_bind_text(handle, Int32(index), $0, Int32(bytes.count), transientDestructor)
+            }
+        }
+        try check(rc, database.handle, sql: sql)
+    }
+
     public func bind(_ value: [UInt8], at index: Int) throws(SQLiteError) {
         let rc = value.withUnsafeBytes { bytes in
             sqlite3_bind_blob(handle, Int32(index), bytes.baseAddress ?? UnsafeRawPointer(bitPattern: 1), Int32(bytes.count), transientDestructor)
@@ -181,7 +196,7 @@ public final class SQLiteStatement {
     /// during the call: for comparing or parsing without making a `String`. NULL
     /// gives an empty buffer.
     @inline(__always)
-    public func withUTF8<R>(_ index: Int, _ body: (UnsafeBufferPointer<UInt8>) throws -> R) rethrows -> R {
+    public func withUTF8<R, E: Error>(_ index: Int, _ body: (UnsafeBufferPointer<UInt8>) throws(E) -> R) throws(E) -> R {
         let text = sqlite3_column_text(handle, Int32(index))
         let count = Int(sqlite3_column_bytes(handle, Int32(index)))
         return try body(UnsafeBufferPointer(start: text, count: text == nil ? 0 : count))
