@@ -19,6 +19,8 @@ public struct VisualAttributes: Sendable, Equatable {
     public var colorLab: Lab
     /// Foreground colour clusters, largest first.
     public var clusters: [ColorCluster]
+    /// The texture measurements the pattern was decided from.
+    public var patternFeatures: PatternFeatures
 }
 
 /// The pixel side of the embedded captioner: backdrop separation, dominant colours named
@@ -39,11 +41,13 @@ public enum VisualAnalyzer {
             let s = ColorDictionary.name(forPhotographed: second.center)
             if s.name != name.name { secondName = s }
         }
-        let pattern = PatternClassifier.classify(raster, mask: fg.mask, clusters: clusters)
+        let features = PatternClassifier.features(raster, mask: fg.mask, clusters: clusters,
+                                                  main: clusters.firstIndex(of: main) ?? 0)
+        let pattern = PatternClassifier.classify(features)
         return VisualAttributes(color: name.name, colorFamily: name.family, secondaryColor: secondName?.name,
                                 secondaryColorFamily: secondName?.family, pattern: pattern.rawValue,
                                 foregroundFraction: fg.foregroundFraction, backgroundMethod: fg.method,
-                                colorLab: main.center, clusters: clusters)
+                                colorLab: main.center, clusters: clusters, patternFeatures: features)
     }
 
     /// Decodes JPEG or PNG bytes (sniffed from the signature, not the file name) and

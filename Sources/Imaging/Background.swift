@@ -90,7 +90,7 @@ public enum BackgroundSeparation {
     /// CIEDE2000 distance from the backdrop below which a pixel connected to the border
     /// is backdrop. JPEG noise on a white sweep stays under 2; cream and light-grey
     /// garments sit at 4–8 from white.
-    nonisolated(unsafe) public static var threshold: Double = 3.5
+    public static let threshold: Double = 3.5
     /// Share of border pixels that must match the border's median for the backdrop to
     /// count as plain.
     public static let plainBorderShare = 0.6

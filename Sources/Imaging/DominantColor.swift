@@ -24,15 +24,16 @@ public struct ColorCluster: Sendable, Equatable {
 /// nearest the mean. Clusters closer than `mergeDeltaE` (CIEDE2000) are merged afterwards,
 /// so one garment in light and shadow stays one colour.
 public enum DominantColors {
-    nonisolated(unsafe) public static var mergeDeltaE = 9.0
-    nonisolated(unsafe) public static var defaultK = 5
-
-    /// Clusters sorted by share, largest first; empty when `mask` selects no pixel.
+    public static let mergeDeltaE = 9.0
+    /// Clusters before merging; 3 splits two-tone products too coarsely, 7 gains nothing.
+    public static let defaultK = 5
     /// Pixels are weighted by a Gaussian around the frame's centre (σ = `centreSigma` ×
     /// the longer side): photographers centre the product, and in model shots the
     /// product is the garment in the middle, not the trousers, hair or shoes at the edges.
-    nonisolated(unsafe) public static var centreSigma = 0.3
+    public static let centreSigma = 0.3
 
+    /// Clusters sorted by (centre-weighted) share, largest first; empty when `mask`
+    /// selects no pixel.
     public static func clusters(_ r: LabRaster, mask: [UInt8], k: Int = defaultK, maxSamples: Int = 3000,
                                 iterations: Int = 10) -> [ColorCluster] {
         var idx: [Int] = []

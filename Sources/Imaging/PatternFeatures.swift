@@ -5,8 +5,164 @@ public enum PatternKind: String, Sendable, CaseIterable {
     case solid, striped, checked, dotted, floral
 }
 
+/// Texture measurements of a product's interior (the foreground eroded by two pixels, so
+/// the silhouette's own outline does not count as texture).
+public struct PatternFeatures: Sendable, Equatable {
+    /// Interior pixels measured.
+    public var interior: Int
+    /// Share of interior pixels whose lightness gradient is a real edge (≥ `edgeGradient`).
+    public var edgeDensity: Double
+    /// Gradient orientation histogram of the edge pixels, magnitude-weighted, normalised:
+    /// `orientationBins` bins over 0…180°.
+    public var orientations: [Double]
+    /// Share of edge energy within ±15° of the strongest orientation.
+    public var dominantShare: Double
+    /// Share of edge energy within ±15° of the orientation perpendicular to it.
+    public var perpendicularShare: Double
+    /// Compact, roughly round blobs of off-colour pixels (size between 3 pixels and 3 % of
+    /// the interior), and how many of them have a centre of another colour (a flower's
+    /// heart).
+    public var blobs: Int
+    public var multiColourBlobs: Int
+    /// Share of the off-colour pixels that lie in those blobs.
+    public var blobCoverage: Double
+}
+
+/// Solid, striped, checked, dotted or floral from gradient orientations and blobs.
+///
+/// Stripes put almost all edge energy in one orientation; checks split it between two
+/// perpendicular ones; dots are many small round blobs of one other colour; prints and
+/// florals are textured without either structure. Anything with few edges is solid.
 public enum PatternClassifier {
-    public static func classify(_ r: LabRaster, mask: [UInt8], clusters: [ColorCluster]) -> PatternKind {
-        .solid
+    public static let edgeGradient: Float = 12
+    public static let orientationBins = 12
+    /// Below this edge density the product is solid (shading and JPEG noise stay under).
+    /// This and the next two were set on the generator's photos and on Myntra apparel
+    /// whose titles name a pattern (even ids): real photos have folds, seams and logos.
+    public static let solidBelow = 0.1
+    /// Checks need at least this edge density.
+    public static let checkedAbove = 0.2
+    /// Texture without stripes, checks or blobs is a print (floral) above this density.
+    public static let printedAbove = 0.25
+
+    public static func classify(_ r: LabRaster, mask: [UInt8], clusters: [ColorCluster], main: Int = 0) -> PatternKind {
+        classify(features(r, mask: mask, clusters: clusters, main: main))
+    }
+
+    public static func classify(_ f: PatternFeatures) -> PatternKind {
+        if f.interior < 64 { return .solid }
+        let blobby = f.blobs >= 6 && f.blobCoverage >= 0.6
+        let twoOrientations = f.dominantShare + f.perpendicularShare >= 0.7 && f.perpendicularShare >= 0.2
+        if blobby && f.multiColourBlobs * 2 >= f.blobs { return .floral }
+        if blobby && !twoOrientations { return .dotted }
+        if f.edgeDensity < solidBelow { return .solid }
+        if f.dominantShare >= 0.6 && f.perpendicularShare < 0.15 { return .striped }
+        if twoOrientations && f.edgeDensity >= checkedAbove { return .checked }
+        if blobby { return .dotted }
+        // Textured without structure: a print when there is a lot of it; folds, seams
+        // and logos on a plain garment stay below.
+        return f.edgeDensity >= printedAbove ? .floral : .solid
+    }
+
+    /// `main` is the index in `clusters` of the product's main colour: only the part of
+    /// the foreground within 3 pixels of that colour is measured, so a model's face,
+    /// arms and jeans do not count as the shirt's print.
+    public static func features(_ r: LabRaster, mask: [UInt8], clusters: [ColorCluster], main: Int = 0) -> PatternFeatures {
+        let w = r.width, h = r.height
+        // Nearest cluster of every foreground pixel.
+        var nearest = [Int8](repeating: -1, count: w * h)
+        for i in 0..<(w * h) where mask[i] == 1 {
+            var bj = 0, bd = Float.infinity
+            for (j, c) in clusters.enumerated() {
+                let dl = r.l[i] - Float(c.center.l), da = r.a[i] - Float(c.center.a), db = r.b[i] - Float(c.center.b)
+                let d = dl * dl + da * da + db * db
+                if d < bd { bd = d; bj = j }
+            }
+            nearest[i] = Int8(bj)
+        }
+        let mainColour = Int8(main)
+        // Interior: foreground pixels whose 5×5 neighbourhood is all foreground and whose
+        // 7×7 neighbourhood holds the main colour.
+        var interior = [Bool](repeating: false, count: w * h)
+        var count = 0
+        if w > 6 && h > 6 {
+            for y in 3..<(h - 3) {
+                for x in 3..<(w - 3) where mask[y * w + x] == 1 {
+                    var all = true
+                    for dy in -2...2 where all { for dx in -2...2 where mask[(y + dy) * w + x + dx] == 0 { all = false; break } }
+                    guard all else { continue }
+                    var nearMain = clusters.isEmpty
+                    for dy in -3...3 where !nearMain { for dx in -3...3 where nearest[(y + dy) * w + x + dx] == mainColour { nearMain = true; break } }
+                    if nearMain { interior[y * w + x] = true; count += 1 }
+                }
+            }
+        }
+        let bins = orientationBins
+        var hist = [Double](repeating: 0, count: bins)
+        var edges = 0
+        for y in 1..<max(1, h - 1) {
+            for x in 1..<max(1, w - 1) where interior[y * w + x] {
+                // Colour gradient: the structure tensor of the L*, a*, b* gradients, so a
+                // red-on-green print with equal lightness still has edges. Chroma counts
+                // half: JPEG's subsampled chroma is noisy at this scale.
+                let i = y * w + x
+                var jxx: Float = 0, jyy: Float = 0, jxy: Float = 0
+                for (c, k) in [(r.l, Float(1)), (r.a, 0.5), (r.b, 0.5)] {
+                    let gx = k * (c[i + 1] - c[i - 1]) / 2, gy = k * (c[i + w] - c[i - w]) / 2
+                    jxx += gx * gx; jyy += gy * gy; jxy += gx * gy
+                }
+                let root = ((jxx - jyy) * (jxx - jyy) + 4 * jxy * jxy).squareRoot()
+                let m = ((jxx + jyy + root) / 2).squareRoot()
+                guard m >= edgeGradient else { continue }
+                edges += 1
+                var angle = 0.5 * atan2(Double(2 * jxy), Double(jxx - jyy))  // −π/2…π/2
+                if angle < 0 { angle += .pi }
+                hist[min(bins - 1, Int(angle / .pi * Double(bins)))] += Double(m)
+            }
+        }
+        let total = hist.reduce(0, +)
+        if total > 0 { hist = hist.map { $0 / total } }
+        func around(_ b: Int) -> Double { hist[(b + bins - 1) % bins] + hist[b] + hist[(b + 1) % bins] }
+        let peak = (0..<bins).max { around($0) < around($1) } ?? 0
+        let dominant = total > 0 ? around(peak) : 0
+        let perpendicular = total > 0 ? around((peak + bins / 2) % bins) : 0
+
+        // Off-colour pixels: interior pixels nearer another cluster than the main one.
+        var blobs = 0, multi = 0, inBlobs = 0, off = 0
+        if clusters.count >= 2 {
+            for i in 0..<(w * h) where interior[i] && nearest[i] != mainColour { off += 1 }
+            var seen = [Bool](repeating: false, count: w * h)
+            var stack: [Int] = []
+            let maxBlob = max(3, count * 3 / 100)
+            for s in 0..<(w * h) where interior[s] && nearest[s] != mainColour && !seen[s] {
+                seen[s] = true; stack.append(s)
+                var size = 0, x0 = w, x1 = 0, y0 = h, y1 = 0
+                var colours = [Int](repeating: 0, count: clusters.count)
+                while let i = stack.popLast() {
+                    size += 1
+                    colours[Int(nearest[i])] += 1
+                    let x = i % w, y = i / w
+                    x0 = min(x0, x); x1 = max(x1, x); y0 = min(y0, y); y1 = max(y1, y)
+                    for j in [i - 1, i + 1, i - w, i + w] where j >= 0 && j < w * h && interior[j] && nearest[j] != mainColour && !seen[j] {
+                        if (j == i - 1 && x == 0) || (j == i + 1 && x == w - 1) { continue }
+                        seen[j] = true; stack.append(j)
+                    }
+                }
+                let bw = x1 - x0 + 1, bh = y1 - y0 + 1
+                let round = Double(size) / Double(bw * bh) >= 0.45 && max(bw, bh) <= 2 * min(bw, bh)
+                if size >= 3 && size <= maxBlob && round {
+                    blobs += 1; inBlobs += size
+                    // A flower's heart is a few pixels of a third colour.
+                    // A flower has a heart of another colour: its centre is not the colour of
+                    // its petals, where a dot's centre is the dot's colour.
+                    let major = colours.indices.max { colours[$0] < colours[$1] } ?? 0
+                    if Int(nearest[((y0 + y1) / 2) * w + (x0 + x1) / 2]) != major { multi += 1 }
+                }
+            }
+        }
+        return PatternFeatures(interior: count, edgeDensity: count > 0 ? Double(edges) / Double(count) : 0,
+                               orientations: hist, dominantShare: dominant, perpendicularShare: perpendicular,
+                               blobs: blobs, multiColourBlobs: multi,
+                               blobCoverage: off > 0 ? Double(inBlobs) / Double(off) : 0)
     }
 }

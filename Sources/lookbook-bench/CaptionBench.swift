@@ -147,11 +147,11 @@ struct CaptionQualityBench: ParsableCommand {
             print("\(row.id)  \(row.label) → \(a.color) [\(a.colorFamily.rawValue)] (\(a.secondaryColor ?? "-")) fg \(Int(a.foregroundFraction * 100))% \(a.backgroundMethod.rawValue)  \(cl)")
         }
         if let path = dumpTSV {
-            var out = "id\tlabel\tcolor\tfamily\tfg\tmethod\tpattern\tclusters\n"
+            var out = "id\tlabel\tcolor\tfamily\tfg\tmethod\tpattern\tclusters\tpatternFeatures\n"
             for (i, row) in rows.enumerated() {
                 guard let a = results.attrs[i] else { continue }
                 let cl = a.clusters.map { "\(fmt($0.center.l)),\(fmt($0.center.a)),\(fmt($0.center.b)),\(fmt($0.share, 3)),\(fmt($0.lowL)),\(fmt($0.highL))" }.joined(separator: ";")
-                out += "\(row.id)\t\(row.label)\t\(a.color)\t\(a.colorFamily.rawValue)\t\(fmt(a.foregroundFraction, 3))\t\(a.backgroundMethod.rawValue)\t\(a.pattern)\t\(cl)\n"
+                out += "\(row.id)\t\(row.label)\t\(a.color)\t\(a.colorFamily.rawValue)\t\(fmt(a.foregroundFraction, 3))\t\(a.backgroundMethod.rawValue)\t\(a.pattern)\t\(cl)\t\(pf(a.patternFeatures))\n"
             }
             try out.write(toFile: path, atomically: true, encoding: .utf8)
         }
@@ -181,6 +181,11 @@ struct CaptionQualityBench: ParsableCommand {
             print("wrote a contact sheet of \(shown.count) misclassified photos to \(path)")
         }
     }
+}
+
+/// Pattern features as `edgeDensity,dominant,perpendicular,blobs,multiColourBlobs,blobCoverage,interior`.
+private func pf(_ f: PatternFeatures) -> String {
+    "\(fmt(f.edgeDensity, 3)),\(fmt(f.dominantShare, 2)),\(fmt(f.perpendicularShare, 2)),\(f.blobs),\(f.multiColourBlobs),\(fmt(f.blobCoverage, 2)),\(f.interior)"
 }
 
 private extension String {
