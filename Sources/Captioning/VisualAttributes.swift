@@ -50,20 +50,11 @@ public enum VisualAnalyzer {
                                 colorLab: main.center, clusters: clusters, patternFeatures: features)
     }
 
-    /// Decodes JPEG or PNG bytes (sniffed from the signature, not the file name) and
-    /// analyses them.
-    public static func analyze(bytes: [UInt8]) throws -> VisualAttributes {
-        try analyze(decode(bytes))
-    }
-
-    static func decode(_ bytes: [UInt8]) throws -> RGBAImage {
-        if bytes.count >= 8, bytes[0] == 0x89, bytes[1] == 0x50, bytes[2] == 0x4E, bytes[3] == 0x47 {
-            return try PNGCodec.decode(bytes)
-        }
-        if bytes.count >= 3, bytes[0] == 0xFF, bytes[1] == 0xD8 {
-            return try JPEGDecoder().decode(bytes)
-        }
-        throw CaptionError("not a JPEG or PNG image")
+    /// Decodes JPEG, PNG or WebP bytes with `ImageDecoder` (format from the bytes, pixel
+    /// limit before allocation, DCT-scaled JPEG decoding for large photos) and analyses
+    /// them. Throws the decoder's `ImagingError` for bytes that are not a usable image.
+    public static func analyze(bytes: [UInt8], decoder: ImageDecoder = ImageDecoder(targetSize: analysisSide)) throws -> VisualAttributes {
+        try analyze(decoder.decode(bytes).image)
     }
 
     /// How much more a fully chromatic cluster (C* ≥ 30) counts than a grey one of the

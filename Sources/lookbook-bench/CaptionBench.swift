@@ -79,12 +79,10 @@ struct CaptionQualityBench: ParsableCommand {
         let w = max(1, workers)
         let elapsed = seconds {
             DispatchQueue.concurrentPerform(iterations: w) { worker in
-                guard let decoder = try? JPEGDecoder() else { return }
                 var i = worker
                 while i < bytes.count {
                     do {
-                        let image = try decoder.decode(bytes[i])
-                        results.attrs[i] = VisualAnalyzer.analyze(image)
+                        results.attrs[i] = try VisualAnalyzer.analyze(bytes: bytes[i])
                     } catch {
                         results.failures[i] = "\(error)"
                     }
@@ -167,9 +165,8 @@ struct CaptionQualityBench: ParsableCommand {
             }
             let cell = 112, cols = 6, rowsN = max(1, (shown.count + cols - 1) / cols)
             var sheet = RGBAImage(width: cell * cols, height: cell * rowsN, fill: RGBA(128, 128, 128))
-            let decoder = try JPEGDecoder()
             for (k, (row, _)) in shown.enumerated() {
-                let image = try decoder.decode(Array(Data(contentsOf: URL(fileURLWithPath: row.file))))
+                let image = try ImageDecoder(targetSize: nil).decode(Array(Data(contentsOf: URL(fileURLWithPath: row.file)))).image
                 let f = max(1, (max(image.width, image.height) + cell - 1) / cell)
                 for y in 0..<min(cell, image.height / f) {
                     for x in 0..<min(cell, image.width / f) {

@@ -59,3 +59,18 @@ func eachGeneratedPatternIsMostlyRecognised(_ pattern: String) {
 @Test func secondaryColourDiffersFromTheMainOne() {
     #expect(scoredGenerated.allSatisfy { $0.visual.secondaryColor != $0.visual.color })
 }
+
+@Test func emptyBytesAreRefusedNotCrashed() {
+    #expect(throws: (any Error).self) { try VisualAnalyzer.analyze(bytes: []) }
+}
+
+@Test func aLargePhotoIsAnalysedAtAnalysisSize() throws {
+    // A 1600×1200 JPEG of a navy square on white: decoded DCT-scaled, analysed at ≤ 112 px.
+    var img = RGBAImage(width: 1600, height: 1200, fill: RGBA(255, 255, 255))
+    for y in 300..<900 { for x in 500..<1100 { img[x, y] = RGBA(30, 40, 90) } }
+    let jpeg = try JPEGEncoder().encode(img, quality: 90)
+    let v = try VisualAnalyzer.analyze(bytes: jpeg)
+    #expect(v.colorFamily == .blue)
+    #expect(v.pattern == "solid")
+    #expect(abs(v.foregroundFraction - 0.1875) < 0.03)
+}
