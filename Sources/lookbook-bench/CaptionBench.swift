@@ -45,7 +45,7 @@ struct CaptionQualityBench: ParsableCommand {
     /// Myntra labels whose dictionary name is spelt differently.
     static let dictionaryNameOfLabel: [String: String] = ["Navy Blue": "navy", "Turquoise Blue": "turquoise"]
 
-    struct Row { var id: Int; var label: String; var file: String }
+    struct Row { var id: Int; var label: String; var file: String; var title: String; var apparel: Bool }
 
     func run() throws {
         let csv = data + "/styles.csv"
@@ -60,7 +60,8 @@ struct CaptionQualityBench: ParsableCommand {
             guard f.count >= 6, let id = Int(f[0]) else { continue }
             let file = data + "/images/\(id).jpg"
             guard FileManager.default.fileExists(atPath: file) else { continue }
-            rows.append(Row(id: id, label: String(f[5]), file: file))
+            rows.append(Row(id: id, label: String(f[5]), file: file, title: f.count > 9 ? String(f[9]).lowercased() : "",
+                            apparel: f[2] == "Apparel"))
         }
         rows.sort { $0.id < $1.id }
         if limit > 0 { rows = Array(rows.prefix(limit)) }
@@ -119,7 +120,7 @@ struct CaptionQualityBench: ParsableCommand {
         }
 
         func pct(_ c: Int, _ t: Int) -> String { t == 0 ? "n/a" : fmt(100 * Double(c) / Double(t)) + " %" }
-        print("Myntra pixel-only colour naming: \(rows.count) images from \(data) (titles not read)")
+        print("Myntra pixel-only colour naming: \(rows.count) images from \(data) (colour from pixels only; titles read only to score patterns)")
         line("colour family, odd ids (held out)", "\(pct(correct[2], total[2]))  (\(correct[2])/\(total[2]))")
         line("colour family, even ids (tuning)", "\(pct(correct[1], total[1]))  (\(correct[1])/\(total[1]))")
         line("colour family, all", "\(pct(correct[0], total[0]))  (\(correct[0])/\(total[0]))  target ≥ 80 %")
@@ -129,6 +130,36 @@ struct CaptionQualityBench: ParsableCommand {
         if !unmapped.isEmpty { line("labels without a mapping (left out)", unmapped.map { "\($0.key) \($0.value)" }.joined(separator: ", ")) }
         if failed > 0 { line("images that failed to decode", "\(failed)") }
         line("speed: decode + analyse, \(w) threads", "\(fmt(Double(bytes.count) / elapsed, 0)) images/s (target ≥ 200); \(fmt(elapsed * 1000 / Double(max(1, bytes.count)) * Double(w), 2)) ms per image per thread")
+
+        // Pattern against the pattern word in apparel titles (read only to score; a title
+        // without one is taken as solid, which is itself noisy).
+        var patternTotal: [String: Int] = [:], patternOK: [String: Int] = [:]
+        for (i, row) in rows.enumerated() where row.apparel {
+            guard let a = results.attrs[i] else { continue }
+            let words = row.title.split(whereSeparator: { !$0.isLetter }).map(String.init)
+            let truth = words.contains { $0.hasPrefix("stripe") } ? "striped"
+                : words.contains { $0.hasPrefix("check") } ? "checked"
+                : words.contains { $0 == "polka" || $0 == "dots" || $0 == "dotted" } ? "dotted"
+                : words.contains { $0.hasPrefix("floral") || $0.hasPrefix("print") } ? "floral" : "solid"
+            patternTotal[truth, default: 0] += 1
+            if a.pattern == truth { patternOK[truth, default: 0] += 1 }
+        }
+        let pOK = patternOK.values.reduce(0, +), pAll = patternTotal.values.reduce(0, +)
+        line("pattern vs title words, apparel", "\(pct(pOK, pAll)) (\(pOK)/\(pAll)); recall " + ["solid", "striped", "checked", "dotted", "floral"]
+            .compactMap { k in patternTotal[k].map { "\(k) \(pct(patternOK[k] ?? 0, $0)) of \($0)" } }.joined(separator: ", "))
+
+        // A 12-megapixel photo: DCT-scaled decode + analysis, same threads.
+        var big = RGBAImage(width: 4000, height: 3000, fill: RGBA(250, 250, 250))
+        for y in 600..<2400 { for x in 1200..<2800 { big[x, y] = RGBA(UInt8(30 + (x / 40) % 2 * 20), 40, 90) } }
+        let bigJPEG = try JPEGEncoder().encode(big, quality: 90)
+        let bigN = 40
+        let bigElapsed = seconds {
+            DispatchQueue.concurrentPerform(iterations: w) { worker in
+                var i = worker
+                while i < bigN { _ = try? VisualAnalyzer.analyze(bytes: bigJPEG); i += w }
+            }
+        }
+        line("speed: 12-megapixel JPEG, \(w) threads", "\(fmt(Double(bigN) / bigElapsed, 1)) images/s (target ≥ 20); \(bigJPEG.count >> 10) KiB file")
 
         print("\nfamily confusion matrix (rows: label, columns: prediction)")
         let short = families.map { String($0.rawValue.prefix(6)) }
