@@ -106,11 +106,11 @@ public enum PatternClassifier {
                 // red-on-green print with equal lightness still has edges. Chroma counts
                 // half: JPEG's subsampled chroma is noisy at this scale.
                 let i = y * w + x
-                var jxx: Float = 0, jyy: Float = 0, jxy: Float = 0
-                for (c, k) in [(r.l, Float(1)), (r.a, 0.5), (r.b, 0.5)] {
-                    let gx = k * (c[i + 1] - c[i - 1]) / 2, gy = k * (c[i + w] - c[i - w]) / 2
-                    jxx += gx * gx; jyy += gy * gy; jxy += gx * gy
-                }
+                let lx = (r.l[i + 1] - r.l[i - 1]) / 2, ly = (r.l[i + w] - r.l[i - w]) / 2
+                let ax = (r.a[i + 1] - r.a[i - 1]) / 4, ay = (r.a[i + w] - r.a[i - w]) / 4
+                let bx = (r.b[i + 1] - r.b[i - 1]) / 4, by = (r.b[i + w] - r.b[i - w]) / 4
+                let jxx = lx * lx + ax * ax + bx * bx, jyy = ly * ly + ay * ay + by * by
+                let jxy = lx * ly + ax * ay + bx * by
                 let root = ((jxx - jyy) * (jxx - jyy) + 4 * jxy * jxy).squareRoot()
                 let m = ((jxx + jyy + root) / 2).squareRoot()
                 guard m >= edgeGradient else { continue }
