@@ -69,7 +69,7 @@ public final class RemoteCaptioner: Captioner {
 
         /// Uniform numbers in [0, 1) from a seeded generator.
         public static func seededRandom(_ seed: UInt64) -> @Sendable () -> Double {
-            let box = LockedGenerator(JitterGenerator(seed: seed))
+            let box = LockedGenerator(SplitMix64(seed: seed))
             return { box.next() }
         }
     }
@@ -487,8 +487,8 @@ private struct ChatResponse: Decodable {
 /// A seeded generator shared by concurrent callers.
 private final class LockedGenerator: @unchecked Sendable {
     private let lock = NSLock()
-    private var generator: JitterGenerator
-    init(_ generator: JitterGenerator) { self.generator = generator }
+    private var generator: SplitMix64
+    init(_ generator: SplitMix64) { self.generator = generator }
     func next() -> Double {
         lock.lock(); defer { lock.unlock() }
         return Double(generator.next() >> 11) * 0x1.0p-53
