@@ -1,3 +1,4 @@
+import TestSupport
 import Imaging
 
 /// Images made in the test, so no binary fixture is checked in: rasters with known
@@ -68,29 +69,9 @@ enum Fixtures {
         return out
     }
 
-    static func be32(_ v: UInt32) -> [UInt8] { [UInt8(v >> 24), UInt8(v >> 16 & 0xFF), UInt8(v >> 8 & 0xFF), UInt8(v & 0xFF)] }
-
-    static func chunk(_ type: String, _ data: [UInt8]) -> [UInt8] {
-        let typed = Array(type.utf8) + data
-        let crc = typed.withUnsafeBytes { ImageHeader.crc32($0) }
-        return be32(UInt32(data.count)) + typed + be32(crc)
-    }
-
-    /// A zlib stream of stored deflate blocks (no compression).
-    static func zlibStored(_ data: [UInt8]) -> [UInt8] {
-        var out: [UInt8] = [0x78, 0x01]
-        var offset = 0
-        repeat {
-            let n = min(65535, data.count - offset)
-            let final: UInt8 = offset + n == data.count ? 1 : 0
-            out += [final, UInt8(n & 0xFF), UInt8(n >> 8), UInt8(~n & 0xFF), UInt8((~n >> 8) & 0xFF)]
-            out += data[offset..<offset + n]
-            offset += n
-        } while offset < data.count
-        var a: UInt32 = 1, b: UInt32 = 0
-        for byte in data { a = (a + UInt32(byte)) % 65521; b = (b + a) % 65521 }
-        return out + be32(b << 16 | a)
-    }
+    static func be32(_ v: UInt32) -> [UInt8] { ImageFixtures.be32(v) }
+    static func chunk(_ type: String, _ data: [UInt8]) -> [UInt8] { ImageFixtures.chunk(type, data) }
+    static func zlibStored(_ data: [UInt8]) -> [UInt8] { ImageFixtures.zlibStored(data) }
 
     /// Byte offset of the first chunk of `type` (its length field).
     static func chunkOffset(_ png: [UInt8], _ type: String) -> Int? {
