@@ -9,7 +9,8 @@ import LookbookCore
 ///
 /// Images that need a caption are read in a second, targeted pass over the catalog,
 /// one at a time, and captioned with bounded concurrency. An image that cannot be
-/// captioned is a diagnostic; its product falls back to a text-only caption.
+/// captioned is a diagnostic; its product falls back to a text-only caption, which the
+/// embedded captioner makes locally whatever the active captioner is.
 public struct CaptionStage: Sendable {
     public var captioner: any Captioner
     /// Captions in flight at once.
@@ -89,8 +90,10 @@ public struct CaptionStage: Sendable {
             textOnly.append(contentsOf: byImage[path] ?? [])
         }
         if !imageOnly {
+            // Text alone needs no model server: the embedded captioner reads it locally.
+            let text = EmbeddedCaptioner()
             for p in textOnly where captions[p.id] == nil {
-                if let c = try? await captioner.caption(CaptionRequest(product: p)) { captions[p.id] = c }
+                if let c = try? text.captionNow(CaptionRequest(product: p)) { captions[p.id] = c }
             }
         }
         return Output(captions: captions, captioned: newEntries.count, fromCache: fromCache,
