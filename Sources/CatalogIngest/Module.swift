@@ -1,1 +1,0 @@
-// Module CatalogIngest: see README "Architecture".
