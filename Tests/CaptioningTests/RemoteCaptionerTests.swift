@@ -75,8 +75,9 @@ struct RemoteCaptionerTests {
         let error = await #expect(throws: CaptionError.self) { try await captioner.caption(Remote.request()) }
         // Timed from the server's threads: the client hung up at its 0.5 s limit, not at
         // the server's 30 s answer (the test's own clock would include the time this
-        // process's busy task pool takes to resume it).
-        #expect(server.secondsUntilClientGaveUp().map { $0 < 3 } == true)
+        // process's busy task pool takes to resume it). On a loaded machine the client
+        // may give up before it even connects: that counts as 0 s.
+        #expect(server.longestConnectionSeconds().map { $0 < 3 } == true)
         #expect(error?.reason.contains("within 0.5 s") == true, "\(String(describing: error))")
     }
 
@@ -125,7 +126,7 @@ struct RemoteCaptionerTests {
         let captioner = try RemoteHarness().captioner(config)
 
         let error = await #expect(throws: CaptionError.self) { try await captioner.caption(Remote.request()) }
-        #expect(server.secondsUntilClientGaveUp().map { $0 < 4 } == true)
+        #expect(server.longestConnectionSeconds().map { $0 < 4 } == true)
         #expect(error?.reason.contains("no complete answer") == true, "\(String(describing: error))")
     }
 
@@ -163,7 +164,7 @@ struct RemoteCaptionerTests {
 
         let error = await #expect(throws: CaptionError.self) { try await captioner.caption(Remote.request()) }
         // Refused while the server stalls, long before the 10 s timeout.
-        #expect(server.secondsUntilClientGaveUp().map { $0 < 5 } == true)
+        #expect(server.longestConnectionSeconds().map { $0 < 5 } == true)
         #expect(error?.reason.contains("larger than max_response_bytes") == true, "\(String(describing: error))")
     }
 
@@ -379,7 +380,7 @@ struct RemoteCaptionerTests {
         while server.requestCount == 0 && Remote.seconds(since: start) < 5 { try await Task.sleep(for: .milliseconds(10)) }
         task.cancel()
         await #expect(throws: CancellationError.self) { try await task.value }
-        #expect(server.secondsUntilClientGaveUp().map { $0 < 5 } == true)
+        #expect(server.longestConnectionSeconds().map { $0 < 5 } == true)
         // A cancelled attempt says nothing about the endpoint.
         #expect(await captioner.breaker.state == .closed(consecutiveFailures: 0))
     }

@@ -74,11 +74,10 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
     private var received: [Request] = []
     private var inFlight = 0
     private var maxInFlightSeen = 0
-    /// When each request arrived, and when its client hung up before the answer was
-    /// complete (seen from the server's own threads, so a busy test process cannot
-    /// blur it).
-    private var arrivedAt: [Int: Date] = [:]
-    private var gaveUpAt: [Int: Date] = [:]
+    /// When each connection was accepted and when it ended (seen from the server's own
+    /// threads, so a busy test process cannot blur it).
+    private var connectionOpenedAt: [Date] = []
+    private var connectionClosedAt: [Int: Date] = [:]
     private var openConnections: Set<Int32> = []
 
     /// Starts listening; `handler` answers every request.
@@ -167,12 +166,15 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
                 break
             }
             openConnections.insert(connection)
+            let connectionIndex = connectionOpenedAt.count
+            connectionOpenedAt.append(Date())
             state.unlock()
             threads.enter()
             let worker = Thread { [self] in
                 serve(connection)
                 state.lock()
                 openConnections.remove(connection)
+                connectionClosedAt[connectionIndex] = Date()
                 state.unlock()
                 close(connection)
                 threads.leave()
@@ -199,11 +201,10 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
         state.lock()
         let index = received.count
         received.append(request)
-        arrivedAt[index] = Date()
         inFlight += 1
         maxInFlightSeen = max(maxInFlightSeen, inFlight)
         state.unlock()
-        let finished = respond(fd, handler(index, request), index: index)
+        let finished = respond(fd, handler(index, request))
         // Out of flight once the last byte is sent, before the client has even read it,
         // so the count never exceeds what the client has in flight.
         state.lock()
@@ -217,23 +218,28 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
         if poll(&pfd, 1, 200) > 0 { _ = recv(fd, &scratch, scratch.count, 0) }
     }
 
-    /// Seconds from request `index` arriving until its client closed the connection
-    /// without waiting for the whole answer; nil if it did not within `wait` seconds.
-    public func secondsUntilClientGaveUp(request index: Int = 0, wait: Double = 5) -> Double? {
+    /// Seconds the longest-lived connection stayed open, from accept to close: the
+    /// server closes when it has answered, or when the client hung up first (how a
+    /// test proves a client gave up at its own limit rather than waiting for a slow
+    /// answer). 0 when no client ever connected (it gave up before connecting); nil
+    /// when a connection is still open after `wait` seconds.
+    public func longestConnectionSeconds(wait: Double = 5) -> Double? {
         let until = Date(timeIntervalSinceNow: wait)
         while true {
             state.lock()
-            let arrived = arrivedAt[index], gone = gaveUpAt[index]
+            let opened = connectionOpenedAt, closed = connectionClosedAt
             state.unlock()
-            if let arrived, let gone { return gone.timeIntervalSince(arrived) }
+            if closed.count == opened.count {
+                return opened.indices.map { closed[$0]!.timeIntervalSince(opened[$0]) }.max() ?? 0
+            }
             if Date() > until { return nil }
             usleep(10_000)
         }
     }
 
     /// Waits up to `seconds` while watching the client: false when the server is
-    /// stopping or the client hung up (recorded for `secondsUntilClientGaveUp`).
-    private func pause(_ seconds: Double, watching fd: Int32, index: Int) -> Bool {
+    /// stopping or the client hung up.
+    private func pause(_ seconds: Double, watching fd: Int32) -> Bool {
         let until = Date(timeIntervalSinceNow: seconds)
         while Date() < until {
             state.lock()
@@ -245,30 +251,16 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
             if poll(&pfd, 1, wait) > 0 {
                 var byte: UInt8 = 0
                 let n = recv(fd, &byte, 1, Int32(MSG_PEEK | MSG_DONTWAIT))
-                if n == 0 || (pfd.revents & Int16(POLLHUP | POLLERR)) != 0 {
-                    markGaveUp(index)
-                    return false
-                }
+                if n == 0 || (pfd.revents & Int16(POLLHUP | POLLERR)) != 0 { return false }
                 if n > 0 { _ = recv(fd, &byte, 1, 0) }  // stray bytes: drop them
             }
         }
         return true
     }
 
-    private func markGaveUp(_ index: Int) {
-        state.lock()
-        if gaveUpAt[index] == nil { gaveUpAt[index] = Date() }
-        state.unlock()
-    }
-
     /// Sends `response`; false when the server stopped or the client went away first.
-    private func respond(_ fd: Int32, _ response: Response, index: Int) -> Bool {
-        func pause(_ seconds: Double) -> Bool { self.pause(seconds, watching: fd, index: index) }
-        func sendAll(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
-            if self.sendAll(fd, bytes) { return true }
-            markGaveUp(index)
-            return false
-        }
+    private func respond(_ fd: Int32, _ response: Response) -> Bool {
+        func pause(_ seconds: Double) -> Bool { self.pause(seconds, watching: fd) }
         if response.delayBeforeHead > 0, !pause(response.delayBeforeHead) { return false }
 
         var head = "HTTP/1.1 \(response.status) \(Self.reason(response.status))\r\n"
