@@ -42,6 +42,7 @@ let package = Package(
         .target(name: "LookupStore", dependencies: ["LookbookCore", "SQLiteSupport",
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
+        .target(name: "StyleModel", dependencies: ["LookbookCore", "COpenBLAS"]),
         .target(name: "Recommender", dependencies: ["LookbookCore"]),
         .target(name: "CatalogGenerator", dependencies: ["LookbookCore", "Imaging", "CatalogIngest"]),
         .target(name: "Evaluation", dependencies: ["LookbookCore", "CatalogIngest", "Recommender", "COpenBLAS"]),
@@ -73,6 +74,8 @@ let package = Package(
         .testTarget(name: "ImagingTests", dependencies: ["Imaging", "TestSupport"]),
         .testTarget(name: "CaptioningTests", dependencies: ["Captioning", "Imaging", "TestSupport", "CatalogGenerator"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "TestSupport"]),
+        .testTarget(name: "StyleModelTests", dependencies: ["StyleModel", "TestSupport"],
+                    resources: [.copy("Reference")]),
         .testTarget(name: "EndToEndTests", dependencies: ["TestSupport", "CatalogGenerator", "LookupStore"]),
     ]
 )
