@@ -43,22 +43,22 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
         .target(name: "StyleModel", dependencies: ["LookbookCore", "COpenBLAS"]),
-        .target(name: "Recommender", dependencies: ["LookbookCore"]),
+        .target(name: "Recommender", dependencies: ["LookbookCore", "StyleModel"]),
         .target(name: "CatalogGenerator", dependencies: ["LookbookCore", "Imaging", "CatalogIngest"]),
-        .target(name: "Evaluation", dependencies: ["LookbookCore", "CatalogIngest", "Recommender", "COpenBLAS"]),
+        .target(name: "Evaluation", dependencies: ["LookbookCore", "CatalogIngest", "Recommender", "StyleModel", "COpenBLAS"]),
         .target(name: "Pipeline", dependencies: [
-            "LookbookCore", "CatalogIngest", "LookupStore", "Recommender", "SQLiteSupport", "Captioning",
+            "LookbookCore", "CatalogIngest", "LookupStore", "Recommender", "StyleModel", "SQLiteSupport", "Captioning",
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
 
         // MARK: Executables (thin)
         .executableTarget(name: "lookbook", dependencies: [
-            "LookbookCore", "CatalogIngest", "LookupStore", "Recommender", "Pipeline", "CatalogGenerator", "Evaluation", "Captioning",
+            "LookbookCore", "CatalogIngest", "LookupStore", "Recommender", "Pipeline", "CatalogGenerator", "Evaluation", "Captioning", "StyleModel",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "lookbook-bench", dependencies: [
-            "LookbookCore", "CatalogIngest", "LookupStore", "Recommender", "Pipeline", "CatalogGenerator", "SQLiteSupport", "CArchive", "Captioning", "Imaging",
+            "LookbookCore", "CatalogIngest", "LookupStore", "Recommender", "Pipeline", "CatalogGenerator", "SQLiteSupport", "CArchive", "Captioning", "Imaging", "StyleModel", "Evaluation", "COpenBLAS",
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
