@@ -45,6 +45,7 @@ public struct LookbookError: Error, Sendable, Equatable, CustomStringConvertible
         case state = "state"
         case io = "io"
         case usage = "usage"
+        case model = "model"
     }
 
     public var code: Code
