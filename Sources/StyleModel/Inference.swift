@@ -146,30 +146,22 @@ public final class StyleLMInference: Sendable {
     public func continuationLogProbs(_ state: PromptState, _ continuations: [[Int32]]) -> [[Float]] {
         let room = config.maxPositionEmbeddings - state.length
         let scored = continuations.map { Array($0.prefix(room)) }
-        var segments: [Segment] = []
-        var runTokens: [Int32] = []
-        for c in scored where c.count >= 2 {
-            segments.append(Segment(start: runTokens.count, count: c.count - 1))
-            runTokens += c.dropLast()
-        }
         var results = scored.map { c in c.isEmpty ? [] : [state.lastLogProbs[Int(c[0])]] }
-        guard !runTokens.isEmpty else { return results }
-        var x = embed(runTokens)
-        _ = decode(&x, segments: segments, past: Cache(length: state.length, keys: state.keys, values: state.values), keepCache: false)
-        normalize(&x, rows: runTokens.count, weight: finalNorm)
-        // Which token each run row must predict.
-        var targets = [Int32](repeating: 0, count: runTokens.count)
-        var owner = [Int](repeating: 0, count: runTokens.count)
-        var s = 0
-        for (ci, c) in scored.enumerated() where c.count >= 2 {
-            for j in 0..<(c.count - 1) {
-                targets[segments[s].start + j] = c[j + 1]
-                owner[segments[s].start + j] = ci
-            }
-            s += 1
+        let batch = ContinuationBatch(scored)
+        guard !batch.tokens.isEmpty else { return results }
+        var x = embed(batch.tokens)
+        _ = decode(&x, segments: batch.segments, past: Cache(length: state.length, keys: state.keys, values: state.values),
+                   keepCache: false)
+        normalize(&x, rows: batch.tokens.count, weight: finalNorm)
+        // Row r predicts continuation c's token j + 1 when r = batch.rows[c][j].
+        var picks: [(row: Int, target: Int32, continuation: Int)] = []
+        for (ci, c) in scored.enumerated() {
+            for (j, row) in batch.rows[ci].enumerated() { picks.append((row, c[j + 1], ci)) }
         }
-        let picked = logProbabilities(x, rows: runTokens.count, targets: targets)
-        for r in 0..<runTokens.count { results[owner[r]].append(picked[r]) }
+        picks.sort { $0.row < $1.row }
+        let values = logProbabilities(x, rows: batch.tokens.count, picks: picks.map { ($0.row, $0.target) })
+        // Picks of one continuation come in row order, which is token order (rows grow with depth).
+        for (pick, value) in zip(picks, values) { results[pick.continuation].append(value) }
         return results
     }
 
@@ -229,15 +221,20 @@ public final class StyleLMInference: Sendable {
 
     // MARK: - The decoder stack
 
-    /// Consecutive rows of one batch that form one causal sequence.
-    struct Segment { var start: Int, count: Int }
+    /// Consecutive rows of one batch that form one causal sequence, continuing the earlier
+    /// batch rows `ancestors` (a shared prefix, in order; empty for a plain sequence).
+    struct Segment {
+        var start: Int, count: Int
+        var ancestors: [Int] = []
+    }
 
     /// Keys and values of earlier positions, shared by every segment of a batch.
     struct Cache { var length: Int, keys: [[Float]], values: [[Float]] }
 
     /// Runs every layer over `x` ([rows × hidden] embeddings; afterwards the last layer's
     /// residual stream, before the final norm). Row j of a segment sits at position
-    /// `past.length + j` and attends to all past positions and to its segment's rows 0...j.
+    /// `past.length + ancestors.count + j` and attends to all past positions, to its
+    /// segment's ancestor rows and to its segment's rows 0...j.
     /// With `keepCache`, returns the rotated keys and values of the rows (one segment only).
     func decode(_ x: inout [Float], segments: [Segment], past: Cache?, keepCache: Bool) -> Cache? {
         let h = config.hiddenSize, hd = config.headDim, heads = config.numAttentionHeads
@@ -245,8 +242,10 @@ public final class StyleLMInference: Sendable {
         let rows = x.count / h
         let p = past?.length ?? 0
         let longest = segments.map(\.count).max() ?? 0
+        let deepest = segments.map(\.ancestors.count).max() ?? 0
         let scale = 1 / Float(hd).squareRoot()
-        precondition(p + longest <= config.maxPositionEmbeddings, "positions must stay below max_position_embeddings")
+        precondition(segments.allSatisfy { p + $0.ancestors.count + $0.count <= config.maxPositionEmbeddings },
+                     "positions must stay below max_position_embeddings")
 
         let xn = UnsafeMutablePointer<Float>.allocate(capacity: rows * h)
         let qkv = UnsafeMutablePointer<Float>.allocate(capacity: rows * 3 * h)
@@ -254,13 +253,15 @@ public final class StyleLMInference: Sendable {
         let gateUp = UnsafeMutablePointer<Float>.allocate(capacity: rows * 2 * inter)
         let scoresPast = UnsafeMutablePointer<Float>.allocate(capacity: max(rows * p, 1))
         let scoresOwn = UnsafeMutablePointer<Float>.allocate(capacity: rows * longest)
+        let scoresAncestors = UnsafeMutablePointer<Float>.allocate(capacity: max(rows * deepest, 1))
+        let gathered = UnsafeMutablePointer<Float>.allocate(capacity: max(deepest * hd, 1))   // one head's ancestor keys or values
         defer {
             xn.deallocate(); qkv.deallocate(); attn.deallocate(); gateUp.deallocate()
-            scoresPast.deallocate(); scoresOwn.deallocate()
+            scoresPast.deallocate(); scoresOwn.deallocate(); scoresAncestors.deallocate(); gathered.deallocate()
         }
         // Position of each row, for RoPE.
         var positions = [Int](repeating: 0, count: rows)
-        for s in segments { for j in 0..<s.count { positions[s.start + j] = p + j } }
+        for s in segments { for j in 0..<s.count { positions[s.start + j] = p + s.ancestors.count + j } }
 
         var kept = keepCache ? Cache(length: rows, keys: [], values: []) : nil
         x.withUnsafeMutableBufferPointer { xb in
@@ -302,23 +303,37 @@ public final class StyleLMInference: Sendable {
                 withPast(past, layer: l) { pastK, pastV in
                     for head in 0..<heads {
                         let q = qkv + head * hd, k = qkv + h + head * hd, v = qkv + 2 * h + head * hd
+                        let out = attn + head * hd
+                        // Scores against the past, the ancestors and the own rows; one softmax over all three.
                         if p > 0 {
                             sgemm(rows, p, hd, q, 3 * h, pastK! + head * hd, h, transposeB: true, scoresPast, p, alpha: scale)
                         }
                         for s in segments {
+                            let a = s.ancestors.count, anc = scoresAncestors + s.start * deepest
+                            if a > 0 {
+                                gather(s.ancestors, from: k, stride: 3 * h, width: hd, into: gathered)
+                                sgemm(s.count, a, hd, q + s.start * 3 * h, 3 * h, gathered, hd, transposeB: true, anc, deepest, alpha: scale)
+                            }
                             sgemm(s.count, s.count, hd, q + s.start * 3 * h, 3 * h, k + s.start * 3 * h, 3 * h,
                                   transposeB: true, scoresOwn + s.start * longest, longest, alpha: scale)
                             for j in 0..<s.count {
-                                softmaxRow(past: scoresPast + (s.start + j) * p, p, own: scoresOwn + (s.start + j) * longest,
-                                           visible: j + 1, width: s.count)
+                                softmaxRow(past: scoresPast + (s.start + j) * p, p, ancestors: anc + j * deepest, a,
+                                           own: scoresOwn + (s.start + j) * longest, visible: j + 1, width: s.count)
                             }
                         }
+                        // Weighted values: the past for every row at once, then each segment's ancestors and own rows.
                         if p > 0 {
-                            sgemm(rows, hd, p, scoresPast, p, pastV! + head * hd, h, transposeB: false, attn + head * hd, h)
+                            sgemm(rows, hd, p, scoresPast, p, pastV! + head * hd, h, transposeB: false, out, h)
                         }
                         for s in segments {
+                            let a = s.ancestors.count
+                            if a > 0 {
+                                gather(s.ancestors, from: v, stride: 3 * h, width: hd, into: gathered)
+                                sgemm(s.count, hd, a, scoresAncestors + s.start * deepest, deepest, gathered, hd, transposeB: false,
+                                      out + s.start * h, h, beta: p > 0 ? 1 : 0)
+                            }
                             sgemm(s.count, hd, s.count, scoresOwn + s.start * longest, longest, v + s.start * 3 * h, 3 * h,
-                                  transposeB: false, attn + s.start * h + head * hd, h, beta: p > 0 ? 1 : 0)
+                                  transposeB: false, out + s.start * h, h, beta: p > 0 || a > 0 ? 1 : 0)
                         }
                     }
                 }
@@ -354,20 +369,31 @@ public final class StyleLMInference: Sendable {
         }
     }
 
-    /// Softmax over `p` past scores and the first `visible` of `width` own scores, in place;
-    /// the masked own scores become 0 so the value product can run over the full width.
+    /// Softmax over `p` past scores, `a` ancestor scores and the first `visible` of `width`
+    /// own scores, in place; the masked own scores become 0 so the value product can run
+    /// over the full width.
     @inline(__always)
-    private func softmaxRow(past: UnsafeMutablePointer<Float>, _ p: Int, own: UnsafeMutablePointer<Float>, visible: Int, width: Int) {
+    private func softmaxRow(past: UnsafeMutablePointer<Float>, _ p: Int, ancestors: UnsafeMutablePointer<Float>, _ a: Int,
+                            own: UnsafeMutablePointer<Float>, visible: Int, width: Int) {
         var m = -Float.infinity
         for i in 0..<p { m = max(m, past[i]) }
+        for i in 0..<a { m = max(m, ancestors[i]) }
         for i in 0..<visible { m = max(m, own[i]) }
         var sum: Float = 0
         for i in 0..<p { let e = expf(past[i] - m); past[i] = e; sum += e }
+        for i in 0..<a { let e = expf(ancestors[i] - m); ancestors[i] = e; sum += e }
         for i in 0..<visible { let e = expf(own[i] - m); own[i] = e; sum += e }
         let inv = 1 / sum
         for i in 0..<p { past[i] *= inv }
+        for i in 0..<a { ancestors[i] *= inv }
         for i in 0..<visible { own[i] *= inv }
         for i in visible..<width { own[i] = 0 }
+    }
+
+    /// Copies `width` floats of each listed row (rows `stride` apart) into consecutive rows.
+    @inline(__always)
+    private func gather(_ rows: [Int], from base: UnsafePointer<Float>, stride: Int, width: Int, into out: UnsafeMutablePointer<Float>) {
+        for (i, row) in rows.enumerated() { (out + i * width).update(from: base + row * stride, count: width) }
     }
 
     // MARK: - Small kernels
@@ -422,22 +448,26 @@ public final class StyleLMInference: Sendable {
         }
     }
 
-    /// log softmax(x · embeddingᵀ)[target] for each row, in blocks of rows so the logits
-    /// stay in cache.
-    private func logProbabilities(_ x: [Float], rows: Int, targets: [Int32]) -> [Float] {
+    /// log softmax(x · embeddingᵀ)[target] for each (row, target) pick (sorted by row),
+    /// in blocks of rows so the logits stay in cache.
+    private func logProbabilities(_ x: [Float], rows: Int, picks: [(row: Int, target: Int32)]) -> [Float] {
         let h = config.hiddenSize, v = config.vocabSize, block = 64
-        var out = [Float](repeating: 0, count: rows)
+        var out = [Float](repeating: 0, count: picks.count)
         let logits = UnsafeMutablePointer<Float>.allocate(capacity: block * v)
         defer { logits.deallocate() }
+        var next = 0
         x.withUnsafeBufferPointer { xb in
             embedding.withUnsafeBufferPointer { e in
                 var start = 0
                 while start < rows {
                     let n = min(block, rows - start)
                     sgemm(n, v, h, xb.baseAddress! + start * h, h, e.baseAddress!, h, transposeB: true, logits, v)
-                    for r in 0..<n {
-                        let row = logits + r * v
-                        out[start + r] = row[Int(targets[start + r])] - logSumExp(row, v)
+                    var lastRow = -1, lse: Float = 0
+                    while next < picks.count, picks[next].row < start + n {
+                        let row = logits + (picks[next].row - start) * v
+                        if picks[next].row != lastRow { lastRow = picks[next].row; lse = logSumExp(row, v) }
+                        out[next] = row[Int(picks[next].target)] - lse
+                        next += 1
                     }
                     start += n
                 }

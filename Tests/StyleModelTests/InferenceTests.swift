@@ -76,13 +76,40 @@ private func maxAbsDifference(_ a: [Float], _ b: [Float]) -> Float {
         }
     }
 
-    @Test func aBatchScoresLikeOneAtATime() {
+    /// Batches with no shared prefix, shared prefixes of several depths, and duplicates
+    /// (which the prefix tree runs once) all score like one continuation at a time.
+    static let batches: [[[Int32]]] = [
+        [[8], [7, 9, 3], [2, 36, 0, 11, 4, 20, 19, 1], [33, 33, 33, 12]],
+        [[7, 9, 3, 4], [7, 9, 3, 5], [7, 9, 1], [7, 2, 2, 2, 2], [7], [7, 9], [6, 9, 3, 4]],
+        [[5, 6, 7], [5, 6, 7], [1, 2], [5, 6, 7], [1, 2, 3]],
+    ]
+
+    @Test(arguments: batches)
+    func aBatchScoresLikeOneAtATimeAndLikeUncachedLogits(_ batch: [[Int32]]) {
         let state = tinyModel.prefill(prompt)
-        let batch = tinyModel.continuationLogProbs(state, continuations)
-        for (c, got) in zip(continuations, batch) {
+        let scores = tinyModel.continuationLogProbs(state, batch)
+        #expect(scores.map(\.count) == batch.map(\.count))
+        for (c, got) in zip(batch, scores) {
             let alone = tinyModel.continuationLogProbs(state, [c])[0]
             #expect(maxAbsDifference(got, alone) < 1e-5, "continuation \(c)")
+            let logits = tinyModel.logits(prompt + c)
+            for j in 0..<c.count {
+                let want = logSoftmaxRow(logits, row: prompt.count - 1 + j, vocab: tinyConfig.vocabSize)[Int(c[j])]
+                #expect(abs(Double(got[j]) - want) < 1e-4, "continuation \(c) token \(j)")
+            }
         }
+    }
+
+    /// The prefix tree runs each distinct prefix once, in segments that attend to their
+    /// shared ancestors.
+    @Test func sharedPrefixesRunOnce() {
+        let batch = ContinuationBatch([[7, 9, 3, 4], [7, 9, 5, 6], [7, 9, 3, 8], [2, 1], [7, 9, 3, 4], [4]])
+        // Distinct prefixes without last tokens: 7, 7 9, 7 9 3, 7 9 5, 2.
+        #expect(batch.tokens == [7, 9, 3, 5, 2])
+        #expect(batch.rows == [[0, 1, 2], [0, 1, 3], [0, 1, 2], [4], [0, 1, 2], []])
+        #expect(batch.segments.map(\.start) == [0, 3, 4])
+        #expect(batch.segments.map(\.count) == [3, 1, 1])
+        #expect(batch.segments.map(\.ancestors) == [[], [0, 1], []])
     }
 
     @Test func emptyContinuationsAndBatches() {
