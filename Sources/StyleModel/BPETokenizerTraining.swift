@@ -1,0 +1,187 @@
+extension BPETokenizer {
+    /// Learns byte-level BPE merges from `texts` until the vocabulary holds `vocabSize`
+    /// tokens (specials and the 256 bytes included), or no pair occurs at least
+    /// `minFrequency` times — a small corpus stops early, so check `vocabSize` after.
+    ///
+    /// - `specialTokens`: get ids `0..<count` in this order; duplicates and empty strings
+    ///   are dropped. When `vocabSize` is smaller than specials + 256, no merge is learned.
+    /// - Deterministic: each distinct pre-token is counted once with its frequency, and
+    ///   among pairs of equal count the one whose (left bytes, right bytes) is
+    ///   lexicographically smallest is merged first. The result depends on the multiset of
+    ///   texts only, not on their order.
+    /// - A merge whose token would spell a special token's byte-level form is skipped, so
+    ///   the vocabulary stays writable as a tokenizer.json.
+    public static func train(_ texts: [String], vocabSize: Int, specialTokens: [String], minFrequency: Int = 2) -> BPETokenizer {
+        var specials: [String] = []
+        for s in specialTokens where !s.isEmpty && !specials.contains(s) { specials.append(s) }
+        let banned = Set(specials.compactMap { ByteLevel.bytes($0) })
+
+        var trainer = PairTrainer(words: countWords(texts))
+        let budget = max(0, vocabSize - specials.count - 256)
+        trainer.run(newTokens: budget, minFrequency: max(1, minFrequency), banned: banned)
+
+        let offset = Int32(specials.count)
+        var tokens = specials.map { Token.special($0) }
+        tokens += trainer.tokenBytes.map { Token.bytes($0) }
+        let merges = trainer.merges.map { Merge(left: $0.0 + offset, right: $0.1 + offset, result: $0.2 + offset) }
+        return BPETokenizer(tokens: tokens, merges: merges, specialTokens: specials,
+                            byteIDs: (0..<256).map { Int32($0) + offset })
+    }
+
+    /// Distinct pre-tokens with their counts, sorted by bytes so the order is stable.
+    static func countWords(_ texts: [String]) -> [(bytes: [UInt8], count: Int)] {
+        var counts: [ArraySlice<UInt8>: Int] = [:]
+        for text in texts {
+            let utf8 = Array(text.utf8)
+            forEachPreToken(text) { counts[utf8[$0], default: 0] += 1 }
+        }
+        return counts.map { (Array($0.key), $0.value) }.sorted { $0.bytes.lexicographicallyPrecedes($1.bytes) }
+    }
+}
+
+/// Incremental pair counting: each distinct word is stored once with its frequency, and a
+/// merge touches only the words that contain the merged pair (found through `where`).
+/// The best pair comes from a max-heap with lazy deletion: an entry whose count is out of
+/// date is pushed again with the current count when it reaches the top.
+private struct PairTrainer {
+    var symbols: [[Int32]]
+    var frequency: [Int]
+    /// Token id (local: bytes are 0..<256) → its bytes.
+    var tokenBytes: [[UInt8]] = (0..<256).map { [UInt8($0)] }
+    /// Merges in rank order: left, right, result. Two merges can spell the same bytes
+    /// ("ab"+"c" and "a"+"bc"); they share one token, as in Hugging Face's trainer.
+    var merges: [(Int32, Int32, Int32)] = []
+    var idOfBytes: [[UInt8]: Int32] = Dictionary(uniqueKeysWithValues: (0..<256).map { ([UInt8($0)], Int32($0)) })
+    var pairCount: [UInt64: Int] = [:]
+    /// Words that contained the pair when it was counted (may hold stale or repeated entries).
+    var pairWords: [UInt64: [Int32]] = [:]
+    var heap: [HeapEntry] = []
+
+    struct HeapEntry { var count: Int; var pair: UInt64 }
+
+    init(words: [(bytes: [UInt8], count: Int)]) {
+        symbols = words.map { $0.bytes.map { Int32($0) } }
+        frequency = words.map(\.count)
+        for (w, syms) in symbols.enumerated() where syms.count > 1 {
+            for i in 0..<(syms.count - 1) {
+                let key = pairKey(syms[i], syms[i + 1])
+                pairCount[key, default: 0] += frequency[w]
+                if pairWords[key]?.last != Int32(w) { pairWords[key, default: []].append(Int32(w)) }
+            }
+        }
+        // Sorted keys so the heap's layout, and so any tie handling, never depends on
+        // dictionary order.
+        for key in pairCount.keys.sorted() { push(HeapEntry(count: pairCount[key]!, pair: key)) }
+    }
+
+    mutating func run(newTokens budget: Int, minFrequency: Int, banned: Set<[UInt8]>) {
+        var stamp = [Int](repeating: -1, count: symbols.count)
+        while tokenBytes.count - 256 < budget, let top = pop() {
+            let current = pairCount[top.pair] ?? 0
+            if current != top.count {
+                if current > 0 { push(HeapEntry(count: current, pair: top.pair)) }
+                continue
+            }
+            if current < minFrequency { break }
+            let a = Int32(truncatingIfNeeded: top.pair >> 32), b = Int32(truncatingIfNeeded: top.pair)
+            let merged = tokenBytes[Int(a)] + tokenBytes[Int(b)]
+            if banned.contains(merged) { pairCount[top.pair] = nil; continue }
+            let n: Int32
+            if let existing = idOfBytes[merged] {
+                n = existing
+            } else {
+                n = Int32(tokenBytes.count)
+                tokenBytes.append(merged)
+                idOfBytes[merged] = n
+            }
+            merges.append((a, b, n))
+
+            var touched: [UInt64] = []
+            for w in pairWords.removeValue(forKey: top.pair) ?? [] where stamp[Int(w)] != merges.count {
+                stamp[Int(w)] = merges.count
+                mergeWord(Int(w), a, b, n, &touched)
+            }
+            pairCount[top.pair] = nil
+            for key in Set(touched).sorted() {
+                if let c = pairCount[key], c > 0 { push(HeapEntry(count: c, pair: key)) }
+            }
+        }
+    }
+
+    /// Replaces each non-overlapping `a b` in word `w` by `n`, left to right, and moves
+    /// the word's frequency from the pairs that disappear to the pairs that appear.
+    mutating func mergeWord(_ w: Int, _ a: Int32, _ b: Int32, _ n: Int32, _ touched: inout [UInt64]) {
+        let syms = symbols[w]
+        let f = frequency[w]
+        var out: [Int32] = []
+        out.reserveCapacity(syms.count)
+        var i = 0
+        while i < syms.count {
+            if i + 1 < syms.count, syms[i] == a, syms[i + 1] == b {
+                if let left = out.last {
+                    add(pairKey(left, a), -f)
+                    add(pairKey(left, n), f, word: w, &touched)
+                }
+                if i + 2 < syms.count {
+                    add(pairKey(b, syms[i + 2]), -f)
+                    add(pairKey(n, syms[i + 2]), f, word: w, &touched)
+                }
+                out.append(n)
+                i += 2
+            } else {
+                out.append(syms[i])
+                i += 1
+            }
+        }
+        symbols[w] = out
+    }
+
+    private mutating func add(_ key: UInt64, _ delta: Int) {
+        pairCount[key, default: 0] += delta
+    }
+
+    private mutating func add(_ key: UInt64, _ delta: Int, word: Int, _ touched: inout [UInt64]) {
+        pairCount[key, default: 0] += delta
+        if pairWords[key]?.last != Int32(word) { pairWords[key, default: []].append(Int32(word)) }
+        touched.append(key)
+    }
+
+    // MARK: Max-heap: higher count first, then the lexicographically smaller pair of byte strings.
+
+    private func before(_ x: HeapEntry, _ y: HeapEntry) -> Bool {
+        if x.count != y.count { return x.count > y.count }
+        let xa = tokenBytes[Int(x.pair >> 32)], ya = tokenBytes[Int(y.pair >> 32)]
+        if xa != ya { return xa.lexicographicallyPrecedes(ya) }
+        return tokenBytes[Int(x.pair & 0xFFFF_FFFF)].lexicographicallyPrecedes(tokenBytes[Int(y.pair & 0xFFFF_FFFF)])
+    }
+
+    private mutating func push(_ e: HeapEntry) {
+        heap.append(e)
+        var i = heap.count - 1
+        while i > 0 {
+            let parent = (i - 1) / 2
+            guard before(heap[i], heap[parent]) else { break }
+            heap.swapAt(i, parent)
+            i = parent
+        }
+    }
+
+    private mutating func pop() -> HeapEntry? {
+        guard let top = heap.first else { return nil }
+        let last = heap.removeLast()
+        if !heap.isEmpty {
+            heap[0] = last
+            var i = 0
+            while true {
+                let l = 2 * i + 1, r = l + 1
+                var best = i
+                if l < heap.count, before(heap[l], heap[best]) { best = l }
+                if r < heap.count, before(heap[r], heap[best]) { best = r }
+                if best == i { break }
+                heap.swapAt(i, best)
+                i = best
+            }
+        }
+        return top
+    }
+}
