@@ -270,3 +270,72 @@ func jsonObject(_ url: URL) throws -> [String: Any] {
         #expect(merged[StyleLMWeights.embedding] == f.weights[StyleLMWeights.embedding])
     }
 }
+
+/// Python (json + struct only, no Lookbook code) opens what `ModelDirectory` writes.
+@Suite struct ModelDirectoryPythonTests {
+    static let python = "/usr/bin/python3"
+
+    static let reader = """
+        import json, struct, sys
+        def read(path):
+            with open(path, "rb") as f:
+                blob = f.read()
+            (n,) = struct.unpack("<Q", blob[:8])
+            header = json.loads(blob[8:8 + n].decode("utf-8"))
+            meta = header.pop("__metadata__", {})
+            data = blob[8 + n:]
+            out = {}
+            for name, info in header.items():
+                begin, end = info["data_offsets"]
+                assert info["dtype"] == "F32"
+                out[name] = {"shape": info["shape"], "values": list(struct.unpack("<%df" % ((end - begin) // 4), data[begin:end]))}
+            return meta, out
+        d = sys.argv[1]
+        meta, model = read(d + "/model.safetensors")
+        ameta, adapters = read(d + "/adapter_model.safetensors")
+        config = json.load(open(d + "/config.json"))
+        peft = json.load(open(d + "/adapter_config.json"))
+        json.dump({"meta": meta, "model": model, "adapters": adapters, "model_type": config["model_type"],
+                   "hidden_size": config["hidden_size"], "r": peft["r"], "target_modules": peft["target_modules"]}, sys.stdout)
+        """
+
+    struct Dump: Decodable {
+        struct Tensor: Decodable { var shape: [Int]; var values: [Double] }
+        var meta: [String: String]
+        var model: [String: Tensor]
+        var adapters: [String: Tensor]
+        var model_type: String
+        var hidden_size: Int
+        var r: Int
+        var target_modules: [String]
+    }
+
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: python), "needs \(python)"))
+    func pythonReadsTheSavedModelExactly() throws {
+        let tmp = try TempDirectory()
+        let dir = ModelDirectory(tmp.url.appendingPathComponent("model"))
+        let fixture = ModelFixture()
+        try fixture.save(to: dir)
+
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: Self.python)
+        process.arguments = ["-c", Self.reader, dir.url.path]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        let output = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        let dump = try JSONDecoder().decode(Dump.self, from: output)
+
+        #expect(dump.meta == ["format": "pt"])
+        #expect(dump.model_type == "llama")
+        #expect(dump.hidden_size == fixture.config.hiddenSize)
+        #expect(dump.r == fixture.lora.rank)
+        #expect(dump.target_modules == fixture.lora.targets.map(\.rawValue))
+        let shapes = StyleLMWeights.shapes(fixture.config)
+        #expect(dump.model.mapValues(\.shape) == shapes)
+        #expect(dump.model.mapValues { $0.values.map { Float($0).bitPattern } } == fixture.weights.mapValues { $0.map(\.bitPattern) })
+        #expect(dump.adapters.mapValues { $0.values.map { Float($0).bitPattern } } == fixture.adapters.mapValues { $0.map(\.bitPattern) })
+    }
+}
