@@ -347,10 +347,7 @@ public final class StyleLMInference: Sendable {
                 }
                 for r in 0..<rows {
                     let g = gateUp + r * 2 * inter
-                    for i in 0..<inter {
-                        let a = g[i]
-                        g[i] = a / (1 + expf(-a)) * g[inter + i]
-                    }
+                    InferenceKernels.swiGLU(g, g + inter, inter)
                 }
                 layer.down.withUnsafeBufferPointer { w in
                     sgemm(rows, h, inter, gateUp, 2 * inter, w.baseAddress!, inter, transposeB: true, x, h, beta: 1)
@@ -375,18 +372,13 @@ public final class StyleLMInference: Sendable {
     @inline(__always)
     private func softmaxRow(past: UnsafeMutablePointer<Float>, _ p: Int, ancestors: UnsafeMutablePointer<Float>, _ a: Int,
                             own: UnsafeMutablePointer<Float>, visible: Int, width: Int) {
-        var m = -Float.infinity
-        for i in 0..<p { m = max(m, past[i]) }
-        for i in 0..<a { m = max(m, ancestors[i]) }
-        for i in 0..<visible { m = max(m, own[i]) }
-        var sum: Float = 0
-        for i in 0..<p { let e = expf(past[i] - m); past[i] = e; sum += e }
-        for i in 0..<a { let e = expf(ancestors[i] - m); ancestors[i] = e; sum += e }
-        for i in 0..<visible { let e = expf(own[i] - m); own[i] = e; sum += e }
+        typealias K = InferenceKernels
+        let m = max(K.maximum(past, p), K.maximum(ancestors, a), K.maximum(own, visible))
+        let sum = K.expInPlace(past, p, minus: m) + K.expInPlace(ancestors, a, minus: m) + K.expInPlace(own, visible, minus: m)
         let inv = 1 / sum
-        for i in 0..<p { past[i] *= inv }
-        for i in 0..<a { ancestors[i] *= inv }
-        for i in 0..<visible { own[i] *= inv }
+        K.scale(past, p, by: inv)
+        K.scale(ancestors, a, by: inv)
+        K.scale(own, visible, by: inv)
         for i in visible..<width { own[i] = 0 }
     }
 
@@ -419,13 +411,7 @@ public final class StyleLMInference: Sendable {
     private func rmsNorm(_ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, rows: Int, weight: [Float]) {
         let h = config.hiddenSize, eps = config.rmsNormEps
         weight.withUnsafeBufferPointer { w in
-            for r in 0..<rows {
-                let xr = x + r * h, o = out + r * h
-                var ss: Float = 0
-                for c in 0..<h { ss += xr[c] * xr[c] }
-                let inv = 1 / (ss / Float(h) + eps).squareRoot()
-                for c in 0..<h { o[c] = xr[c] * inv * w[c] }
-            }
+            for r in 0..<rows { InferenceKernels.rmsNorm(x + r * h, w.baseAddress!, out + r * h, h, eps: eps) }
         }
     }
 
@@ -485,11 +471,8 @@ public final class StyleLMInference: Sendable {
 
     @inline(__always)
     private func logSumExp(_ row: UnsafePointer<Float>, _ n: Int) -> Float {
-        var m = -Float.infinity
-        for i in 0..<n { m = max(m, row[i]) }
-        var sum: Float = 0
-        for i in 0..<n { sum += expf(row[i] - m) }
-        return m + logf(sum)
+        let m = InferenceKernels.maximum(row, n)
+        return m + logf(InferenceKernels.sumExp(row, n, minus: m))
     }
 
     /// Greedy or top-k sampling from log-probabilities.

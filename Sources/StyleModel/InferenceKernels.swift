@@ -1,0 +1,108 @@
+import Foundation
+
+/// The element-wise loops of `StyleLMInference` on 4-lane SIMD vectors (the width the
+/// baseline x86-64 target compiles to registers; wider Swift vectors spill lane by lane):
+/// they run on one thread between the multi-threaded sgemm calls, so their speed sets how
+/// long the BLAS threads sit idle. Tails shorter than a vector run scalar.
+enum InferenceKernels {
+    typealias V = SIMD4<Float>
+    static let width = 4
+
+    @inline(__always) static func load(_ p: UnsafePointer<Float>) -> V {
+        UnsafeRawPointer(p).loadUnaligned(as: V.self)
+    }
+
+    @inline(__always) static func store(_ v: V, _ p: UnsafeMutablePointer<Float>) {
+        UnsafeMutableRawPointer(p).storeBytes(of: v, as: V.self)
+    }
+
+    /// eˣ lane by lane, relative error ≤ 2e-7 on [−87, 88] (Cephes `expf`: range
+    /// reduction by ln 2 in two parts, degree-5 polynomial, 2ⁿ built from the exponent
+    /// bits); inputs below −87 give ~1e-38 rather than 0, which is harmless in a sum.
+    @inline(__always) static func exp(_ x: V) -> V {
+        let x = pointwiseMin(pointwiseMax(x, V(repeating: -87.0)), V(repeating: 88.0))
+        // Round x·log2(e) to the nearest integer with the 1.5·2²³ trick: the integer sits in the low mantissa bits.
+        let shifted = x * 1.442_695_04 + 12_582_912
+        let n = shifted - 12_582_912
+        let r = x - n * 0.693_359_375 + n * 2.121_944_4e-4
+        var p = V(repeating: 1.987_569_15e-4)
+        p = p * r + 1.398_199_95e-3
+        p = p * r + 8.333_451_9e-3
+        p = p * r + 4.166_579_59e-2
+        p = p * r + 1.666_666_55e-1
+        p = p * r + 5.000_000_12e-1
+        let y = p * r * r + r + 1
+        let bits = unsafeBitCast(shifted, to: SIMD4<UInt32>.self) &- 0x4B40_0000   // n as a two's-complement integer
+        let pow2 = unsafeBitCast((bits &+ 127) &<< 23, to: V.self)
+        return y * pow2
+    }
+
+    @inline(__always) static func scalarExp(_ x: Float) -> Float { Foundation.exp(x) }
+
+    /// The largest of `n` values (−∞ for none).
+    @inline(__always) static func maximum(_ p: UnsafePointer<Float>, _ n: Int) -> Float {
+        var i = 0, m = -Float.infinity
+        if n >= width {
+            var v = load(p)
+            i = width
+            while i + width <= n { v = pointwiseMax(v, load(p + i)); i += width }
+            m = Swift.max(Swift.max(v[0], v[1]), Swift.max(v[2], v[3]))
+        }
+        while i < n { m = Swift.max(m, p[i]); i += 1 }
+        return m
+    }
+
+    /// p[i] = exp(p[i] − shift) in place; returns their sum.
+    @inline(__always) static func expInPlace(_ p: UnsafeMutablePointer<Float>, _ n: Int, minus shift: Float) -> Float {
+        var i = 0, total = V()
+        while i + width <= n {
+            let e = exp(load(p + i) - shift)
+            store(e, p + i)
+            total += e
+            i += width
+        }
+        var sum = (total[0] + total[1]) + (total[2] + total[3])
+        while i < n { let e = scalarExp(p[i] - shift); p[i] = e; sum += e; i += 1 }
+        return sum
+    }
+
+    /// Σ exp(p[i] − shift), read-only.
+    @inline(__always) static func sumExp(_ p: UnsafePointer<Float>, _ n: Int, minus shift: Float) -> Float {
+        var i = 0, total = V()
+        while i + width <= n { total += exp(load(p + i) - shift); i += width }
+        var sum = (total[0] + total[1]) + (total[2] + total[3])
+        while i < n { sum += scalarExp(p[i] - shift); i += 1 }
+        return sum
+    }
+
+    /// p[i] *= s.
+    @inline(__always) static func scale(_ p: UnsafeMutablePointer<Float>, _ n: Int, by s: Float) {
+        var i = 0
+        while i + width <= n { store(load(p + i) * s, p + i); i += width }
+        while i < n { p[i] *= s; i += 1 }
+    }
+
+    /// gate[i] = silu(gate[i]) · up[i].
+    @inline(__always) static func swiGLU(_ gate: UnsafeMutablePointer<Float>, _ up: UnsafePointer<Float>, _ n: Int) {
+        var i = 0
+        while i + width <= n {
+            let g = load(gate + i)
+            store(g / (1 + exp(-g)) * load(up + i), gate + i)
+            i += width
+        }
+        while i < n { let g = gate[i]; gate[i] = g / (1 + scalarExp(-g)) * up[i]; i += 1 }
+    }
+
+    /// out = x / sqrt(mean(x²) + eps) · w over one row of n.
+    @inline(__always) static func rmsNorm(_ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>,
+                                          _ n: Int, eps: Float) {
+        var i = 0, squares = V()
+        while i + width <= n { let v = load(x + i); squares += v * v; i += width }
+        var ss = (squares[0] + squares[1]) + (squares[2] + squares[3])
+        while i < n { ss += x[i] * x[i]; i += 1 }
+        let inv = 1 / (ss / Float(n) + eps).squareRoot()
+        i = 0
+        while i + width <= n { store(load(x + i) * inv * load(w + i), out + i); i += width }
+        while i < n { out[i] = x[i] * inv * w[i]; i += 1 }
+    }
+}
