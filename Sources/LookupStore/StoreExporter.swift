@@ -39,25 +39,8 @@ public enum StoreExporter {
         try FileOps.makeDirectory(dir)
         var written: [String] = []
         do {
-            let complementary = try reader.db.prepare("""
-                SELECT c.anchor_id, a.title, a.slot, c.target_slot, c.rank, c.item_id, i.title, i.slot, i.image, c.score, r.text
-                FROM complementary c JOIN products a ON a.id = c.anchor_id LEFT JOIN products i ON i.id = c.item_id
-                JOIN reasons r ON r.id = c.reason_id
-                WHERE (?1 IS NULL OR c.target_slot = ?1)
-                  AND (?2 IS NULL OR a.category = ?2 OR substr(a.category, 1, length(?2) + 3) = ?2 || ' > ')
-                ORDER BY c.anchor_id, c.target_slot
-                """)
-            let fitb = try reader.db.prepare("""
-                SELECT f.outfit_id, o.name, f.position, oi.product_id, b.title, oi.slot, f.rank,
-                       f.item_id, i.title, i.slot, i.image, f.score, r.text
-                FROM fitb_candidates f JOIN outfits o ON o.id = f.outfit_id
-                JOIN outfit_items oi ON oi.outfit_id = f.outfit_id AND oi.position = f.position
-                LEFT JOIN products b ON b.id = oi.product_id LEFT JOIN products i ON i.id = f.item_id
-                JOIN reasons r ON r.id = f.reason_id
-                WHERE (?1 IS NULL OR oi.slot = ?1)
-                  AND (?2 IS NULL OR b.category = ?2 OR substr(b.category, 1, length(?2) + 3) = ?2 || ' > ')
-                ORDER BY f.outfit_id, f.position
-                """)
+            let complementary = try reader.db.prepare(complementarySQL)
+            let fitb = try reader.db.prepare(fitbSQL)
             let tables: [(name: String, statement: SQLiteStatement, columns: [Column])] = [
                 ("complementary", complementary, [
                     .text("anchor_id"), .text("anchor_title"), .text("anchor_slot"), .text("target_slot"), .int("rank"),
@@ -81,6 +64,30 @@ public enum StoreExporter {
         }
         return written
     }
+
+    /// One row per complementary item; `?1` the target slot, `?2` the anchor's category
+    /// (NULL: no filter).
+    static let complementarySQL = """
+        SELECT c.anchor_id, a.title, a.slot, c.target_slot, c.rank, c.item_id, i.title, i.slot, i.image, c.score, r.text
+        FROM complementary c JOIN products a ON a.id = c.anchor_id LEFT JOIN products i ON i.id = c.item_id
+        JOIN reasons r ON r.id = c.reason_id
+        WHERE (?1 IS NULL OR c.target_slot = ?1)
+          AND (?2 IS NULL OR a.category = ?2 OR substr(a.category, 1, length(?2) + 3) = ?2 || ' > ')
+        ORDER BY c.anchor_id, c.target_slot
+        """
+
+    /// One row per FITB candidate; `?1` the blank's slot, `?2` the blank's category.
+    static let fitbSQL = """
+        SELECT f.outfit_id, o.name, f.position, oi.product_id, b.title, oi.slot, f.rank,
+               f.item_id, i.title, i.slot, i.image, f.score, r.text
+        FROM fitb_candidates f JOIN outfits o ON o.id = f.outfit_id
+        JOIN outfit_items oi ON oi.outfit_id = f.outfit_id AND oi.position = f.position
+        LEFT JOIN products b ON b.id = oi.product_id LEFT JOIN products i ON i.id = f.item_id
+        JOIN reasons r ON r.id = f.reason_id
+        WHERE (?1 IS NULL OR oi.slot = ?1)
+          AND (?2 IS NULL OR b.category = ?2 OR substr(b.category, 1, length(?2) + 3) = ?2 || ' > ')
+        ORDER BY f.outfit_id, f.position
+        """
 
     enum Column {
         case text(String), int(String), real(String)

@@ -21,6 +21,7 @@ public final class StoreReader {
     private let complementarySlotStatement: SQLiteStatement
     private let complementaryViewStatement: SQLiteStatement
     private let fitbStatement: SQLiteStatement
+    private let fitbPositionStatement: SQLiteStatement
     private let looksStatement: SQLiteStatement
     private let outfitStatement: SQLiteStatement
     private let outfitItemsStatement: SQLiteStatement
@@ -79,9 +80,15 @@ public final class StoreReader {
             fitbStatement = try db.prepare("""
                 SELECT position, items FROM fitb_lists WHERE outfit_id = ? ORDER BY position
                 """, persistent: true)
+            fitbPositionStatement = try db.prepare("""
+                SELECT position, items FROM fitb_lists WHERE outfit_id = ? AND position = ?
+                """, persistent: true)
+            // The body of the `product_looks` view, on the tables, so stores published
+            // before the view existed read the same.
             looksStatement = try db.prepare("""
-                SELECT oi.outfit_id, oi.position, o.name FROM outfit_items oi JOIN outfits o ON o.id = oi.outfit_id
-                WHERE oi.product_id = ? ORDER BY oi.outfit_id, oi.position
+                SELECT me.outfit_id, me.position, o.name, o.source, o.likes, i.position, i.product_id, i.slot
+                FROM outfit_items me JOIN outfits o ON o.id = me.outfit_id JOIN outfit_items i ON i.outfit_id = me.outfit_id
+                WHERE me.product_id = ? ORDER BY me.outfit_id, me.position, i.position
                 """, persistent: true)
             outfitStatement = try db.prepare("SELECT id, name, source, likes FROM outfits WHERE id = ?", persistent: true)
             outfitItemsStatement = try db.prepare(
@@ -250,13 +257,34 @@ public final class StoreReader {
         }
     }
 
-    /// The curated looks a product appears in, and where.
-    public func looks(containing productID: String) throws(LookbookError) -> [LookRef] {
+    /// The candidates for one blank of a curated outfit, best first (nil when the
+    /// outfit has no list for that position).
+    public func fitbCandidates(outfitID: String, position: Int) throws(LookbookError) -> BlankCandidates? {
+        try query(fitbPositionStatement) { s throws(SQLiteError) in
+            try s.bind(outfitID, at: 1)
+            try s.bind(position, at: 2)
+            guard try s.step() else { return nil }
+            return BlankCandidates(outfitID: outfitID, position: s.int(0), items: try items(s, 1))
+        }
+    }
+
+    /// The curated looks a product is part of, each with all its items, in outfit id
+    /// order: one query (the `product_looks` view's body), a search of the
+    /// `outfit_items_by_product` index. A product listed twice in one look gives that
+    /// look twice, once per position.
+    public func looks(containing productID: String) throws(LookbookError) -> [Look] {
         try query(looksStatement) { s throws(SQLiteError) in
             try s.bind(productID, at: 1)
-            var looks: [LookRef] = []
+            var looks: [Look] = []
             while try s.step() {
-                looks.append(LookRef(outfitID: s.string(0) ?? "", position: s.int(1), name: s.string(2)))
+                let outfitID = s.string(0) ?? "", position = s.int(1)
+                let item = Look.Item(position: s.int(5), id: s.string(6) ?? "", slot: try slot(s, 7))
+                if let last = looks.last, last.outfitID == outfitID, last.position == position {
+                    looks[looks.count - 1].items.append(item)
+                } else {
+                    looks.append(Look(outfitID: outfitID, position: position, name: s.string(2), source: s.string(3),
+                                      likes: s.isNull(4) ? nil : s.int(4), items: [item]))
+                }
             }
             return looks
         }
@@ -289,10 +317,17 @@ public final class StoreReader {
     }
 
     /// What a storefront's product page needs, in one value: `lookbook query STORE
-    /// --product ID` prints exactly this as JSON. Nil when the product is unknown.
-    public func productView(id: String) throws(LookbookError) -> ProductView? {
+    /// --product ID [--slot SLOT]` prints exactly this as JSON. Nil when the product
+    /// is unknown.
+    ///
+    /// The lists are `complementary(for:)`'s, each item joined with its product's
+    /// storefront fields in the same query (one statement instead of a product lookup
+    /// per item); a test checks the two agree.
+    ///
+    /// - Parameter slot: only the list of this target slot.
+    public func productView(id: String, slot targetSlot: Slot? = nil) throws(LookbookError) -> ProductView? {
         guard let product = try product(id: id) else { return nil }
-        let lists = try query(complementaryViewStatement) { s throws(SQLiteError) in
+        var lists = try query(complementaryViewStatement) { s throws(SQLiteError) in
             try s.bind(id, at: 1)
             var lists: [ProductView.SlotList] = []
             while try s.step() {
@@ -311,24 +346,90 @@ public final class StoreReader {
             }
             return lists.sorted { $0.slot < $1.slot }
         }
+        if let targetSlot { lists.removeAll { $0.slot != targetSlot } }
         return ProductView(product: product, complementary: lists, looks: try looks(containing: id))
+    }
+
+    /// What a storefront needs to complete or repair a curated look: the outfit, and
+    /// for each of its items (the blanks) the product there and the candidates that
+    /// could take its place. `lookbook query STORE --outfit ID [--position N]` prints
+    /// exactly this as JSON. Built from `outfit(id:)`, `product(id:)` and
+    /// `fitbCandidates(outfitID:)`. Nil when the outfit is unknown.
+    ///
+    /// - Parameter position: only this blank (0-based).
+    public func outfitView(id: String, position: Int? = nil) throws(LookbookError) -> OutfitView? {
+        guard let outfit = try outfit(id: id) else { return nil }
+        var candidates: [Int: [ScoredProduct]] = [:]
+        for list in try fitbCandidates(outfitID: id) { candidates[list.position] = list.items }
+        var blanks: [OutfitView.Blank] = []
+        for (n, productID) in outfit.items.enumerated() where position == nil || position == n {
+            let product = try self.product(id: productID)
+            var items: [ProductView.Item] = []
+            for (rank, scored) in (candidates[n] ?? []).enumerated() {
+                let p = try self.product(id: scored.productID)
+                items.append(ProductView.Item(
+                    rank: rank + 1, id: scored.productID, title: p?.title ?? "", slot: p?.slot ?? product?.slot ?? .other,
+                    image: p?.image, price: p?.price, currency: p?.currency, inStock: p?.inStock, url: p?.url,
+                    score: scored.score, reason: scored.reason))
+            }
+            blanks.append(OutfitView.Blank(position: n, product: product, candidates: items))
+        }
+        return OutfitView(id: outfit.id, name: outfit.name, source: outfit.source, likes: outfit.likes, blanks: blanks)
     }
 }
 
-/// A curated look a product appears in.
-public struct LookRef: Sendable, Equatable, Hashable, Codable {
+/// A curated look a product is part of (`StoreReader.looks(containing:)`).
+public struct Look: Sendable, Equatable, Hashable, Codable {
     public var outfitID: String
-    /// 0-based position of the product in the outfit's items.
+    /// 0-based position of the product the look was read for.
     public var position: Int
     public var name: String?
+    public var source: String?
+    public var likes: Int?
+    /// Every item of the look in position order, that product included.
+    public var items: [Item]
 
-    public init(outfitID: String, position: Int, name: String? = nil) {
-        self.outfitID = outfitID; self.position = position; self.name = name
+    public struct Item: Sendable, Equatable, Hashable, Codable {
+        /// 0-based position in the look.
+        public var position: Int
+        public var id: String
+        public var slot: Slot
+
+        public init(position: Int, id: String, slot: Slot) {
+            self.position = position; self.id = id; self.slot = slot
+        }
+    }
+
+    public init(outfitID: String, position: Int, name: String? = nil, source: String? = nil, likes: Int? = nil,
+                items: [Item] = []) {
+        self.outfitID = outfitID; self.position = position; self.name = name; self.source = source
+        self.likes = likes; self.items = items
     }
 
     enum CodingKeys: String, CodingKey {
         case outfitID = "outfit_id"
-        case position, name
+        case position, name, source, likes, items
+    }
+}
+
+/// A curated look with the candidates for each of its blanks: the JSON of `lookbook
+/// query STORE --outfit ID`.
+public struct OutfitView: Sendable, Equatable, Codable {
+    public var id: String
+    public var name: String?
+    public var source: String?
+    public var likes: Int?
+    /// One per item of the outfit, in position order (only the asked one with `--position`).
+    public var blanks: [Blank]
+
+    public struct Blank: Sendable, Equatable, Codable {
+        /// 0-based position in the outfit.
+        public var position: Int
+        /// The product the look has there (nil if the store lacks it, which a
+        /// published store never does).
+        public var product: StoreProduct?
+        /// Products that could take its place, best first; `rank` 1-based.
+        public var candidates: [ProductView.Item]
     }
 }
 
@@ -339,7 +440,7 @@ public struct ProductView: Sendable, Equatable, Codable {
     public var product: StoreProduct
     /// One list per target slot, in `Slot` order, each best first.
     public var complementary: [SlotList]
-    public var looks: [LookRef]
+    public var looks: [Look]
 
     public struct SlotList: Sendable, Equatable, Codable {
         public var slot: Slot

@@ -48,12 +48,25 @@
 /// -- exports, spreadsheets): `rank` 1-based, 1 = best; `reason_id` → reasons.id.
 /// CREATE VIEW complementary(anchor_id, target_slot, rank, item_id, score, reason_id) AS …;
 /// CREATE VIEW fitb_candidates(outfit_id, position, rank, item_id, score, reason_id) AS …;
+///
+/// -- The curated looks each product is part of, one row per item of each look:
+/// -- `position` is the product's own place in the look, `item_*` every item (itself
+/// -- included). `WHERE product_id = ?` is a search of `outfit_items_by_product`
+/// -- (covering: the index holds the key columns) and one primary-key range per look.
+/// CREATE VIEW product_looks(product_id, outfit_id, position, outfit_name, source, likes,
+///                           item_position, item_id, item_slot) AS …;
 /// ```
 ///
 /// Every table is `WITHOUT ROWID`: all lookups are by the text key, so the key
 /// *is* the b-tree and a lookup is one descent instead of index + rowid table. Slots
 /// are stored as their canonical names (`shoes`). The only secondary index is built
 /// after the bulk insert.
+///
+/// Why `product_looks` did not bump `user_version`: it is a view over tables every
+/// version-1 store has, and the reader reads those tables, not the view, so this
+/// reader still opens a version-1 store published before the view existed (only plain
+/// SQL against such an old store lacks the view). `user_version` changes when a table
+/// changes in a way an older reader would misread.
 ///
 /// Why a list is one row: with one row per item, a lookup was ~100 `sqlite3_step`
 /// calls (5 lists × 20 items), and each step's fixed cost (VDBE dispatch, record
@@ -105,6 +118,9 @@ public enum StoreSchema {
           SELECT l.outfit_id, l.position, j.key + 1,
                  json_extract(j.value, '$[0]'), json_extract(j.value, '$[1]'), json_extract(j.value, '$[2]')
           FROM fitb_lists l, json_each(l.items) j;
+        CREATE VIEW product_looks(product_id, outfit_id, position, outfit_name, source, likes, item_position, item_id, item_slot) AS
+          SELECT me.product_id, o.id, me.position, o.name, o.source, o.likes, i.position, i.product_id, i.slot
+          FROM outfit_items me JOIN outfits o ON o.id = me.outfit_id JOIN outfit_items i ON i.outfit_id = me.outfit_id;
         """
 
     /// Built after the bulk insert: one sort instead of a random insert per row.

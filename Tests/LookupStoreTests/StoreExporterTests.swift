@@ -1,6 +1,7 @@
 import Foundation
 import LookbookCore
 @testable import LookupStore
+import SQLiteSupport
 import Testing
 
 @Suite struct StoreExporterTests {
@@ -103,6 +104,98 @@ import Testing
         let fitb = try dir.bytes("export/fitb.jsonl").filter { $0 == 0x0A }.count
         #expect(complementary == complementaryRows)
         #expect(fitb == fitbRows)
+    }
+
+    /// Titles a merchandiser's spreadsheet must get back exactly.
+    static let nastyTitles = [
+        "Navy, striped", "say \"hi\"", "\"", "\"\"", "two\nlines", "crlf\r\ninside", "lone\rcr",
+        "百褶裙，黑色 上衣", "👜 tote 👩🏽‍💻 zwj", " lead and trail ", "trailing comma,", "=SUM(A1:A2)", "tab\tinside",
+        "a,\"b\"\r\n,c\"", "Ünïcödé ñ ß — dash",
+    ]
+
+    /// A two-product store whose titles, outfit name and reason are all `text`.
+    static func nastyStore(_ text: String, in dir: TempDirectory) throws -> String {
+        let products = [
+            StoreProduct(id: "a", title: text, category: "Women > Tops", slot: .top, image: "images/\(text).jpg"),
+            StoreProduct(id: "b", title: text + "-item", category: "Women > Bottoms", slot: .bottom),
+        ]
+        let content = StoreContent(
+            snapshot: "2026-11-28T02:00:00Z", retailer: "acme", modelVersion: "m", captionerVersion: "c@1", runID: "r",
+            buildTime: "2026-11-28T03:00:00Z", products: products, outfits: [Outfit(id: "o", items: ["a", "b"], name: text)],
+            complementary: [Recommendation(anchorID: "a", targetSlot: .bottom, items: [ScoredProduct(productID: "b", score: 0.5, reason: text)])],
+            fitb: [BlankCandidates(outfitID: "o", position: 0, items: [ScoredProduct(productID: "a", score: 0.25, reason: text)])])
+        return try StorePublisher().publish(content, to: dir.file("out")).path
+    }
+
+    @Test(arguments: nastyTitles)
+    func csvRoundTripsNastyText(text: String) throws {
+        let dir = try TempDirectory()
+        try StoreExporter.export(storePath: try Self.nastyStore(text, in: dir), format: .csv, to: dir.file("export"))
+        let bytes = try dir.bytes("export/complementary.csv")
+        #expect(Array(bytes.prefix(3)) == [0xEF, 0xBB, 0xBF])
+        let records = try parseCSV(try #require(String(data: bytes.dropFirst(3), encoding: .utf8)))
+        #expect(records.count == 2)
+        #expect(records[1] == ["a", text, "top", "bottom", "1", "b", text + "-item", "bottom", "", "0.5", text])
+        let fitbBytes = try dir.bytes("export/fitb.csv")
+        let fitb = try parseCSV(try #require(String(data: fitbBytes.dropFirst(3), encoding: .utf8)))
+        #expect(fitb.count == 2)
+        #expect(fitb[1] == ["o", text, "0", "a", text, "top", "1", "a", text, "top", "images/\(text).jpg", "0.25", text])
+    }
+
+    @Test(arguments: nastyTitles)
+    func jsonlRoundTripsNastyText(text: String) throws {
+        let dir = try TempDirectory()
+        try StoreExporter.export(storePath: try Self.nastyStore(text, in: dir), format: .jsonl, to: dir.file("export"))
+        let lines = try dir.bytes("export/complementary.jsonl").split(separator: 0x0A)
+        #expect(lines.count == 1, "newlines inside values are escaped")
+        let row = try #require(try JSONSerialization.jsonObject(with: Data(lines[0])) as? [String: Any])
+        #expect(row["anchor_title"] as? String == text)
+        #expect(row["item_title"] as? String == text + "-item")
+        #expect(row["reason"] as? String == text)
+        #expect(row["item_image"] is NSNull)
+        let fitb = try dir.bytes("export/fitb.jsonl").split(separator: 0x0A)
+        let first = try #require(fitb.first)
+        let blank = try #require(try JSONSerialization.jsonObject(with: Data(first)) as? [String: Any])
+        #expect(blank["outfit_name"] as? String == text && blank["item_image"] as? String == "images/\(text).jpg")
+    }
+
+    /// Streaming: SQLite returns the rows in list-key order straight from the b-tree,
+    /// with no temp b-tree that would hold every exported row, whatever the filters.
+    @Test(arguments: [StoreExporter.complementarySQL, StoreExporter.fitbSQL])
+    func exportQueriesNeedNoSort(sql: String) throws {
+        let dir = try TempDirectory()
+        let result = try StorePublisher().publish(StoreContent.synthetic(products: 50, outfits: 5), to: dir.path)
+        let db = try SQLiteDatabase("file:\(result.path)?mode=ro&immutable=1", mode: .readOnly, uri: true)
+        let plan = try db.prepare("EXPLAIN QUERY PLAN " + sql)
+        var details: [String] = []
+        while try plan.step() { details.append(plan.string(3) ?? "") }
+        #expect(!details.isEmpty)
+        #expect(!details.contains { $0.contains("TEMP B-TREE") }, "\(details)")
+        let scans = details.filter { $0.hasPrefix("SCAN") }
+        #expect(scans.allSatisfy { $0.hasPrefix("SCAN l") || $0.hasPrefix("SCAN j VIRTUAL TABLE") },
+                "only the lists are scanned (in key order); products, outfits and reasons are searched by key: \(details)")
+    }
+
+    /// Exported rows are the reader's lists, item for item, on a store of realistic shape.
+    @Test func exportHasEveryListItemOfTheStore() throws {
+        let dir = try TempDirectory()
+        let content = StoreContent.synthetic(products: 120, slotsPerProduct: 3, itemsPerList: 5, outfits: 10, fitbPerBlank: 3)
+        let result = try StorePublisher().publish(content, to: dir.path)
+        try StoreExporter.export(storePath: result.path, format: .csv, to: dir.file("export"))
+        let records = try parseCSV(try #require(String(data: try dir.bytes("export/complementary.csv").dropFirst(3), encoding: .utf8)))
+        #expect(records.count - 1 == content.counts.complementary)
+        let reader = try StoreReader(path: result.path)
+        var expected: [[String]] = []
+        for id in try reader.productIDs() {
+            for list in try reader.complementary(for: id).sorted(by: { $0.targetSlot.rawValue < $1.targetSlot.rawValue }) {
+                for (n, item) in list.items.enumerated() {
+                    expected.append([id, list.targetSlot.rawValue, String(n + 1), item.productID, String(item.score), item.reason])
+                }
+            }
+        }
+        #expect(records.dropFirst().map { [$0[0], $0[3], $0[4], $0[5], $0[9], $0[10]] } == expected)
+        let fitb = try parseCSV(try #require(String(data: try dir.bytes("export/fitb.csv").dropFirst(3), encoding: .utf8)))
+        #expect(fitb.count - 1 == content.counts.fitb)
     }
 
     /// A small independent RFC 4180 parser, so the writer is not checked against itself.
