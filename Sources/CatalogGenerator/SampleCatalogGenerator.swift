@@ -59,6 +59,16 @@ public struct SampleCatalogGenerator: Sendable {
                    locale: .enUS, outOfStockShare: 0.08, includeFeedback: true)
         }
 
+        /// A zh-CN retailer without curated outfits (a new customer): Chinese titles,
+        /// categories (`女装 > 上衣 > 衬衫`, `配饰 > 包 > 托特包`) and descriptions, prices
+        /// in CNY, some products without a gender, no outfits and no feedback. What
+        /// `lookbook generate --locale zh-CN --outfits 0` writes.
+        public static func chineseWithoutOutfits(seed: UInt64 = 1, productCount: Int = 300, imageCount: Int? = nil,
+                                                 imageSize: Int = 96) -> Config {
+            Config(seed: seed, retailer: "xinyi", productCount: productCount, imageCount: imageCount, imageSize: imageSize,
+                   outfitCount: 0, locale: .zhCN, includeFeedback: false)
+        }
+
         /// Throws `LookbookError(.usage)` naming the first field out of range.
         public func validate() throws {
             func fail(_ m: String) -> LookbookError { LookbookError(.usage, "generator config: \(m)") }
