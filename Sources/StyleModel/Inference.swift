@@ -251,10 +251,12 @@ public final class StyleLMInference: Sendable {
         let qkv = UnsafeMutablePointer<Float>.allocate(capacity: rows * 3 * h)
         let attn = UnsafeMutablePointer<Float>.allocate(capacity: rows * h)
         let gateUp = UnsafeMutablePointer<Float>.allocate(capacity: rows * 2 * inter)
+        // Attention scratch for one head (running heads in parallel measured slower: the
+        // small sgemm calls then contend with the BLAS threads).
         let scoresPast = UnsafeMutablePointer<Float>.allocate(capacity: max(rows * p, 1))
         let scoresOwn = UnsafeMutablePointer<Float>.allocate(capacity: rows * longest)
         let scoresAncestors = UnsafeMutablePointer<Float>.allocate(capacity: max(rows * deepest, 1))
-        let gathered = UnsafeMutablePointer<Float>.allocate(capacity: max(deepest * hd, 1))   // one head's ancestor keys or values
+        let gathered = UnsafeMutablePointer<Float>.allocate(capacity: max(deepest * hd, 1))   // ancestor keys or values
         defer {
             xn.deallocate(); qkv.deallocate(); attn.deallocate(); gateUp.deallocate()
             scoresPast.deallocate(); scoresOwn.deallocate(); scoresAncestors.deallocate(); gathered.deallocate()
@@ -264,6 +266,8 @@ public final class StyleLMInference: Sendable {
         for s in segments { for j in 0..<s.count { positions[s.start + j] = p + s.ancestors.count + j } }
 
         var kept = keepCache ? Cache(length: rows, keys: [], values: []) : nil
+        let rowBlocks = 2
+        func rowRange(_ block: Int) -> Range<Int> { (block * rows / rowBlocks)..<((block + 1) * rows / rowBlocks) }
         x.withUnsafeMutableBufferPointer { xb in
             let x = xb.baseAddress!
             for (l, layer) in layers.enumerated() {
@@ -345,9 +349,11 @@ public final class StyleLMInference: Sendable {
                 layer.gateUp.withUnsafeBufferPointer { w in
                     sgemm(rows, 2 * inter, h, xn, h, w.baseAddress!, h, transposeB: true, gateUp, 2 * inter)
                 }
-                for r in 0..<rows {
-                    let g = gateUp + r * 2 * inter
-                    InferenceKernels.swiGLU(g, g + inter, inter)
+                concurrentPerform(rowBlocks, when: rows >= 16) { block in
+                    for r in rowRange(block) {
+                        let g = gateUp + r * 2 * inter
+                        InferenceKernels.swiGLU(g, g + inter, inter)
+                    }
                 }
                 layer.down.withUnsafeBufferPointer { w in
                     sgemm(rows, h, inter, gateUp, 2 * inter, w.baseAddress!, inter, transposeB: true, x, h, beta: 1)
@@ -440,7 +446,8 @@ public final class StyleLMInference: Sendable {
         let h = config.hiddenSize, v = config.vocabSize, block = 64
         var out = [Float](repeating: 0, count: picks.count)
         let logits = UnsafeMutablePointer<Float>.allocate(capacity: block * v)
-        defer { logits.deallocate() }
+        let lse = UnsafeMutablePointer<Float>.allocate(capacity: block)
+        defer { logits.deallocate(); lse.deallocate() }
         var next = 0
         x.withUnsafeBufferPointer { xb in
             embedding.withUnsafeBufferPointer { e in
@@ -448,11 +455,12 @@ public final class StyleLMInference: Sendable {
                 while start < rows {
                     let n = min(block, rows - start)
                     sgemm(n, v, h, xb.baseAddress! + start * h, h, e.baseAddress!, h, transposeB: true, logits, v)
-                    var lastRow = -1, lse: Float = 0
+                    concurrentPerform(2, when: n >= 16) { half in
+                        for r in (half * n / 2)..<((half + 1) * n / 2) { lse[r] = logSumExp(logits + r * v, v) }
+                    }
                     while next < picks.count, picks[next].row < start + n {
-                        let row = logits + (picks[next].row - start) * v
-                        if picks[next].row != lastRow { lastRow = picks[next].row; lse = logSumExp(row, v) }
-                        out[next] = row[Int(picks[next].target)] - lse
+                        let r = picks[next].row - start
+                        out[next] = logits[r * v + Int(picks[next].target)] - lse[r]
                         next += 1
                     }
                     start += n
@@ -495,6 +503,22 @@ public final class StyleLMInference: Sendable {
         return Int32(top.last!)
     }
 }
+
+/// Runs `body(0..<n)` on GCD's worker threads (at most one per core) when `parallel`,
+/// else in order on this thread. The element-wise work between sgemm calls runs here, so
+/// the second core is not left to the idle BLAS thread.
+@inline(__always)
+private func concurrentPerform(_ n: Int, when parallel: Bool, _ body: (Int) -> Void) {
+    guard parallel else { for i in 0..<n { body(i) }; return }
+    // The iterations write disjoint slices of the caller's buffers, which is what makes
+    // handing the non-Sendable body to other threads safe.
+    withoutActuallyEscaping(body) { body in
+        let work = UncheckedSendable(value: body)
+        DispatchQueue.concurrentPerform(iterations: n) { work.value($0) }
+    }
+}
+
+private struct UncheckedSendable<T>: @unchecked Sendable { let value: T }
 
 /// Row-major C = α·A·op(B) + β·C through `cblas_sgemm`, with leading dimensions so that
 /// column slices (one head of a fused QKV block) need no copy.
