@@ -109,20 +109,19 @@ public struct BPETokenizer: Sendable, Equatable {
             }
             if bestAt < 0 { break }
             let m = merges[Int(bestRank)]
-            // Join every non-overlapping occurrence of this pair, left to right.
-            var out: [Int32] = []
-            out.reserveCapacity(symbols.count)
-            var i = 0
-            while i < symbols.count {
-                if i >= bestAt, i + 1 < symbols.count, symbols[i] == m.left, symbols[i + 1] == m.right {
-                    out.append(m.result)
-                    i += 2
+            // Join every non-overlapping occurrence of this pair, left to right, in place.
+            var read = bestAt, write = bestAt
+            while read < symbols.count {
+                if read + 1 < symbols.count, symbols[read] == m.left, symbols[read + 1] == m.right {
+                    symbols[write] = m.result
+                    read += 2
                 } else {
-                    out.append(symbols[i])
-                    i += 1
+                    symbols[write] = symbols[read]
+                    read += 1
                 }
+                write += 1
             }
-            symbols = out
+            symbols.removeLast(symbols.count - write)
         }
         return symbols
     }

@@ -111,29 +111,32 @@ private struct PairTrainer {
     /// Replaces each non-overlapping `a b` in word `w` by `n`, left to right, and moves
     /// the word's frequency from the pairs that disappear to the pairs that appear.
     mutating func mergeWord(_ w: Int, _ a: Int32, _ b: Int32, _ n: Int32, _ touched: inout [UInt64]) {
-        let syms = symbols[w]
+        var syms: [Int32] = []
+        swap(&syms, &symbols[w])  // edit in place without a copy
         let f = frequency[w]
-        var out: [Int32] = []
-        out.reserveCapacity(syms.count)
-        var i = 0
-        while i < syms.count {
-            if i + 1 < syms.count, syms[i] == a, syms[i + 1] == b {
-                if let left = out.last {
+        var read = 0, write = 0
+        let count = syms.count
+        while read < count {
+            if read + 1 < count, syms[read] == a, syms[read + 1] == b {
+                if write > 0 {
+                    let left = syms[write - 1]  // already merged, if it was
                     add(pairKey(left, a), -f)
                     add(pairKey(left, n), f, word: w, &touched)
                 }
-                if i + 2 < syms.count {
-                    add(pairKey(b, syms[i + 2]), -f)
-                    add(pairKey(n, syms[i + 2]), f, word: w, &touched)
+                if read + 2 < count {
+                    add(pairKey(b, syms[read + 2]), -f)
+                    add(pairKey(n, syms[read + 2]), f, word: w, &touched)
                 }
-                out.append(n)
-                i += 2
+                syms[write] = n
+                read += 2
             } else {
-                out.append(syms[i])
-                i += 1
+                syms[write] = syms[read]
+                read += 1
             }
+            write += 1
         }
-        symbols[w] = out
+        syms.removeLast(count - write)
+        swap(&syms, &symbols[w])
     }
 
     private mutating func add(_ key: UInt64, _ delta: Int) {
