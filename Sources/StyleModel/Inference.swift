@@ -440,10 +440,12 @@ public final class StyleLMInference: Sendable {
         }
     }
 
-    /// log softmax(x · embeddingᵀ)[target] for each (row, target) pick (sorted by row),
-    /// in blocks of rows so the logits stay in cache.
+    /// log softmax(x · embeddingᵀ)[target] for each (row, target) pick (sorted by row), in
+    /// blocks of 256 rows: big enough for an efficient sgemm (64 measured ~10 % slower),
+    /// small enough that the block's logits (4 MiB at vocab 4096) are not written to memory
+    /// for the whole batch.
     private func logProbabilities(_ x: [Float], rows: Int, picks: [(row: Int, target: Int32)]) -> [Float] {
-        let h = config.hiddenSize, v = config.vocabSize, block = 64
+        let h = config.hiddenSize, v = config.vocabSize, block = 256
         var out = [Float](repeating: 0, count: picks.count)
         let logits = UnsafeMutablePointer<Float>.allocate(capacity: block * v)
         let lse = UnsafeMutablePointer<Float>.allocate(capacity: block)
