@@ -9,6 +9,7 @@ extension Tape {
     /// [batch·seq, heads·hd]; each head is a strided sub-matrix handed to sgemm as is.
     public func causalAttention(q: Tensor, k: Tensor, v: Tensor, batch: Int, seq: Int, heads: Int, lengths: [Int]) -> Tensor {
         let width = q.columns
+        precondition(q !== k && q !== v && k !== v, "attention: q, k and v must be distinct tensors (project them separately)")
         precondition(q.shape == k.shape && q.shape == v.shape, "attention: q \(q.shape), k \(k.shape), v \(v.shape) differ")
         precondition(q.rows == batch * seq, "attention: \(q.rows) rows for batch \(batch) × seq \(seq)")
         precondition(heads > 0 && width % heads == 0, "attention: width \(width) is not a multiple of \(heads) heads")
@@ -52,10 +53,6 @@ extension Tape {
                 let maxL = lengths.max() ?? 0
                 var scratch = [Float](repeating: 0, count: maxL * maxL)
                 let needQ = q.isTracked, needK = k.isTracked, needV = v.isTracked
-                /// The gradient of `t`, or nil when it is not tracked.
-                func gradOrNil(_ t: Tensor, _ tracked: Bool, _ body: (UnsafeMutablePointer<Float>?) -> Void) {
-                    if tracked { t.withGrad { body($0.baseAddress!) } } else { body(nil) }
-                }
                 result.grad.withUnsafeBufferPointer { pdo in
                   q.value.withUnsafeBufferPointer { pq in
                     k.value.withUnsafeBufferPointer { pk in

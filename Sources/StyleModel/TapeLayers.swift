@@ -133,13 +133,18 @@ extension Tape {
     public func swiglu(gate: Tensor, up: Tensor) -> Tensor {
         precondition(gate.shape == up.shape, "swiglu: gate \(gate.shape) and up \(up.shape) differ")
         var out = [Float](repeating: 0, count: gate.count)
+        // σ(gate), kept for the backward pass.
+        var sigmoids = [Float](repeating: 0, count: gate.count)
         timed("swiglu") {
             gate.value.withUnsafeBufferPointer { pg in
                 up.value.withUnsafeBufferPointer { pu in
                     out.withUnsafeMutableBufferPointer { po in
-                        for i in po.indices {
-                            let g = pg[i]
-                            po[i] = g / (1 + expf(-g)) * pu[i]
+                        sigmoids.withUnsafeMutableBufferPointer { ps in
+                            for i in po.indices {
+                                let g = pg[i], s = 1 / (1 + expf(-g))
+                                ps[i] = s
+                                po[i] = g * s * pu[i]
+                            }
                         }
                     }
                 }
@@ -150,29 +155,40 @@ extension Tape {
             guard !result.grad.isEmpty else { return }
             self.timed("swiglu.backward") {
                 result.grad.withUnsafeBufferPointer { pd in
+                  sigmoids.withUnsafeBufferPointer { ps in
                     gate.value.withUnsafeBufferPointer { pg in
                         up.value.withUnsafeBufferPointer { pu in
-                            if gate.isTracked {   // d/dg silu = σ(g)·(1 + g·(1 − σ(g)))
-                                gate.withGrad { gg in
-                                    for i in gg.indices {
-                                        let g = pg[i], s = 1 / (1 + expf(-g))
-                                        gg[i] += pd[i] * pu[i] * s * (1 + g * (1 - s))
+                            // d/dg silu(g) = σ(g)·(1 + g·(1 − σ(g))); σ computed once for both.
+                            if gate === up {   // x·silu(x)
+                                gate.withGrad { gx in
+                                    for i in 0..<pd.count {
+                                        let g = pg[i], s = ps[i]
+                                        gx[i] += pd[i] * (g * s + g * s * (1 + g * (1 - s)))
                                     }
                                 }
+                                return
                             }
-                            if up.isTracked {
-                                up.withGrad { gu in
-                                    for i in gu.indices {
-                                        let g = pg[i]
-                                        gu[i] += pd[i] * g / (1 + expf(-g))
+                            let needGate = gate.isTracked, needUp = up.isTracked
+                            gradOrNil(gate, needGate) { gg in
+                                gradOrNil(up, needUp) { gu in
+                                    for i in 0..<pd.count {
+                                        let g = pg[i], s = ps[i], d = pd[i]
+                                        gg?[i] += d * pu[i] * s * (1 + g * (1 - s))
+                                        gu?[i] += d * g * s
                                     }
                                 }
                             }
                         }
                     }
+                  }
                 }
             }
         }
         return result
     }
+}
+
+/// The gradient of `t` while `tracked`, else nil: lets one loop fill several gradients.
+func gradOrNil(_ t: Tensor, _ tracked: Bool, _ body: (UnsafeMutablePointer<Float>?) -> Void) {
+    if tracked { t.withGrad { body($0.baseAddress!) } } else { body(nil) }
 }

@@ -12,27 +12,38 @@ extension Tape {
         precondition(targets.count == n && weights.count == n, "crossEntropy: \(n) rows but \(targets.count) targets and \(weights.count) weights")
         precondition(zip(targets, weights).allSatisfy { $1 == 0 || ($0 >= 0 && Int($0) < vocab) }, "crossEntropy: targets must be in 0..<\(vocab)")
         let totalWeight = weights.reduce(0, +)
-        let logSumExps = timed("crossEntropy") { Self.logSumExps(logits, weights: weights) }
+        // softmax(logits_i) of the weighted rows, kept for the backward pass (one exp per logit).
+        var probabilities = [Float](repeating: 0, count: logits.count)
         var loss: Double = 0
-        if totalWeight != 0 {
+        timed("crossEntropy") {
             logits.value.withUnsafeBufferPointer { pl in
-                for i in 0..<n where weights[i] != 0 {
-                    loss += Double(weights[i]) * Double(logSumExps[i] - pl[i * vocab + Int(targets[i])])
+                probabilities.withUnsafeMutableBufferPointer { pp in
+                    for i in 0..<n where weights[i] != 0 {
+                        let row = pl.baseAddress! + i * vocab, p = pp.baseAddress! + i * vocab
+                        var top = -Float.infinity
+                        for j in 0..<vocab { top = max(top, row[j]) }
+                        var sum: Float = 0
+                        for j in 0..<vocab { let e = expf(row[j] - top); p[j] = e; sum += e }
+                        let inv = 1 / sum
+                        for j in 0..<vocab { p[j] *= inv }
+                        let logSumExp = top + logf(sum)
+                        loss += Double(weights[i]) * Double(logSumExp - row[Int(targets[i])])
+                    }
                 }
             }
-            loss /= Double(totalWeight)
         }
+        if totalWeight != 0 { loss /= Double(totalWeight) }
         let result = Tensor(shape: [1], value: [Float(loss)])
         record(result, inputs: [logits]) { [unowned self] in
             guard !result.grad.isEmpty, totalWeight != 0 else { return }
             let upstream = result.grad[0] / totalWeight
             self.timed("crossEntropy.backward") {
-                logits.value.withUnsafeBufferPointer { pl in
+                probabilities.withUnsafeBufferPointer { pp in
                     logits.withGrad { gl in
                         for i in 0..<n where weights[i] != 0 {
-                            let c = upstream * weights[i], lse = logSumExps[i]
-                            let row = pl.baseAddress! + i * vocab, g = gl.baseAddress! + i * vocab
-                            for j in 0..<vocab { g[j] += c * expf(row[j] - lse) }
+                            let c = upstream * weights[i]
+                            let p = pp.baseAddress! + i * vocab, g = gl.baseAddress! + i * vocab
+                            for j in 0..<vocab { g[j] += c * p[j] }
                             g[Int(targets[i])] -= c
                         }
                     }

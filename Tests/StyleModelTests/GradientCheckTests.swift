@@ -71,6 +71,12 @@ import LookbookCore
         #expect(error < Self.tolerance)
     }
 
+    @Test func swigluOfOneTensor() {
+        let x = G.random([3, 5], "x", std: 2)
+        let error = G.worstError([x]) { G.project($0.swiglu(gate: x, up: x), on: $0) }
+        #expect(error < Self.tolerance)
+    }
+
     @Test func crossEntropyWithWeights() {
         let logits = G.random([5, 7], "logits", std: 2)
         let targets: [Int32] = [0, 6, 3, 3, 1]
