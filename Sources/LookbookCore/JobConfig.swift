@@ -87,15 +87,42 @@ public struct CaptionerSettings: Sendable, Equatable {
     public init() {}
 }
 
-/// Sizes of the precomputed lists.
-public struct RecommendSettings: Sendable, Equatable {
+/// Sizes of the precomputed lists and the rules applied to them (`[recommend]`).
+public struct RecommendSettings: Sendable, Equatable, CustomStringConvertible {
     /// Complementary items per anchor and target slot.
     public var complementaryK: Int = 20
     /// Candidates per outfit position.
     public var fitbK: Int = 10
     /// Recommend only in-stock products.
     public var onlyInStock: Bool = true
+    /// Candidates the retrieval stage keeps per (anchor, target slot) and per (outfit,
+    /// position) for the reranker (`retrieval_m`).
+    public var retrievalM: Int = 100
+    /// MMR trade-off between relevance (1) and diversity (0) (`mmr_lambda`).
+    public var mmrLambda: Double = 0.7
+    /// Largest allowed ratio between the dearer and the cheaper of anchor and candidate
+    /// (`max_price_ratio`); nil: no price-band rule. Products without a price pass.
+    public var maxPriceRatio: Double?
+    /// Only recommend products of the anchor's brand (`same_brand_only`); products
+    /// without a brand pass.
+    public var sameBrandOnly: Bool = false
+    /// Brand pairs never recommended together, either way round, case-insensitive
+    /// (`exclude_brand_pairs = [["A", "B"]]`).
+    public var excludeBrandPairs: [BrandPair] = []
     public init() {}
+
+    public struct BrandPair: Sendable, Equatable {
+        public var a: String
+        public var b: String
+        public init(_ a: String, _ b: String) { self.a = a; self.b = b }
+    }
+
+    /// Every setting, in a fixed order: a change of this text forces a full recompute.
+    public var description: String {
+        let pairs = excludeBrandPairs.map { "\($0.a.lowercased())|\($0.b.lowercased())" }.joined(separator: ",")
+        return "k=\(complementaryK) fitb=\(fitbK) stock=\(onlyInStock) m=\(retrievalM) lambda=\(mmrLambda) "
+            + "price=\(maxPriceRatio.map { "\($0)" } ?? "-") same_brand=\(sameBrandOnly) exclude=[\(pairs)]"
+    }
 }
 
 extension JobConfig {
@@ -166,10 +193,26 @@ extension JobConfig {
             }
         }
         if var r = try reader.table("recommend") {
-            try r.allowOnly(["complementary_k", "fitb_k", "only_in_stock"])
+            try r.allowOnly(["complementary_k", "fitb_k", "only_in_stock", "retrieval_m", "mmr_lambda", "max_price_ratio",
+                             "same_brand_only", "exclude_brand_pairs"])
             c.recommend.complementaryK = try r.int("complementary_k", min: 1, max: 1000) ?? c.recommend.complementaryK
             c.recommend.fitbK = try r.int("fitb_k", min: 1, max: 1000) ?? c.recommend.fitbK
             c.recommend.onlyInStock = try r.bool("only_in_stock") ?? c.recommend.onlyInStock
+            c.recommend.retrievalM = try r.int("retrieval_m", min: 1, max: 100_000) ?? c.recommend.retrievalM
+            c.recommend.mmrLambda = try r.double("mmr_lambda", min: 0, max: 1) ?? c.recommend.mmrLambda
+            c.recommend.maxPriceRatio = try r.double("max_price_ratio", min: 1) ?? c.recommend.maxPriceRatio
+            c.recommend.sameBrandOnly = try r.bool("same_brand_only") ?? c.recommend.sameBrandOnly
+            if let pairs = try r.stringArrays("exclude_brand_pairs") {
+                for pair in pairs {
+                    guard pair.count == 2 else {
+                        throw r.error("recommend.exclude_brand_pairs: each entry must be two brands, like [\"Acme\", \"Globex\"]; got \(pair)")
+                    }
+                    c.recommend.excludeBrandPairs.append(.init(pair[0], pair[1]))
+                }
+            }
+            if c.recommend.retrievalM < max(c.recommend.complementaryK, c.recommend.fitbK) {
+                throw r.error("recommend.retrieval_m (\(c.recommend.retrievalM)) must be at least complementary_k and fitb_k")
+            }
         }
         if var k = try reader.table("captioner") {
             try k.allowOnly(["kind", "concurrency", "base_url", "model", "api_key_env", "timeout_seconds", "max_retries",
@@ -253,6 +296,21 @@ private struct TableReader {
         guard let d = v.double ?? v.int.map(Double.init) else { throw error("\"\(name(key))\" must be a number") }
         guard d >= min, d <= max else { throw error("\"\(name(key))\" must be between \(min) and \(max), got \(d)") }
         return d
+    }
+    func stringArrays(_ key: String) throws -> [[String]]? {
+        guard let v = table[key] else { return nil }
+        guard let a = v.array else { throw error("\"\(name(key))\" must be an array of arrays of strings") }
+        var out: [[String]] = []
+        for e in a {
+            guard let inner = e.array else { throw error("\"\(name(key))\" must be an array of arrays of strings") }
+            var row: [String] = []
+            for x in inner {
+                guard let s = x.string else { throw error("\"\(name(key))\" must be an array of arrays of strings") }
+                row.append(s)
+            }
+            out.append(row)
+        }
+        return out
     }
     func stringArray(_ key: String) throws -> [String]? {
         guard let v = table[key] else { return nil }

@@ -29,7 +29,12 @@ public struct NightlyRun: Sendable {
     /// Captions the products; nil: the one the job file chooses.
     public var captioner: (any Captioner)?
 
-    public static let modelVersion = "cooccurrence-ppmi@2"
+    /// The reranker the recommend stage uses for `model` (the co-occurrence model the
+    /// run trained). This is where StyleLM plugs in: return its `Reranker` here and its
+    /// `version` decides when everything is recomputed.
+    public static func makeReranker(model: CooccurrenceModel, products: [Product], captions: [String: String]) -> any Reranker {
+        CooccurrenceReranker(model: model, products: products, captions: captions)
+    }
 
     public init(job: JobConfig, captioner: (any Captioner)? = nil, now: @escaping @Sendable () -> Date = { Date() },
                 events: @escaping @Sendable (RunEvent) -> Void = { _ in }) {
@@ -130,19 +135,29 @@ public struct NightlyRun: Sendable {
 
             stage("train")
             let model = CooccurrenceModel.train(products: catalog.products, outfits: catalog.outfits, captions: captions)
-            report.model = Self.modelVersion
+            let reranker = Self.makeReranker(model: model, products: catalog.products, captions: captions)
+            report.model = reranker.version
 
             stage("recommend")
-            let verdicts = try st.feedback() + catalog.feedback
-            let precomputer = Precomputer(model: model, compatibility: job.compatibility, settings: job.recommend,
-                                          captions: captions, feedback: verdicts)
-            let output = precomputer.run(products: catalog.products, outfits: catalog.outfits) { stage, done, total in
+            let stateFeedback = try st.feedback()
+            let previous = try st.precomputeState(verdicts: Precomputer.verdictMap(stateFeedback))
+            var imageHashes: [String: String] = [:]
+            for p in catalog.products { if let h = p.images.first.flatMap({ catalog.images[$0]?.sha256 }) { imageHashes[p.id] = h } }
+            let precomputer = Precomputer(model: model, reranker: reranker, compatibility: job.compatibility, settings: job.recommend,
+                                          captions: captions, imageHashes: imageHashes, feedback: stateFeedback + catalog.feedback)
+            let result = precomputer.run(products: catalog.products, outfits: catalog.outfits, previous: previous) { stage, done, total in
                 events(.progress(stage: stage, done: done, total: total))
             }
+            let output = result.output
+            report.precompute = .init(result.stats, retrievalM: job.recommend.retrievalM)
+            let s = result.stats
+            events(.info(s.full
+                ? "recomputed all \(s.anchors) products' lists and \(s.outfits) outfits (\(s.fullReason ?? "full run"))"
+                : "recomputed \(s.anchorsRecomputed) of \(s.anchors) products' lists and \(s.outfitsRecomputed) of \(s.outfits) outfits; the rest are unchanged"))
 
             stage("publish")
             let content = StoreContent(
-                snapshot: manifest.snapshot, retailer: manifest.retailer, modelVersion: Self.modelVersion,
+                snapshot: manifest.snapshot, retailer: manifest.retailer, modelVersion: reranker.version,
                 captionerVersion: captioner.id, runID: String(id), buildTime: iso(now()),
                 products: catalog.products.map {
                     StoreProduct($0, imageSHA256: $0.images.first.flatMap { catalog.images[$0]?.sha256 }, caption: captions[$0.id])
@@ -158,7 +173,7 @@ public struct NightlyRun: Sendable {
             report.message = "published \(published.path) from snapshot \(manifest.snapshot) (\(diff.new.count) new, \(diff.changed.count) changed, \(diff.removed.count) removed products)"
             report.finishedAt = iso(now())
             try st.commit(runID: id, catalog: catalog, diff: diff, hashes: hashes, storeSHA256: published.sha256,
-                          finishedAt: report.finishedAt, report: encode(report))
+                          finishedAt: report.finishedAt, report: encode(report), precompute: (result, previous))
             report.stages.append(.init(name: currentStage, seconds: now().timeIntervalSince(stageStart)))
             currentStage = "done"
             return finish(report, state: nil, runID: id)

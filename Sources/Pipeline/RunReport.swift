@@ -1,4 +1,5 @@
 import LookbookCore
+import Recommender
 
 /// The JSON run report written after every run, succeeded or not
 /// (`STATE/reports/run-ID.json`), and summarised on stderr.
@@ -29,6 +30,53 @@ public struct RunReport: Codable, Sendable, Equatable {
     public var store: StoreInfo?
     public var model: String?
     public var captioner: String?
+    /// What the recommend stage recomputed and why, and where its time went.
+    public var precompute: Precompute?
+
+    /// The recommend stage in numbers.
+    public struct Precompute: Codable, Sendable, Equatable {
+        /// `full` or `incremental`.
+        public var mode: String
+        /// Why everything was recomputed (no previous results, a new model version…).
+        public var fullReason: String?
+        public var anchors: Int
+        public var anchorsRecomputed: Int
+        /// Recomputed anchors by reason ("new product", "changed product", "feedback
+        /// changed", "a changed product reaches the top 100", …).
+        public var anchorReasons: [String: Int]
+        public var outfits: Int
+        public var outfitsRecomputed: Int
+        public var outfitReasons: [String: Int]
+        public var retrievalScored: Int
+        public var reranked: Int
+        /// Thread-seconds per stage (summed over workers); `detect` is wall seconds.
+        public var seconds: [String: Double]
+        public var retrievalM: Int
+
+        public init(_ s: PrecomputeStats, retrievalM: Int) {
+            mode = s.full ? "full" : "incremental"
+            fullReason = s.fullReason
+            anchors = s.anchors; anchorsRecomputed = s.anchorsRecomputed; anchorReasons = s.anchorReasons
+            outfits = s.outfits; outfitsRecomputed = s.outfitsRecomputed; outfitReasons = s.outfitReasons
+            retrievalScored = s.retrievalScored; reranked = s.reranked
+            seconds = ["detect": s.seconds.detect, "retrieval": s.seconds.retrieval, "rerank": s.seconds.rerank, "rules": s.seconds.rules]
+            self.retrievalM = retrievalM
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case mode
+            case fullReason = "full_reason"
+            case anchors
+            case anchorsRecomputed = "anchors_recomputed"
+            case anchorReasons = "anchor_reasons"
+            case outfits
+            case outfitsRecomputed = "outfits_recomputed"
+            case outfitReasons = "outfit_reasons"
+            case retrievalScored = "retrieval_scored"
+            case reranked, seconds
+            case retrievalM = "retrieval_m"
+        }
+    }
 
     /// Counts of the snapshot diff, with the first ids of each kind as examples (the
     /// full lists live in the state database, and can be 100,000 long).
@@ -82,6 +130,6 @@ public struct RunReport: Codable, Sendable, Equatable {
         case finishedAt = "finished_at"
         case catalog, retailer, snapshot, diff, counts, stages, quarantined
         case quarantineReport = "quarantine_report"
-        case store, model, captioner
+        case store, model, captioner, precompute
     }
 }

@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import LookbookCore
+import Recommender
 import SQLiteSupport
 
 /// The job's working state: a SQLite database (WAL) in the state directory holding the
@@ -8,8 +9,12 @@ import SQLiteSupport
 /// history. A run reads it to diff the new snapshot, and writes it in ONE transaction
 /// after the store was published, so a run killed at any point leaves the state of the
 /// last complete run and the next run redoes the work.
+///
+/// Since schema 3 it also keeps the last precompute (`recommend_*` tables: its
+/// fingerprint, each product's input, each anchor's and outfit's lists and retrieval
+/// thresholds as JSON) so the next run recomputes only what changed.
 public final class StateStore {
-    public static let schemaVersion = 2
+    public static let schemaVersion = 3
     let db: SQLiteDatabase
     public let path: String
 
@@ -59,6 +64,13 @@ public final class StateStore {
               retailer TEXT NOT NULL, snapshot TEXT NOT NULL, status TEXT NOT NULL,
               new INTEGER, changed INTEGER, removed INTEGER, unchanged INTEGER, store_sha256 TEXT, report TEXT);
             CREATE INDEX IF NOT EXISTS runs_snapshot ON runs(retailer, snapshot, status);
+            """)
+        // Version 3: the last precompute, for incremental runs.
+        try db.execute("""
+            CREATE TABLE IF NOT EXISTS recommend_meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+            CREATE TABLE IF NOT EXISTS recommend_inputs(id TEXT PRIMARY KEY, json TEXT NOT NULL) WITHOUT ROWID;
+            CREATE TABLE IF NOT EXISTS recommend_anchors(id TEXT PRIMARY KEY, json TEXT NOT NULL) WITHOUT ROWID;
+            CREATE TABLE IF NOT EXISTS recommend_outfits(id TEXT PRIMARY KEY, json TEXT NOT NULL) WITHOUT ROWID;
             PRAGMA user_version = \(Self.schemaVersion);
             """)
     }
@@ -96,6 +108,30 @@ public final class StateStore {
             out.append(Feedback(anchor: st.string(0)!, item: st.string(1)!, verdict: v, slot: st.string(3), at: st.string(4)))
         }
         return out
+    }
+
+    /// The last successful run's precompute, or nil when there is none (a first run,
+    /// or a state from before schema 3). `verdicts` are the ones it used: the state's
+    /// feedback before this run's is added.
+    public func precomputeState(verdicts: [String: [String: Feedback.Verdict]]) throws -> PrecomputeState? {
+        let meta = try db.prepare("SELECT value FROM recommend_meta WHERE key = 'fingerprint'")
+        guard try meta.step(), let fingerprint = meta.string(0) else { return nil }
+        let decoder = JSONDecoder()
+        func rows<T: Decodable>(_ table: String, _ type: T.Type) throws -> [String: T] {
+            let st = try db.prepare("SELECT id, json FROM \(table)")
+            var out: [String: T] = [:]
+            while try st.step() {
+                guard let id = st.string(0), let json = st.string(1) else { continue }
+                do { out[id] = try decoder.decode(T.self, from: Data(json.utf8)) } catch {
+                    throw LookbookError(.state, "state database \(path): unreadable row \(id) of \(table); move the state aside to recompute everything",
+                                        underlying: "\(error)")
+                }
+            }
+            return out
+        }
+        return PrecomputeState(fingerprint: fingerprint, inputs: try rows("recommend_inputs", ProductInput.self), verdicts: verdicts,
+                               anchors: try rows("recommend_anchors", AnchorResult.self),
+                               outfits: try rows("recommend_outfits", OutfitResult.self))
     }
 
     public struct RunRecord: Sendable, Equatable {
@@ -175,9 +211,13 @@ public final class StateStore {
     }
 
     /// Replaces the catalog state with `catalog` and marks the run succeeded, atomically.
+    /// With `precompute`, its state replaces the stored one: everything after a full
+    /// recompute, only recomputed and removed rows after an incremental one.
     public func commit(runID: Int, catalog: Catalog, diff: SnapshotDiff, hashes: [String: String],
-                       storeSHA256: String?, finishedAt: String, report: String?) throws {
+                       storeSHA256: String?, finishedAt: String, report: String?,
+                       precompute: (result: Precomputer.Result, previous: PrecomputeState?)? = nil) throws {
         try db.transaction {
+            if let precompute { try savePrecompute(precompute.result, previous: precompute.previous) }
             let old = try productHashes()
             let upsert = try db.prepare("""
                 INSERT INTO products(id, content_sha256, json, slot, first_run, last_changed_run) VALUES (?, ?, ?, ?, ?, ?)
@@ -215,6 +255,45 @@ public final class StateStore {
             try run.bind([finishedAt, diff.new.count, diff.changed.count, diff.removed.count, diff.unchanged, storeSHA256, report, runID])
             try run.run()
         }
+    }
+}
+
+extension StateStore {
+    /// Writes the precompute's state (inside the caller's transaction).
+    func savePrecompute(_ result: Precomputer.Result, previous: PrecomputeState?) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let state = result.state, stats = result.stats
+        let incremental = !stats.full && previous != nil
+        if !incremental {
+            try db.execute("DELETE FROM recommend_inputs; DELETE FROM recommend_anchors; DELETE FROM recommend_outfits;")
+        }
+        func upsert<T: Encodable>(_ table: String, _ rows: some Sequence<(String, T)>) throws {
+            let st = try db.prepare("INSERT OR REPLACE INTO \(table)(id, json) VALUES (?, ?)")
+            for (id, value) in rows {
+                try st.bind([id, String(decoding: try encoder.encode(value), as: UTF8.self)])
+                try st.run()
+            }
+        }
+        func delete(_ table: String, _ ids: some Sequence<String>) throws {
+            let st = try db.prepare("DELETE FROM \(table) WHERE id = ?")
+            for id in ids { try st.bind([id]); try st.run() }
+        }
+        if incremental, let previous {
+            try upsert("recommend_inputs", state.inputs.lazy.filter { previous.inputs[$0.key] != $0.value }.map { ($0.key, $0.value) })
+            try delete("recommend_inputs", previous.inputs.keys.filter { state.inputs[$0] == nil })
+            try upsert("recommend_anchors", stats.recomputedAnchorIDs.lazy.compactMap { id in state.anchors[id].map { (id, $0) } })
+            try delete("recommend_anchors", stats.removedAnchorIDs)
+            try upsert("recommend_outfits", stats.recomputedOutfitIDs.lazy.compactMap { id in state.outfits[id].map { (id, $0) } })
+            try delete("recommend_outfits", stats.removedOutfitIDs)
+        } else {
+            try upsert("recommend_inputs", state.inputs.lazy.map { ($0.key, $0.value) })
+            try upsert("recommend_anchors", state.anchors.lazy.map { ($0.key, $0.value) })
+            try upsert("recommend_outfits", state.outfits.lazy.map { ($0.key, $0.value) })
+        }
+        let meta = try db.prepare("INSERT OR REPLACE INTO recommend_meta(key, value) VALUES ('fingerprint', ?)")
+        try meta.bind([state.fingerprint])
+        try meta.run()
     }
 }
 

@@ -34,6 +34,12 @@ public struct CooccurrenceModel: Sendable {
     public let settings: Settings
     /// Outfits and items the model was trained on.
     public let trainedOutfits: Int
+    /// `cooccurrence-ppmi@3:` and a 64-bit FNV-1a hash of the training data (settings,
+    /// and each used outfit's weight and its items' feature strings). Two models with
+    /// the same version give bit-identical scores: training is deterministic (pair
+    /// counts are summed in key order), and features that occur only in the catalog
+    /// have no PPMI. Incremental runs rely on this.
+    public let version: String
 
     public var featureCount: Int { names.count }
 
@@ -52,12 +58,17 @@ public struct CooccurrenceModel: Sendable {
         let byID = Dictionary(products.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
         var pairCounts: [UInt64: Double] = [:]
         var used = 0
+        var hash = FNV1a()
+        hash.add("\(settings.smoothing)|\(settings.minPairCount)|\(settings.weightByLikes)")
         for outfit in outfits {
             let items = outfit.items.compactMap { byID[$0] }
             guard items.count >= 2 else { continue }
             used += 1
             let weight = settings.weightByLikes ? 1 + log1p(Double(max(0, outfit.likes ?? 0))) / 4 : 1
-            let feats = items.map { p in ProductFeatures.strings(of: p, caption: captions[p.id]).map(id) }
+            let strings = items.map { p in ProductFeatures.strings(of: p, caption: captions[p.id]) }
+            hash.add("o\(weight.bitPattern)")
+            for item in strings { hash.add("i"); for f in item { hash.add(f) } }
+            let feats = strings.map { $0.map(id) }
             // Each unordered item pair once, both directions, so the matrix is symmetric.
             let norm = weight / Double(items.count - 1)
             for i in 0..<feats.count {
@@ -71,10 +82,12 @@ public struct CooccurrenceModel: Sendable {
                 }
             }
         }
-        // Marginals.
+        // Marginals, summed in key order so the same data always gives the same bits.
+        let keys = pairCounts.keys.sorted()
         var rowSum = [Double](repeating: 0, count: names.count)
         var total = 0.0
-        for (key, c) in pairCounts {
+        for key in keys {
+            let c = pairCounts[key]!
             rowSum[Int(key >> 32)] += c
             total += c
         }
@@ -82,7 +95,9 @@ public struct CooccurrenceModel: Sendable {
         let smoothedTotal = smoothed.reduce(0, +)
         var rows = [[(Int32, Float)]](repeating: [], count: names.count)
         if total > 0 {
-            for (key, c) in pairCounts where c >= settings.minPairCount {
+            for key in keys {
+                let c = pairCounts[key]!
+                guard c >= settings.minPairCount else { continue }
                 let f = Int(key >> 32), g = Int(key & 0xFFFF_FFFF)
                 let pmi = log((c / total) / ((rowSum[f] / total) * (smoothed[g] / smoothedTotal)))
                 if pmi > 0 { rows[f].append((Int32(g), Float(pmi))) }
@@ -93,12 +108,14 @@ public struct CooccurrenceModel: Sendable {
         // product's feature count is honest in the normalisation.
         for p in products { for f in ProductFeatures.strings(of: p, caption: captions[p.id]) { _ = id(f) } }
         while rows.count < names.count { rows.append([]) }
-        return CooccurrenceModel(vocabulary: vocabulary, rows: rows, names: names, settings: settings, trainedOutfits: used)
+        return CooccurrenceModel(vocabulary: vocabulary, rows: rows, names: names, settings: settings, trainedOutfits: used,
+                                 version: "cooccurrence-ppmi@3:" + hash.hex)
     }
 
-    init(vocabulary: [String: Int32], rows: [[(Int32, Float)]], names: [String], settings: Settings, trainedOutfits: Int) {
+    init(vocabulary: [String: Int32], rows: [[(Int32, Float)]], names: [String], settings: Settings, trainedOutfits: Int,
+         version: String) {
         self.vocabulary = vocabulary; self.rows = rows; self.names = names
-        self.settings = settings; self.trainedOutfits = trainedOutfits
+        self.settings = settings; self.trainedOutfits = trainedOutfits; self.version = version
     }
 
     /// Feature ids of a product (unknown features are dropped but counted by the caller
@@ -180,4 +197,18 @@ public struct CooccurrenceModel: Sendable {
         }
         return "\"\(word(f))\" goes with \"\(word(g))\" in curated outfits"
     }
+}
+
+/// 64-bit FNV-1a over strings, each followed by a 0 byte so ("ab","c") ≠ ("a","bc").
+struct FNV1a {
+    private(set) var value: UInt64 = 0xcbf2_9ce4_8422_2325
+    mutating func add(_ s: String) {
+        for b in s.utf8 { value = (value ^ UInt64(b)) &* 0x100_0000_01b3 }
+        value = (value ^ 0) &* 0x100_0000_01b3
+    }
+    var hex: String { String(value, radix: 16).leftPadded(to: 16) }
+}
+
+extension String {
+    fileprivate func leftPadded(to n: Int) -> String { count >= n ? self : String(repeating: "0", count: n - count) + self }
 }

@@ -3,131 +3,344 @@ import Foundation
 import LookbookCore
 
 /// Precomputes what the store ships: complementary lists per product and target slot,
-/// and candidates for every blank of every curated outfit.
+/// and candidates for every blank of every curated outfit, in two stages.
 ///
-/// Rules applied after scoring: only in-stock products (unless the settings say
-/// otherwise), gender-compatible (unisex and unspecified go with all), never the
-/// anchor itself or an item of the outfit being completed. Merchandiser verdicts are
-/// final: a rejected item never appears in that anchor's lists, an approved one leads
-/// its slot's list. Ties break by product id so the output is deterministic.
+/// 1. **Retrieval** narrows each (anchor, target slot) pool and each (outfit, position)
+///    pool to `settings.retrievalM` candidates by the co-occurrence model's score,
+///    walking only candidates the pair rules allow (see `Rules`).
+/// 2. **Rerank**: the `Reranker` scores those candidates, one batched call per list.
+/// 3. **Rules** pick the shown list: approved items lead, near-duplicates go, MMR keeps
+///    it diverse; each entry gets the reranker's "why" or the slots that matched.
+///
+/// Merchandiser verdicts are final: a rejected item never appears in that anchor's
+/// lists, an approved one always reaches the reranker and leads its slot's list. Ties
+/// break by product id, so the output is deterministic and does not depend on threads.
+///
+/// Incremental runs (`run(products:outfits:previous:)`) reuse the previous lists of
+/// anchors whose inputs did not change; see `PrecomputeState` for the exact rule.
 public struct Precomputer: Sendable {
+    /// The retrieval model (and the default reranker's).
     public var model: CooccurrenceModel
+    /// nil: `CooccurrenceReranker` over `model`.
+    public var reranker: (any Reranker)?
     public var compatibility: SlotCompatibility
     public var settings: RecommendSettings
     public var captions: [String: String]
+    /// SHA-256 of each product's primary image, by product id (near-duplicate rule).
+    public var imageHashes: [String: String]
     /// The latest verdict per anchor and item.
-    var verdicts: [String: [String: Feedback.Verdict]]
+    public internal(set) var verdicts: [String: [String: Feedback.Verdict]]
 
     /// `feedback` is applied oldest first, so a later verdict on the same pair wins.
-    public init(model: CooccurrenceModel, compatibility: SlotCompatibility = .default,
+    public init(model: CooccurrenceModel, reranker: (any Reranker)? = nil, compatibility: SlotCompatibility = .default,
                 settings: RecommendSettings = RecommendSettings(), captions: [String: String] = [:],
-                feedback: [Feedback] = []) {
-        self.model = model; self.compatibility = compatibility; self.settings = settings; self.captions = captions
-        var v: [String: [String: Feedback.Verdict]] = [:]
-        for f in feedback { v[f.anchor, default: [:]][f.item] = f.verdict }
-        verdicts = v
+                imageHashes: [String: String] = [:], feedback: [Feedback] = []) {
+        self.model = model; self.reranker = reranker; self.compatibility = compatibility; self.settings = settings
+        self.captions = captions; self.imageHashes = imageHashes
+        verdicts = Self.verdictMap(feedback)
     }
 
-    /// Added to an approved item's score while ranking so it leads its list; removed
-    /// again before the score is stored.
-    static let approvedBoost = 1e9
+    /// The latest verdict per anchor and item, applying `feedback` oldest first.
+    public static func verdictMap(_ feedback: [Feedback]) -> [String: [String: Feedback.Verdict]] {
+        var v: [String: [String: Feedback.Verdict]] = [:]
+        for f in feedback { v[f.anchor, default: [:]][f.item] = f.verdict }
+        return v
+    }
+
+    /// Everything that, when it changes, may change every list: the retrieval model's
+    /// version, the reranker's, the settings and the slot table.
+    public var fingerprint: String {
+        let slots = Slot.allCases.map { "\($0.rawValue):" + compatibility.targets(for: $0).map(\.rawValue).joined(separator: ",") }
+        return "retrieval=\(model.version) rerank=\(reranker?.version ?? model.version) [\(settings)] slots=\(slots.joined(separator: ";"))"
+    }
 
     public struct Output: Sendable, Equatable {
         public var complementary: [Recommendation]
         public var fitb: [BlankCandidates]
     }
 
+    public struct Result: Sendable {
+        public var output: Output
+        /// What the next incremental run starts from.
+        public var state: PrecomputeState
+        public var stats: PrecomputeStats
+    }
+
     /// Progress: (stage, done, total). Called from worker threads; keep it cheap.
     public typealias Progress = @Sendable (String, Int, Int) -> Void
 
+    /// A full precompute.
     public func run(products: [Product], outfits: [Outfit], progress: Progress? = nil) -> Output {
-        let index = PoolIndex(products: products, model: model, captions: captions, onlyInStock: settings.onlyInStock)
-        let complementary = parallelMap(count: products.count, progress: { progress?("complementary", $0, products.count) }) { i in
-            self.complementary(for: i, index: index)
-        }.flatMap { $0 }
-        let fitb = parallelMap(count: outfits.count, progress: { progress?("fitb", $0, outfits.count) }) { o in
-            self.blanks(for: outfits[o], index: index)
-        }.flatMap { $0 }
-        return Output(complementary: complementary, fitb: fitb)
+        run(products: products, outfits: outfits, previous: nil, progress: progress).output
     }
 
-    func complementary(for i: Int, index: PoolIndex) -> [Recommendation] {
-        let anchor = index.products[i]
-        let targets = compatibility.targets(for: anchor.slot)
-        guard !targets.isEmpty else { return [] }
-        let anchorFeatures = index.features[i]
-        let query = model.query([anchorFeatures])
-        let gender = anchor.normalizedGender
-        let verdicts = self.verdicts[anchor.id] ?? [:]
-        var out: [Recommendation] = []
-        for slot in targets {
-            guard let pool = index.bySlot[slot] else { continue }
-            let top = topK(settings.complementaryK, from: pool) { j in
-                guard j != i, gender.goes(with: index.genders[j]) else { return nil }
-                switch verdicts[index.products[j].id] {
-                case .reject?: return nil
-                case .approve?: return model.score(query, index.features[j]) + Self.approvedBoost
-                case nil: return model.score(query, index.features[j])
-                }
-            } tieBreak: { index.products[$0].id }
-            guard !top.isEmpty else { continue }
-            out.append(Recommendation(anchorID: anchor.id, targetSlot: slot, items: top.map { (j, s) in
-                if s >= Self.approvedBoost / 2 {
-                    return ScoredProduct(productID: index.products[j].id, score: s - Self.approvedBoost,
-                                         reason: "approved by a merchandiser")
-                }
-                return ScoredProduct(productID: index.products[j].id, score: s,
-                              reason: model.reason(anchor: anchorFeatures, candidate: index.features[j])
-                                ?? "fits a \(anchor.slot.rawValue) with \(slot.rawValue)")
-            }))
+    /// Recomputes the anchors and outfits whose inputs changed since `previous` (all of
+    /// them when `previous` is nil or its fingerprint differs) and reuses the rest.
+    /// The output equals a full run's on the same inputs.
+    public func run(products: [Product], outfits: [Outfit], previous: PrecomputeState?, progress: Progress? = nil) -> Result {
+        let ctx = RunContext(self, products: products)
+        var stats = PrecomputeStats()
+        stats.anchors = products.count
+        stats.outfits = outfits.count
+        let inputs = ctx.inputs
+        let fingerprint = self.fingerprint
+
+        // Which anchors and outfits to recompute, and why.
+        var anchorReasons: [String?]
+        var outfitReasons: [String?]
+        if let previous, previous.fingerprint == fingerprint {
+            let start = DispatchTime.now().uptimeNanoseconds
+            (anchorReasons, outfitReasons) = ctx.dirty(previous: previous, outfits: outfits)
+            stats.seconds.detect = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        } else {
+            stats.full = true
+            stats.fullReason = previous == nil ? "no previous results" : Self.why(previous!.fingerprint, fingerprint)
+            anchorReasons = Array(repeating: "full recompute", count: products.count)
+            outfitReasons = Array(repeating: "full recompute", count: outfits.count)
         }
-        return out
+        let anchorTodo = anchorReasons.indices.filter { anchorReasons[$0] != nil }
+        let outfitTodo = outfitReasons.indices.filter { outfitReasons[$0] != nil }
+        for r in anchorReasons.compactMap({ $0 }) { stats.anchorReasons[r, default: 0] += 1 }
+        for r in outfitReasons.compactMap({ $0 }) { stats.outfitReasons[r, default: 0] += 1 }
+        stats.anchorsRecomputed = anchorTodo.count
+        stats.outfitsRecomputed = outfitTodo.count
+
+        let clock = StageClock()
+        let newAnchors = parallelMap(count: anchorTodo.count, progress: { progress?("complementary", $0, anchorTodo.count) }) { n in
+            ctx.complementary(for: anchorTodo[n], clock: clock)
+        }
+        let newOutfits = parallelMap(count: outfitTodo.count, progress: { progress?("fitb", $0, outfitTodo.count) }) { n in
+            ctx.blanks(for: outfits[outfitTodo[n]], clock: clock)
+        }
+        clock.read(into: &stats)
+
+        // Merge: recomputed results, and the previous ones for the rest.
+        var anchors: [String: AnchorResult] = [:]
+        anchors.reserveCapacity(products.count)
+        if !stats.full, let previous {
+            for (i, p) in products.enumerated() where anchorReasons[i] == nil { anchors[p.id] = previous.anchors[p.id] }
+        }
+        for (n, i) in anchorTodo.enumerated() { anchors[products[i].id] = newAnchors[n] }
+        var outfitResults: [String: OutfitResult] = [:]
+        if !stats.full, let previous {
+            for (o, outfit) in outfits.enumerated() where outfitReasons[o] == nil { outfitResults[outfit.id] = previous.outfits[outfit.id] }
+        }
+        for (n, o) in outfitTodo.enumerated() { outfitResults[outfits[o].id] = newOutfits[n] }
+
+        let output = Output(complementary: products.flatMap { anchors[$0.id]?.lists ?? [] },
+                            fitb: outfits.flatMap { outfitResults[$0.id]?.blanks ?? [] })
+        stats.recomputedAnchorIDs = anchorTodo.map { products[$0].id }
+        stats.recomputedOutfitIDs = outfitTodo.map { outfits[$0].id }
+        if let previous, !stats.full {
+            stats.removedAnchorIDs = previous.anchors.keys.filter { ctx.position[$0] == nil }.sorted()
+            let current = Set(outfits.map(\.id))
+            stats.removedOutfitIDs = previous.outfits.keys.filter { !current.contains($0) }.sorted()
+        }
+        let state = PrecomputeState(fingerprint: fingerprint, inputs: inputs, verdicts: verdicts,
+                                    anchors: anchors, outfits: outfitResults)
+        return Result(output: output, state: state, stats: stats)
     }
 
-    func blanks(for outfit: Outfit, index: PoolIndex) -> [BlankCandidates] {
-        let members = outfit.items.map { index.position[$0] }
-        guard members.count >= 2 else { return [] }
-        let inOutfit = Set(members.compactMap { $0 })
-        var out: [BlankCandidates] = []
-        for (position, member) in members.enumerated() {
-            guard let member else { continue }
-            let context = members.enumerated().compactMap { $0.offset == position ? nil : $0.element }
-            guard !context.isEmpty, let pool = index.bySlot[index.products[member].slot] else { continue }
-            let query = model.query(context.map { index.features[$0] })
-            let contextFeatures = context.map { index.features[$0] }
-            let top = topK(settings.fitbK, from: pool) { j in
-                inOutfit.contains(j) ? nil : model.score(query, index.features[j])
-            } tieBreak: { index.products[$0].id }
-            guard !top.isEmpty else { continue }
-            out.append(BlankCandidates(outfitID: outfit.id, position: position, items: top.map { (j, s) in
-                let why = contextFeatures.lazy.compactMap { model.reason(anchor: $0, candidate: index.features[j]) }.first
-                return ScoredProduct(productID: index.products[j].id, score: s,
-                                     reason: why ?? "a \(index.products[j].slot.rawValue) for this look")
-            }))
+    /// Names what differs between two fingerprints, for the run report.
+    static func why(_ old: String, _ new: String) -> String {
+        func parts(_ s: String) -> [String: String] {
+            var d: [String: String] = [:]
+            for key in ["retrieval", "rerank"] {
+                if let r = s.range(of: key + "=") {
+                    d[key] = String(s[r.upperBound...].prefix { $0 != " " })
+                }
+            }
+            return d
         }
-        return out
+        let a = parts(old), b = parts(new)
+        if a["retrieval"] != b["retrieval"] { return "new retrieval model \(b["retrieval"] ?? "?") (was \(a["retrieval"] ?? "?"))" }
+        if a["rerank"] != b["rerank"] { return "new reranker version \(b["rerank"] ?? "?") (was \(a["rerank"] ?? "?"))" }
+        return "recommendation settings or slot table changed"
     }
 }
 
-/// Products grouped for scoring: features computed once, pools per slot.
-struct PoolIndex: Sendable {
-    let products: [Product]
-    let features: [CooccurrenceModel.FeatureSet]
-    let genders: [Gender]
-    /// Candidate indices per slot (in stock only when asked).
+/// One run's products, featurised once, and the per-list work.
+struct RunContext: Sendable {
+    let model: CooccurrenceModel
+    let reranker: any Reranker
+    let compatibility: SlotCompatibility
+    let settings: RecommendSettings
+    let rules: Rules
+    let verdicts: [String: [String: Feedback.Verdict]]
+    let items: [Item]
+    let inputs: [String: ProductInput]
+    /// Indices per slot of the products that may be recommended (in stock when asked).
     let bySlot: [Slot: [Int]]
     let position: [String: Int]
 
-    init(products: [Product], model: CooccurrenceModel, captions: [String: String], onlyInStock: Bool) {
-        self.products = products
-        features = products.map { model.featureSet(of: $0, caption: captions[$0.id]) }
-        genders = products.map(\.normalizedGender)
+    init(_ p: Precomputer, products: [Product]) {
+        model = p.model
+        compatibility = p.compatibility
+        settings = p.settings
+        rules = Rules(settings: p.settings)
+        verdicts = p.verdicts
+        let captions = p.captions, hashes = p.imageHashes, model = p.model
+        items = parallelMap(count: products.count) { i in
+            Item(products[i], model: model, caption: captions[products[i].id], imageHash: hashes[products[i].id])
+        }
+        var inputs: [String: ProductInput] = [:]
+        inputs.reserveCapacity(products.count)
+        for q in products { inputs[q.id] = ProductInput(product: q, caption: captions[q.id], imageHash: hashes[q.id]) }
+        self.inputs = inputs
+        reranker = p.reranker ?? CooccurrenceReranker(model: model, products: products, captions: captions)
         var bySlot: [Slot: [Int]] = [:]
-        for (i, p) in products.enumerated() where !onlyInStock || p.inStock {
-            bySlot[p.slot, default: []].append(i)
+        for (i, q) in products.enumerated() where !p.settings.onlyInStock || q.inStock {
+            bySlot[q.slot, default: []].append(i)
         }
         self.bySlot = bySlot
         position = Dictionary(products.enumerated().map { ($1.id, $0) }, uniquingKeysWith: { a, _ in a })
+    }
+
+    /// Stage 1 for one list: the best `settings.retrievalM` allowed candidates of `pool`
+    /// by retrieval score, best first, and the approved ones (kept apart: they always
+    /// reach the reranker). `threshold` is the last kept candidate when the pool
+    /// filled all M places; nil when it had fewer (then any newcomer gets in).
+    func retrieve(pool: [Int], query: CooccurrenceModel.Query, allows: (Item) -> Feedback.Verdict??)
+        -> (top: [(Int, Double)], approved: [Int], threshold: Threshold?, scored: Int) {
+        var approved: [Int] = []
+        var scored = 0
+        let top = topK(settings.retrievalM, from: pool) { j in
+            let c = items[j]
+            guard let verdict = allows(c) else { return nil }
+            if verdict == .approve { approved.append(j); return nil }
+            scored += 1
+            return model.score(query, c.features)
+        } tieBreak: { items[$0].product.id }
+        let threshold = top.count == settings.retrievalM ? top.last.map { Threshold(score: $0.1, id: items[$0.0].product.id) } : nil
+        return (top, approved, threshold, scored)
+    }
+
+    func complementary(for i: Int, clock: StageClock) -> AnchorResult {
+        let anchor = items[i]
+        var result = AnchorResult(lists: [], thresholds: [:])
+        let targets = compatibility.targets(for: anchor.product.slot)
+        guard !targets.isEmpty else { return result }
+        let verdicts = self.verdicts[anchor.product.id] ?? [:]
+        var t = clock.start()
+        let query = model.query([anchor.features])
+        for slot in targets {
+            guard let pool = bySlot[slot] else { continue }
+            let r = retrieve(pool: pool, query: query) { c in
+                let v = verdicts[c.product.id]
+                return rules.allows(anchor: anchor, candidate: c, verdict: v) ? .some(v) : nil
+            }
+            if let th = r.threshold { result.thresholds[slot.rawValue] = th }
+            let candidates = r.approved + r.top.map(\.0)
+            t.lap(.retrieval, scored: r.scored)
+            guard !candidates.isEmpty else { continue }
+            let scores = reranker.scores(context: [anchor.product], slot: slot, candidates: candidates.map { items[$0].product })
+            t.lap(.rerank, scored: candidates.count)
+            let approved = candidates.indices.map { $0 < r.approved.count }
+            let picked = rules.select(settings.complementaryK, candidates: candidates.map { items[$0] }, approved: approved,
+                                      scores: scores, context: [anchor])
+            let list = picked.map { c -> ScoredProduct in
+                let item = items[candidates[c]]
+                let reason = approved[c] ? "approved by a merchandiser"
+                    : reranker.why(context: [anchor.product], slot: slot, candidate: item.product)
+                        ?? "fits a \(anchor.product.slot.rawValue) with \(slot.rawValue)"
+                return ScoredProduct(productID: item.product.id, score: scores[c], reason: reason)
+            }
+            if !list.isEmpty { result.lists.append(Recommendation(anchorID: anchor.product.id, targetSlot: slot, items: list)) }
+            t.lap(.rules, scored: 0)
+        }
+        t.finish()
+        return result
+    }
+
+    /// The context of each position of `outfit`: (position, member index, other members).
+    func positions(of outfit: Outfit) -> [(Int, Int, [Int])] {
+        let members = outfit.items.map { position[$0] }
+        guard members.count >= 2 else { return [] }
+        var out: [(Int, Int, [Int])] = []
+        for (p, member) in members.enumerated() {
+            guard let member else { continue }
+            let context = members.enumerated().compactMap { $0.offset == p ? nil : $0.element }
+            guard !context.isEmpty else { continue }
+            out.append((p, member, context))
+        }
+        return out
+    }
+
+    func blanks(for outfit: Outfit, clock: StageClock) -> OutfitResult {
+        var result = OutfitResult(outfit: outfit, blanks: [], thresholds: [:])
+        let inOutfit = Set(outfit.items)
+        var t = clock.start()
+        for (p, member, context) in positions(of: outfit) {
+            let slot = items[member].product.slot
+            guard let pool = bySlot[slot] else { continue }
+            let contextItems = context.map { items[$0] }
+            let query = model.query(contextItems.map(\.features))
+            let r = retrieve(pool: pool, query: query) { c in
+                rules.allowsInOutfit(context: contextItems, outfitItems: inOutfit, candidate: c) ? .some(nil) : nil
+            }
+            if let th = r.threshold { result.thresholds[String(p)] = th }
+            let candidates = r.top.map(\.0)
+            t.lap(.retrieval, scored: r.scored)
+            guard !candidates.isEmpty else { continue }
+            let contextProducts = contextItems.map(\.product)
+            let scores = reranker.scores(context: contextProducts, slot: slot, candidates: candidates.map { items[$0].product })
+            t.lap(.rerank, scored: candidates.count)
+            let picked = rules.select(settings.fitbK, candidates: candidates.map { items[$0] },
+                                      approved: Array(repeating: false, count: candidates.count), scores: scores, context: contextItems)
+            let list = picked.map { c -> ScoredProduct in
+                let item = items[candidates[c]]
+                let reason = reranker.why(context: contextProducts, slot: slot, candidate: item.product)
+                    ?? "a \(slot.rawValue) for this look"
+                return ScoredProduct(productID: item.product.id, score: scores[c], reason: reason)
+            }
+            if !list.isEmpty { result.blanks.append(BlankCandidates(outfitID: outfit.id, position: p, items: list)) }
+            t.lap(.rules, scored: 0)
+        }
+        t.finish()
+        return result
+    }
+}
+
+/// Thread-seconds per stage, summed over workers (on 2 cores the wall time of a
+/// stage is about half), and candidates scored.
+final class StageClock: @unchecked Sendable {
+    enum Stage { case retrieval, rerank, rules }
+    private let lock = NSLock()
+    private var nanos: [UInt64] = [0, 0, 0]
+    private var scoredRetrieval = 0, scoredRerank = 0
+
+    struct Timer {
+        let clock: StageClock
+        var last = DispatchTime.now().uptimeNanoseconds
+        var nanos: [UInt64] = [0, 0, 0]
+        var retrieval = 0, rerank = 0
+        mutating func lap(_ stage: Stage, scored: Int) {
+            let now = DispatchTime.now().uptimeNanoseconds
+            let i = stage == .retrieval ? 0 : stage == .rerank ? 1 : 2
+            nanos[i] += now - last
+            last = now
+            if stage == .retrieval { retrieval += scored } else if stage == .rerank { rerank += scored }
+        }
+        func finish() { clock.add(self) }
+    }
+
+    func start() -> Timer { Timer(clock: self) }
+
+    private func add(_ t: Timer) {
+        lock.withLock {
+            for i in 0..<3 { nanos[i] += t.nanos[i] }
+            scoredRetrieval += t.retrieval; scoredRerank += t.rerank
+        }
+    }
+
+    func read(into stats: inout PrecomputeStats) {
+        lock.withLock {
+            stats.seconds.retrieval = Double(nanos[0]) / 1e9
+            stats.seconds.rerank = Double(nanos[1]) / 1e9
+            stats.seconds.rules = Double(nanos[2]) / 1e9
+            stats.retrievalScored = scoredRetrieval
+            stats.reranked = scoredRerank
+        }
     }
 }
 
