@@ -140,12 +140,14 @@ public final class StyleLMInference: Sendable {
     /// For each continuation, log P(token j | prompt, continuation[..<j]) for each of its
     /// tokens. All continuations go through each layer together: their rows are stacked so
     /// each projection is one sgemm, and each attends to the shared cached prompt plus its
-    /// own causal prefix. The last token of a continuation is never run (nothing reads it).
-    /// A continuation reaching past the position window is scored on the tokens that fit
-    /// (its array is shorter); an empty continuation gives [].
+    /// own causal prefix. The last token of a continuation is never run (nothing reads it),
+    /// and a prefix several continuations share (or a duplicate) is run once
+    /// (`ContinuationBatch`). A continuation reaching past the position window is scored on
+    /// the tokens that fit (its array is shorter); an empty continuation gives [].
     public func continuationLogProbs(_ state: PromptState, _ continuations: [[Int32]]) -> [[Float]] {
         let room = config.maxPositionEmbeddings - state.length
         let scored = continuations.map { Array($0.prefix(room)) }
+        for c in scored { checkIDs(c) }
         var results = scored.map { c in c.isEmpty ? [] : [state.lastLogProbs[Int(c[0])]] }
         let batch = ContinuationBatch(scored)
         guard !batch.tokens.isEmpty else { return results }
@@ -398,15 +400,20 @@ public final class StyleLMInference: Sendable {
 
     /// Keeps the last `limit` tokens and checks the ids.
     private func window(_ tokens: [Int32], _ limit: Int) -> [Int32] {
-        for t in tokens { precondition(t >= 0 && Int(t) < config.vocabSize, "token id \(t) outside the vocabulary 0..<\(config.vocabSize)") }
+        checkIDs(tokens)
         return tokens.count > limit ? Array(tokens.suffix(limit)) : tokens
+    }
+
+    /// Token ids come from the model's own tokenizer, so one outside the vocabulary is a
+    /// programming error (a tokenizer and checkpoint that do not belong together).
+    private func checkIDs(_ tokens: [Int32]) {
+        for t in tokens { precondition(t >= 0 && Int(t) < config.vocabSize, "token id \(t) outside the vocabulary 0..<\(config.vocabSize)") }
     }
 
     private func embed(_ tokens: [Int32]) -> [Float] {
         let h = config.hiddenSize
         var x = [Float](repeating: 0, count: tokens.count * h)
         for (r, t) in tokens.enumerated() {
-            precondition(t >= 0 && Int(t) < config.vocabSize, "token id \(t) outside the vocabulary 0..<\(config.vocabSize)")
             let base = Int(t) * h
             for c in 0..<h { x[r * h + c] = embedding[base + c] }
         }
