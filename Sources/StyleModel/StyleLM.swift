@@ -22,7 +22,7 @@ public struct TokenBatch: Sendable, Equatable {
 
 /// Why weights or adapters cannot make a StyleLM; `tensor` names the culprit.
 public struct StyleLMError: Error, Sendable, Equatable, CustomStringConvertible {
-    public enum Code: String, Sendable { case invalidConfig, missingTensor, unexpectedTensor, wrongShape, nonFinite }
+    public enum Code: String, Sendable { case invalidConfig, missingTensor, unexpectedTensor, wrongShape, nonFinite, invalidBatch }
     public var code: Code
     public var tensor: String?
     public var message: String
@@ -148,6 +148,24 @@ public final class StyleLM {
     public func adapterValues() -> [String: [Float]] { adapters.mapValues(\.value) }
 
     // MARK: - Forward
+
+    /// Throws when `batch` cannot run on this model (a token id outside the vocabulary,
+    /// rows longer than `max_position_embeddings`, inconsistent sizes). `logits` and
+    /// `hiddenStates` treat such a batch as a programmer error, so check batches built
+    /// from outside data here first.
+    public func validate(_ batch: TokenBatch) throws {
+        func fail(_ message: String) -> StyleLMError { StyleLMError(code: .invalidBatch, tensor: nil, message: message) }
+        guard batch.tokens.count == batch.batch * batch.seq, batch.lengths.count == batch.batch,
+              batch.lengths.allSatisfy({ (0...batch.seq).contains($0) }) else {
+            throw fail("token batch is inconsistent: \(batch.tokens.count) tokens, \(batch.batch) rows of \(batch.seq), lengths \(batch.lengths)")
+        }
+        guard batch.seq <= config.maxPositionEmbeddings else {
+            throw fail("rows of \(batch.seq) tokens exceed max_position_embeddings (\(config.maxPositionEmbeddings)); truncate them")
+        }
+        if let i = batch.tokens.firstIndex(where: { $0 < 0 || Int($0) >= config.vocabSize }) {
+            throw fail("token id \(batch.tokens[i]) at row \(i / max(batch.seq, 1)), position \(i % max(batch.seq, 1)) is outside the vocabulary 0..<\(config.vocabSize)")
+        }
+    }
 
     /// Logits [batch·seq, vocab] (output projection tied to the embedding). Rows at padded
     /// positions are computed but meaningless; real rows do not depend on padding.

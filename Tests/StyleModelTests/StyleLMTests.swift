@@ -82,6 +82,17 @@ import LookbookCore
         }
     }
 
+    @Test func validateRejectsBadBatches() throws {
+        let model = StyleLM(config: .tiny(), seed: 1)
+        try model.validate(TokenBatch(rows: [[1, 2], [36]], pad: 0))
+        #expect(throws: StyleLMError.self) { try model.validate(TokenBatch(rows: [[1, 37]], pad: 0)) }
+        #expect(throws: StyleLMError.self) { try model.validate(TokenBatch(rows: [[1, -1]], pad: 0)) }
+        #expect(throws: StyleLMError.self) { try model.validate(TokenBatch(rows: [[Int32](repeating: 1, count: 17)], pad: 0)) }
+        var broken = TokenBatch(rows: [[1, 2]], pad: 0)
+        broken.lengths = [3]
+        #expect(throws: StyleLMError.self) { try model.validate(broken) }
+    }
+
     @Test func invalidConfigIsAnError() {
         var config = StyleLMConfig.tiny()
         config.numAttentionHeads = 3
