@@ -17,6 +17,8 @@ struct StyleLMScoreBench: ParsableCommand {
     @Option(help: "Prompt tokens.") var promptLength = 60
     @Option(help: "Candidates per prompt.") var candidates = 200
     @Option(help: "Mean candidate tokens (lengths vary by ±2).") var candidateLength = 12
+    @Option(help: "Leading tokens shared by each group of 10 candidates (0: all random), as captions of one slot often start alike; shared prefixes run once.")
+    var shared = 0
     @Option(help: "Prompts per run.") var prompts = 5
     @Option(help: "Runs; medians are printed.") var runs = 3
 
@@ -26,14 +28,18 @@ struct StyleLMScoreBench: ParsableCommand {
         var random = SplitMix64(seed: 42)
         let work: [(prompt: [Int32], candidates: [[Int32]])] = (0..<prompts).map { _ in
             let prompt = (0..<promptLength).map { _ in Int32(random.below(config.vocabSize)) }
-            let cands = (0..<candidates).map { _ in
-                (0..<max(1, candidateLength - 2 + random.below(5))).map { _ in Int32(random.below(config.vocabSize)) }
+            var groupPrefix: [Int32] = []
+            let cands = (0..<candidates).map { i in
+                if i % 10 == 0 { groupPrefix = (0..<shared).map { _ in Int32(random.below(config.vocabSize)) } }
+                let length = max(1, candidateLength - 2 + random.below(5))
+                return Array((groupPrefix + (0..<length).map { _ in Int32(random.below(config.vocabSize)) }).prefix(length))
             }
             return (prompt, cands)
         }
         let flops = work.reduce(0.0) { $0 + Self.scoringFLOPs(config, prompt: $1.prompt.count, candidates: $1.candidates) }
-        let rows = work[0].candidates.reduce(0) { $0 + $1.count - 1 }
-        print("model: standard, vocab \(config.vocabSize), \(config.parameterCount) parameters; \(prompts) prompts × \(promptLength) tokens, \(candidates) candidates of ~\(candidateLength) tokens (\(rows) rows per batch)")
+        let rows = work[0].candidates.reduce(0) { $0 + max($1.count - 1, 0) }
+        let distinctRows = Self.runPrefixes(work[0].candidates).count
+        print("model: standard, vocab \(config.vocabSize), \(config.parameterCount) parameters; \(prompts) prompts × \(promptLength) tokens, \(candidates) candidates of ~\(candidateLength) tokens, groups of 10 sharing \(shared) leading tokens (\(rows) rows per batch, \(distinctRows) distinct)")
         _ = model.continuationLogProbs(model.prefill(work[0].prompt), work[0].candidates)   // warm-up
 
         var rates: [Double] = [], scoreOnly: [Double] = [], prefills: [Double] = [], gflops: [Double] = [], reference: [Double] = []
@@ -49,7 +55,7 @@ struct StyleLMScoreBench: ParsableCommand {
             scoreOnly.append(total / scoreTime)
             prefills.append(prefillTime / Double(prompts) * 1000)
             gflops.append(flops / scoreTime / 1e9)
-            reference.append(Self.plainSgemmGFLOPs(m: rows, n: 2 * config.intermediateSize, k: config.hiddenSize))
+            reference.append(Self.plainSgemmGFLOPs(m: distinctRows, n: 2 * config.intermediateSize, k: config.hiddenSize))
             print("run \(run + 1): \(fmt(rates.last!, 0)) candidates/s (scoring alone \(fmt(scoreOnly.last!, 0))/s), prefill \(fmt(prefills.last!, 2)) ms, \(fmt(gflops.last!, 1)) GFLOP/s (plain sgemm \(fmt(reference.last!, 1)))")
         }
         let perCandidate = flops / Double(prompts * candidates)
@@ -57,7 +63,7 @@ struct StyleLMScoreBench: ParsableCommand {
         line("candidates/s, batch scoring alone", fmt(median(scoreOnly), 0))
         line("prefill ms per \(promptLength)-token prompt", fmt(median(prefills), 2))
         line("scoring GFLOP/s", fmt(median(gflops), 1))
-        line("reference: plain sgemm \(rows)×\(2 * config.intermediateSize)×\(config.hiddenSize)", "\(fmt(median(reference), 1)) GFLOP/s")
+        line("reference: plain sgemm \(distinctRows)×\(2 * config.intermediateSize)×\(config.hiddenSize)", "\(fmt(median(reference), 1)) GFLOP/s")
         line("scoring / plain sgemm", fmt(median(gflops) / median(reference), 2))
         line("MFLOP per candidate", fmt(perCandidate / 1e6, 1))
         line("ceiling at plain-sgemm speed", "\(fmt(median(reference) * 1e9 / perCandidate, 0)) candidates/s")
@@ -65,18 +71,20 @@ struct StyleLMScoreBench: ParsableCommand {
 
     /// Floating-point operations of one `continuationLogProbs` call (multiply-add = 2):
     /// every projection, attention over prompt + own prefix, and the vocabulary projection,
-    /// for the rows actually run (a candidate's last token is never run).
+    /// for the rows actually run: one per distinct candidate prefix (a candidate's last
+    /// token is never run, a shared prefix runs once).
     static func scoringFLOPs(_ c: StyleLMConfig, prompt: Int, candidates: [[Int32]]) -> Double {
         let h = Double(c.hiddenSize), i = Double(c.intermediateSize), v = Double(c.vocabSize)
-        var total = 0.0
-        for cand in candidates where cand.count >= 2 {
-            for j in 0..<(cand.count - 1) {
-                let keys = Double(prompt + j + 1)
-                let layer = 2 * (4 * h * h + 3 * h * i) + 2 * 2 * keys * h
-                total += Double(c.numHiddenLayers) * layer + 2 * h * v
-            }
+        return runPrefixes(candidates).reduce(0.0) { total, prefix in
+            let keys = Double(prompt + prefix.count)
+            let layer = 2 * (4 * h * h + 3 * h * i) + 2 * 2 * keys * h
+            return total + Double(c.numHiddenLayers) * layer + 2 * h * v
         }
-        return total
+    }
+
+    /// The distinct prefixes the scorer runs, one row each: lengths 1..<count of every candidate.
+    static func runPrefixes(_ candidates: [[Int32]]) -> Set<[Int32]> {
+        Set(candidates.flatMap { c in (1..<max(c.count, 1)).map { Array(c.prefix($0)) } })
     }
 
     /// GFLOP/s of `C = A·Bᵀ` with A [m × k], B [n × k], median of 5.
