@@ -35,7 +35,11 @@ public enum StoreExporter {
     @discardableResult
     public static func export(storePath: String, format: Format, to dir: String,
                               slot: Slot? = nil, category: String? = nil) throws -> [String] {
-        let reader = try StoreReader(path: storePath)
+        // No memory map: an export reads the whole file once, and mapped pages count in
+        // the process's RSS, which then grew with the store (61 → 137 MiB from a 26 to a
+        // 104 MiB store); through SQLite's bounded page cache it stays flat (38 MiB for
+        // 1M and for 4M exported rows).
+        let reader = try StoreReader(path: storePath, mmapMiB: 0)
         try FileOps.makeDirectory(dir)
         var written: [String] = []
         do {
