@@ -1,0 +1,145 @@
+import CatalogGenerator
+import CatalogIngest
+import Foundation
+import LookbookCore
+import LookupStore
+import Recommender
+import SQLiteSupport
+import Testing
+@testable import Pipeline
+
+/// A generated catalog without photos (fast), and its evolved next day.
+private func generated(products: Int = 400, outfits: Int = 60, seed: UInt64 = 7) throws -> GeneratedCatalog {
+    let config = SampleCatalogGenerator.Config(seed: seed, productCount: products, imageCount: 0, outfitCount: outfits)
+    return try SampleCatalogGenerator(config: config, workers: 1).generate(renderImages: false)
+}
+
+/// Small M so that the retrieval thresholds, not short pools, decide what is affected.
+@Test(arguments: [8, 30, 100])
+func incrementalPrecomputeEqualsAFullRecomputeOnTheEvolvedCatalog(retrievalM: Int) throws {
+    let day1 = try generated()
+    let gen = SampleCatalogGenerator(config: day1.config, workers: 1)
+    var day2 = try gen.evolve(day1, changeFraction: 0.05, seed: 3)
+    // A merchandiser verdict arrives on day 2, for an anchor that did not change.
+    let before = Set(day1.catalog.products)
+    let anchor = day2.catalog.products.first { before.contains($0) && $0.slot == .top }!
+    let item = day2.catalog.products.first { $0.slot == .bottom }!
+    day2.catalog.feedback.append(Feedback(anchor: anchor.id, item: item.id, verdict: .reject))
+
+    // One model for both days: incremental runs are for catalog, stock and feedback
+    // changes under the same model version.
+    let model = CooccurrenceModel.train(products: day1.catalog.products, outfits: day1.catalog.outfits)
+    var settings = RecommendSettings()
+    settings.retrievalM = retrievalM
+    settings.complementaryK = min(20, retrievalM)
+    settings.fitbK = min(10, retrievalM)
+    let first = Precomputer(model: model, settings: settings, feedback: day1.catalog.feedback)
+        .run(products: day1.catalog.products, outfits: day1.catalog.outfits, previous: nil)
+    let second = Precomputer(model: model, settings: settings, feedback: day1.catalog.feedback + day2.catalog.feedback)
+    let incremental = second.run(products: day2.catalog.products, outfits: day2.catalog.outfits, previous: first.state)
+    let full = second.run(products: day2.catalog.products, outfits: day2.catalog.outfits, previous: nil)
+
+    #expect(!incremental.stats.full)
+    #expect(incremental.output.complementary == full.output.complementary)
+    #expect(incremental.output.fitb == full.output.fitb)
+    #expect(incremental.state == full.state)
+    #expect(incremental.stats.anchorsRecomputed > 0)
+    if retrievalM == 8 {
+        // Pools of ~40 per slot: with M = 8 thresholds decide and some anchors are
+        // reused (most are not: 5 % of 400 products touch most top 8s); with larger M
+        // most pools are short and any allowed change reaches them.
+        #expect(incremental.stats.anchorsRecomputed < day2.catalog.products.count)
+        #expect(incremental.stats.anchorReasons["a changed product reaches the top 8", default: 0] > 0)
+    }
+    #expect(incremental.stats.anchorReasons["feedback changed"] == 1)
+    #expect(incremental.stats.anchorReasons["new product", default: 0] > 0)
+}
+
+/// Day 2 for the pipeline: the evolved products, except that outfits and the products
+/// in them stay as on day 1, so the retrained model is the same model.
+private func pipelineDays() throws -> (Catalog, Catalog) {
+    let day1 = try generated(products: 300, outfits: 30, seed: 11)
+    var day2 = try SampleCatalogGenerator(config: day1.config, workers: 1).evolve(day1, changeFraction: 0.1, seed: 5)
+    let members = Set(day1.catalog.outfits.flatMap(\.items))
+    let old = Dictionary(uniqueKeysWithValues: day1.catalog.products.map { ($0.id, $0) })
+    var products = day2.catalog.products.filter { !members.contains($0.id) }
+    products += day1.catalog.products.filter { members.contains($0.id) }
+    day2.catalog.products = products.sorted { $0.id < $1.id }
+    day2.catalog.outfits = day1.catalog.outfits
+    day2.catalog.feedback = day1.catalog.feedback.filter { old[$0.anchor] != nil && old[$0.item] != nil }
+    func strip(_ c: Catalog) -> Catalog {
+        var c = c
+        c.products = c.products.map { var p = $0; p.images = []; return p }
+        return c
+    }
+    return (strip(day1.catalog), strip(day2.catalog))
+}
+
+@Test func anIncrementalNightlyRunPublishesWhatAFullRunWould() async throws {
+    let (day1, day2) = try pipelineDays()
+    // ~30 products per slot: a small M so thresholds, not short pools, decide.
+    func small(_ f: inout Fixture) {
+        f.job.recommend.retrievalM = 10
+        f.job.recommend.complementaryK = 5
+        f.job.recommend.fitbK = 5
+    }
+    var a = try Fixture()
+    small(&a)
+    _ = try a.write(day1, as: "acme-1.tar")
+    let first = await a.run()
+    #expect(first.report.status == .succeeded, "\(first.report.message)")
+    #expect(first.report.precompute?.mode == "full")
+    #expect(first.report.precompute?.fullReason == "no previous results")
+    _ = try a.write(day2, as: "acme-2.tar")
+    let second = await a.run()
+    #expect(second.report.status == .succeeded, "\(second.report.message)")
+    let pc = try #require(second.report.precompute)
+    #expect(pc.mode == "incremental", "\(pc.fullReason ?? "")")
+    #expect(pc.anchorsRecomputed > 0 && pc.anchorsRecomputed < day2.products.count)
+    #expect(pc.anchorReasons["new product", default: 0] > 0)
+
+    var b = try Fixture()
+    small(&b)
+    _ = try b.write(day2, as: "acme-2.tar")
+    let fresh = await b.run()
+    #expect(fresh.report.status == .succeeded, "\(fresh.report.message)")
+    #expect(fresh.report.precompute?.mode == "full")
+
+    let ra = try StoreReader(path: a.storePath), rb = try StoreReader(path: b.storePath)
+    #expect(try ra.productIDs() == rb.productIDs())
+    var lists = 0
+    for id in try rb.productIDs() {
+        let la = try ra.complementary(for: id), lb = try rb.complementary(for: id)
+        #expect(la == lb, "lists of \(id) differ")
+        lists += lb.count
+    }
+    #expect(lists > 0)
+    for o in day2.outfits { #expect(try ra.fitbCandidates(outfitID: o.id) == rb.fitbCandidates(outfitID: o.id)) }
+}
+
+@Test func aStateDatabaseOfSchema2IsMigrated() throws {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("lookbook-state-\(UUID().uuidString)").path
+    do {
+        let st = try StateStore(directory: dir)
+        try st.db.execute("DROP TABLE recommend_meta; DROP TABLE recommend_inputs; DROP TABLE recommend_anchors; DROP TABLE recommend_outfits; PRAGMA user_version = 2;")
+    }
+    let st = try StateStore(directory: dir)
+    #expect(try st.db.pragmaInt("user_version") == 3)
+    #expect(try st.precomputeState(verdicts: [:]) == nil)
+}
+
+@Test func jobFileReadsTheRecommendRules() throws {
+    let c = try JobConfig.parse("""
+        [recommend]
+        retrieval_m = 50
+        mmr_lambda = 0.5
+        max_price_ratio = 4
+        same_brand_only = true
+        exclude_brand_pairs = [["Acme", "Globex"]]
+        """)
+    #expect(c.recommend.retrievalM == 50 && c.recommend.mmrLambda == 0.5 && c.recommend.maxPriceRatio == 4)
+    #expect(c.recommend.sameBrandOnly && c.recommend.excludeBrandPairs == [.init("Acme", "Globex")])
+    #expect(throws: LookbookError.self) { try JobConfig.parse("[recommend]\nexclude_brand_pairs = [[\"Acme\"]]") }
+    #expect(throws: LookbookError.self) { try JobConfig.parse("[recommend]\nretrieval_m = 5") }
+    #expect(throws: LookbookError.self) { try JobConfig.parse("[recommend]\nmmr_lambda = 2") }
+}
