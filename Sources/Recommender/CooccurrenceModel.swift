@@ -116,7 +116,11 @@ public struct CooccurrenceModel: Sendable {
          version: String) {
         self.vocabulary = vocabulary; self.rows = rows; self.names = names
         self.settings = settings; self.trainedOutfits = trainedOutfits; self.version = version
+        slotFeature = names.map { $0.hasPrefix("s:") }
     }
+
+    /// Whether each feature is a slot feature (`s:`), for reasons.
+    let slotFeature: [Bool]
 
     /// Feature ids of a product (unknown features are dropped but counted by the caller
     /// through `FeatureSet.count`).
@@ -182,12 +186,18 @@ public struct CooccurrenceModel: Sendable {
     /// `"denim" goes with "sneakers"`. Nil when nothing links them.
     public func reason(anchor: FeatureSet, candidate: FeatureSet) -> String? {
         var best: (Float, Int32, Int32)?
-        let cand = Set(candidate.ids)
         for f in anchor.ids {
-            for (g, v) in rows[Int(f)] where cand.contains(g) {
-                let fs = names[Int(f)], gs = names[Int(g)]
-                if fs.hasPrefix("s:") && gs.hasPrefix("s:") { continue }
-                if best == nil || v > best!.0 { best = (v, f, g) }
+            let row = rows[Int(f)]
+            guard !row.isEmpty else { continue }
+            for g in candidate.ids {
+                // Binary search: rows are sorted by feature id.
+                var lo = 0, hi = row.count
+                while lo < hi { let mid = (lo + hi) / 2; if row[mid].0 < g { lo = mid + 1 } else { hi = mid } }
+                guard lo < row.count, row[lo].0 == g else { continue }
+                let v = row[lo].1
+                if slotFeature[Int(f)] && slotFeature[Int(g)] { continue }
+                // Ties keep the first pair in (anchor feature, row) order, as a scan of the row would.
+                if best == nil || v > best!.0 || (v == best!.0 && f == best!.1 && g < best!.2) { best = (v, f, g) }
             }
         }
         guard let (_, f, g) = best else { return nil }

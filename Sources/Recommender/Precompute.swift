@@ -236,7 +236,7 @@ struct RunContext: Sendable {
             let scores = reranker.scores(context: [anchor.product], slot: slot, candidates: candidates.map { items[$0].product })
             t.lap(.rerank, scored: candidates.count)
             let approved = candidates.indices.map { $0 < r.approved.count }
-            let picked = rules.select(settings.complementaryK, candidates: candidates.map { items[$0] }, approved: approved,
+            let picked = rules.select(settings.complementaryK, candidates: candidates, in: items, approved: approved,
                                       scores: scores, context: [anchor])
             let list = picked.map { c -> ScoredProduct in
                 let item = items[candidates[c]]
@@ -285,7 +285,7 @@ struct RunContext: Sendable {
             let contextProducts = contextItems.map(\.product)
             let scores = reranker.scores(context: contextProducts, slot: slot, candidates: candidates.map { items[$0].product })
             t.lap(.rerank, scored: candidates.count)
-            let picked = rules.select(settings.fitbK, candidates: candidates.map { items[$0] },
+            let picked = rules.select(settings.fitbK, candidates: candidates, in: items,
                                       approved: Array(repeating: false, count: candidates.count), scores: scores, context: contextItems)
             let list = picked.map { c -> ScoredProduct in
                 let item = items[candidates[c]]

@@ -13,6 +13,8 @@ struct Item: Sendable {
     let brand: String?
     /// Brand and the sorted set of title words: equal keys are near-duplicates.
     let titleKey: String
+    /// FNV-1a of `titleKey`, compared first.
+    let titleHash: UInt64
     /// SHA-256 of the primary image, when known.
     let imageHash: String?
 
@@ -25,6 +27,7 @@ struct Item: Sendable {
         brand = b.isEmpty ? nil : b
         let words = Set(Words.tokens(product.title)).sorted().joined(separator: " ")
         titleKey = words.isEmpty ? "" : (brand ?? "") + "|" + words
+        titleHash = StableHash.fnv1a(titleKey)
         self.imageHash = imageHash
     }
 }
@@ -88,7 +91,7 @@ struct Rules: Sendable {
 
     static func nearDuplicates(_ a: Item, _ b: Item) -> Bool {
         if let x = a.imageHash, let y = b.imageHash, x == y { return true }
-        return !a.titleKey.isEmpty && a.titleKey == b.titleKey
+        return a.titleHash == b.titleHash && !a.titleKey.isEmpty && a.titleKey == b.titleKey
     }
 
     /// Jaccard overlap of two sorted unique id lists.
@@ -107,7 +110,21 @@ struct Rules: Sendable {
     ///   - candidates: reranked candidates, with `approved` marking merchandiser approvals.
     ///   - scores: rerank scores, parallel to `candidates`.
     ///   - context: the anchor (or the outfit's other items): candidates that duplicate it are dropped.
-    func select(_ k: Int, candidates: [Item], approved: [Bool], scores: [Double], context: [Item]) -> [Int] {
+    func select(_ k: Int, candidates ids: [Int], in items: [Item], approved: [Bool], scores: [Double], context: [Item]) -> [Int] {
+        // Items are read in place (copying a product costs reference counting).
+        return items.withUnsafeBufferPointer { all in
+            select(k, candidates: CandidateView(ids: ids, items: all), approved: approved, scores: scores, context: context)
+        }
+    }
+
+    private struct CandidateView {
+        let ids: [Int]
+        let items: UnsafeBufferPointer<Item>
+        var indices: Range<Int> { ids.indices }
+        subscript(_ c: Int) -> Item { _read { yield items[ids[c]] } }
+    }
+
+    private func select(_ k: Int, candidates: CandidateView, approved: [Bool], scores: [Double], context: [Item]) -> [Int] {
         // Best first by score, then id: the order every tie falls back to.
         let order = candidates.indices.sorted {
             scores[$0] != scores[$1] ? scores[$0] > scores[$1] : candidates[$0].product.id < candidates[$1].product.id
