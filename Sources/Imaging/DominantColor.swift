@@ -11,9 +11,18 @@ public struct ColorCluster: Sendable, Equatable {
     /// go darker than a charcoal one's.
     public var lowL: Double
     public var highL: Double
+    /// Where the cluster lies: its share of the sampled foreground pixels (not centre
+    /// weighted) in each cell of a `layoutSide`×`layoutSide` grid laid over the
+    /// foreground's bounding box, row-major from the top left. Sums to the cluster's
+    /// unweighted share. Empty for clusters made by hand.
+    public var layout: [Double]
 
-    public init(center: Lab, share: Double, lowL: Double? = nil, highL: Double? = nil) {
+    /// Cells per side of `layout`.
+    public static let layoutSide = 6
+
+    public init(center: Lab, share: Double, lowL: Double? = nil, highL: Double? = nil, layout: [Double] = []) {
         self.center = center; self.share = share; self.lowL = lowL ?? center.l; self.highL = highL ?? center.l
+        self.layout = layout
     }
 }
 
@@ -109,11 +118,27 @@ public enum DominantColors {
             groups[bi] = (ColorCluster(center: c, share: s), groups[bi].1 + groups[bj].1)
             groups.remove(at: bj)
         }
+        // The foreground's bounding box, for the clusters' layouts.
+        var x0 = r.width, x1 = 0, y0 = r.height, y1 = 0
+        for i in idx {
+            let x = i % r.width, y = i / r.width
+            x0 = min(x0, x); x1 = max(x1, x); y0 = min(y0, y); y1 = max(y1, y)
+        }
+        let grid = ColorCluster.layoutSide
+        let cellW = Double(x1 - x0 + 1) / Double(grid), cellH = Double(y1 - y0 + 1) / Double(grid)
         let out = groups.map { g -> ColorCluster in
             var ls = g.1.map { pl[$0] }
             ls.sort()
             var c = g.0
             c.lowL = Double(ls[ls.count / 10]); c.highL = Double(ls[(ls.count * 9) / 10])
+            var layout = [Double](repeating: 0, count: grid * grid)
+            for m in g.1 {
+                let i = idx[m]
+                let gx = min(grid - 1, Int(Double(i % r.width - x0) / cellW))
+                let gy = min(grid - 1, Int(Double(i / r.width - y0) / cellH))
+                layout[gy * grid + gx] += 1 / Double(n)
+            }
+            c.layout = layout
             return c
         }
         return out.sorted { $0.share > $1.share }
