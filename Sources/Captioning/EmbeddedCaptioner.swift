@@ -11,7 +11,7 @@ import LookbookCore
 public struct EmbeddedCaptioner: Captioner {
     public static let name = "embedded"
     /// Bump when the output for the same input may change: the caption cache keys on it.
-    public static let version = 1
+    public static let version = 2
     public var id: String { "\(Self.name)@\(Self.version)" }
 
     /// Images whose header declares more pixels are refused before decoding.
@@ -33,7 +33,7 @@ public struct EmbeddedCaptioner: Captioner {
         if let bytes = request.image {
             do {
                 let image = try ImageDecoder.decode(bytes, maxPixels: maxPixels, targetSize: analysisSize).image
-                visual = VisualAnalyzer.analyze(image)
+                visual = VisualAnalyzer.analyze(image, slot: request.product.slot)
             } catch {
                 if request.imageOnly || request.product.title.isEmpty { throw CaptionError("\(error)") }
             }

@@ -29,12 +29,14 @@ public enum VisualAnalyzer {
     /// Longest side of the raster the analysis runs on; larger images are box-averaged.
     public static let analysisSide = 112
 
-    /// Analyses decoded pixels.
-    public static func analyze(_ image: RGBAImage) -> VisualAttributes {
+    /// Analyses decoded pixels. `slot` (from the product's category, never its colour
+    /// words) says where in the frame the product sits when a model wears it: the torso
+    /// for a top, the lower half for bottoms; `nil` or `.other` weights the frame evenly.
+    public static func analyze(_ image: RGBAImage, slot: Slot? = nil) -> VisualAttributes {
         let raster = LabRaster(image, maxSide: analysisSide)
         let fg = BackgroundSeparation.separate(raster)
         let clusters = DominantColors.clusters(raster, mask: fg.mask)
-        let (main, second) = pickColors(clusters)
+        let (main, second) = pickColors(clusters, slot: slot)
         let name = ColorDictionary.name(forPhotographed: main.center)
         var secondName: ColorName? = nil
         if let second {
@@ -42,7 +44,7 @@ public enum VisualAnalyzer {
             if s.name != name.name { secondName = s }
         }
         let features = PatternClassifier.features(raster, mask: fg.mask, clusters: clusters,
-                                                  main: clusters.firstIndex(of: main) ?? 0)
+                                                  main: clusters.firstIndex(of: main) ?? 0, image: image)
         let pattern = PatternClassifier.classify(features)
         return VisualAttributes(color: name.name, colorFamily: name.family, secondaryColor: secondName?.name,
                                 secondaryColorFamily: secondName?.family, pattern: pattern.rawValue,
@@ -53,8 +55,11 @@ public enum VisualAnalyzer {
     /// Decodes JPEG, PNG or WebP bytes with `ImageDecoder` (format from the bytes, pixel
     /// limit before allocation, DCT-scaled JPEG decoding for large photos) and analyses
     /// them. Throws the decoder's `ImagingError` for bytes that are not a usable image.
-    public static func analyze(bytes: [UInt8], decoder: ImageDecoder = ImageDecoder(targetSize: analysisSide)) throws -> VisualAttributes {
-        try analyze(decoder.decode(bytes).image)
+    /// The default decoder keeps twice the analysis resolution, as the captioner's does
+    /// for catalogue-sized photos: fine stripes survive for the pattern's line structure.
+    public static func analyze(bytes: [UInt8], slot: Slot? = nil,
+                               decoder: ImageDecoder = ImageDecoder(targetSize: 2 * analysisSide)) throws -> VisualAttributes {
+        try analyze(decoder.decode(bytes).image, slot: slot)
     }
 
     /// How much more a fully chromatic cluster (C* ≥ 30) counts than a grey one of the
@@ -70,20 +75,54 @@ public enum VisualAnalyzer {
         (40...88).contains(c.l) && (8...45).contains(c.chroma) && (35...75).contains(c.hue) && c.a > 4
     }
 
-    /// The main colour and, when there is one, a secondary colour: clusters are scored by
-    /// share, with a bonus for chroma and a penalty for skin.
-    static func pickColors(_ clusters: [ColorCluster]) -> (ColorCluster, ColorCluster?) {
+    /// Weights of the six rows of a cluster's layout grid (top to bottom of the
+    /// foreground's bounding box) by where the product sits in a model shot: a top's
+    /// wearer shows a face above it and legs below; bottoms have a shirt above them and
+    /// shoes below; shoes have soles and shadows at the bottom. Set on even Myntra ids.
+    static func rowWeights(for slot: Slot?) -> [Double]? {
+        switch slot {
+        case .top, .dress, .outerwear: [0.4, 1, 1, 1, 1, 0.3]
+        case .bottom: [0.3, 1, 1, 1, 1, 0.6]
+        case .shoes: [1, 1, 1, 1, 1, 0.5]
+        default: nil
+        }
+    }
+
+    /// A cluster's centre-weighted share, reweighted by where its pixels lie.
+    static func placedShare(_ c: ColorCluster, rowWeights: [Double]?) -> Double {
+        guard let rowWeights, !c.layout.isEmpty else { return c.share }
+        let side = ColorCluster.layoutSide
+        var total = 0.0, weighted = 0.0
+        for (i, v) in c.layout.enumerated() { total += v; weighted += v * rowWeights[i / side] }
+        return total > 0 ? c.share * weighted / total : c.share
+    }
+
+    /// The main colour and, when there is one, a secondary colour. Clusters are scored
+    /// by share, reweighted by position for the slot, with a bonus for chroma and a
+    /// penalty for skin; then the scores of clusters of the same colour family are added
+    /// (a garment in light and shade is one colour even when k-means splits it), and the
+    /// main colour is the best-scoring cluster of the best family.
+    static func pickColors(_ clusters: [ColorCluster], slot: Slot? = nil) -> (ColorCluster, ColorCluster?) {
         guard !clusters.isEmpty else {
             return (ColorCluster(center: Lab(100, 0, 0), share: 1), nil)
         }
+        let rows = rowWeights(for: slot)
         let nonSkin = clusters.filter { !looksLikeSkin($0.center) }.reduce(0) { $0 + $1.share }
-        let scored = clusters.map { c -> (ColorCluster, Double) in
-            var s = c.share * (1 + chromaBonus * min(c.center.chroma, 30) / 30)
+        let scored = clusters.map { c -> (cluster: ColorCluster, score: Double, family: ColorFamily) in
+            var s = placedShare(c, rowWeights: rows) * (1 + chromaBonus * min(c.center.chroma, 30) / 30)
             if looksLikeSkin(c.center) && nonSkin >= 0.15 { s *= skinWeight }
-            return (c, s)
-        }.sorted { $0.1 > $1.1 }
-        let main = scored[0].0
-        let second = scored.dropFirst().first { $0.0.share >= 0.15 && !looksLikeSkin($0.0.center) }?.0
+            return (c, s, ColorDictionary.name(forPhotographed: c.center).family)
+        }
+        var familyScore: [ColorFamily: Double] = [:]
+        for s in scored { familyScore[s.family, default: 0] += s.score }
+        // Ties go to the family of the higher-scoring cluster, so the choice is deterministic.
+        let best = scored.max { a, b in
+            let fa = familyScore[a.family]!, fb = familyScore[b.family]!
+            return fa != fb ? fa < fb : a.score < b.score
+        }!
+        let main = best.cluster
+        let second = scored.sorted { $0.score > $1.score }
+            .first { $0.cluster != main && $0.cluster.share >= 0.15 && !looksLikeSkin($0.cluster.center) }?.cluster
         return (main, second)
     }
 }

@@ -1,4 +1,4 @@
-import Captioning
+@testable import Captioning
 import CatalogGenerator
 import Imaging
 import LookbookCore
@@ -73,4 +73,50 @@ func eachGeneratedPatternIsMostlyRecognised(_ pattern: String) {
     #expect(v.colorFamily == .blue)
     #expect(v.pattern == "solid")
     #expect(abs(v.foregroundFraction - 0.1875) < 0.03)
+}
+
+// MARK: - Which cluster is the product
+
+/// A model shot on a white sweep: a skin-coloured head and arms, a blue shirt on the
+/// torso and dark brown trousers below, like Myntra's apparel photos.
+func modelShot() -> RGBAImage {
+    let skin = RGBA(222, 172, 140), shirt = RGBA(40, 80, 170), trousers = RGBA(90, 60, 40)
+    var img = RGBAImage(width: 112, height: 112, fill: RGBA(255, 255, 255))
+    for y in 4..<112 {
+        for x in 0..<112 {
+            let dx = Double(x - 56), dy = Double(y - 16)
+            if dx * dx / 100 + dy * dy / 144 <= 1 { img[x, y] = skin }              // head
+            else if (26..<60).contains(y) && (34..<78).contains(x) { img[x, y] = shirt }  // torso
+            else if (26..<62).contains(y) && ((26..<34).contains(x) || (78..<86).contains(x)) { img[x, y] = skin }  // arms
+            else if (60..<108).contains(y) && ((36..<54).contains(x) || (58..<76).contains(x)) { img[x, y] = trousers }
+        }
+    }
+    return img
+}
+
+@Test func aModelShotOfATopIsNamedByTheShirtNotTheSkin() {
+    let v = VisualAnalyzer.analyze(modelShot(), slot: .top)
+    #expect(v.colorFamily == .blue, "\(v.color); clusters \(v.clusters.map(\.center))")
+}
+
+/// A cluster of `colour` with `share`, its pixels all in grid row `row`.
+func cluster(_ colour: String, _ share: Double, row: Int = 2) -> ColorCluster {
+    let side = ColorCluster.layoutSide
+    var layout = [Double](repeating: 0, count: side * side)
+    for x in 0..<side { layout[row * side + x] = share / Double(side) }
+    return ColorCluster(center: ColorDictionary.named(colour)!.lab, share: share, layout: layout)
+}
+
+@Test func clustersOfOneFamilyAreAddedBeforeChoosing() {
+    // Navy in shade and blue in light, each smaller than the red trim, together larger.
+    let (main, _) = VisualAnalyzer.pickColors([cluster("red", 0.36), cluster("navy", 0.34), cluster("blue", 0.30)])
+    #expect(ColorDictionary.name(forPhotographed: main.center).family == .blue)
+    #expect(main.center == ColorDictionary.named("navy")!.lab, "the family's best cluster names it")
+}
+
+@Test func theBottomRowCountsLessForATop() {
+    let legs = cluster("navy", 0.5, row: 5), torso = cluster("red", 0.4, row: 2)
+    #expect(VisualAnalyzer.pickColors([legs, torso], slot: .top).0 == torso)
+    #expect(VisualAnalyzer.pickColors([legs, torso], slot: nil).0 == legs)
+    #expect(abs(VisualAnalyzer.placedShare(legs, rowWeights: VisualAnalyzer.rowWeights(for: .top)) - 0.5 * 0.3) < 1e-12)
 }

@@ -22,7 +22,7 @@ private func generatedFixture(snapshot: String = "2026-11-28T02:00:00Z", seed: U
     let first = await f.run()
     #expect(first.report.status == .succeeded, "\(first.report.message)")
     #expect(first.report.counts.captioned == 50)
-    #expect(first.report.captioner == "embedded@1")
+    #expect(first.report.captioner == "embedded@2")
 
     // The next night: a new snapshot with the same photos (prices changed).
     var next = generated
