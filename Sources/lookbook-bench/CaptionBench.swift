@@ -45,7 +45,7 @@ struct CaptionQualityBench: ParsableCommand {
     /// Myntra labels whose dictionary name is spelt differently.
     static let dictionaryNameOfLabel: [String: String] = ["Navy Blue": "navy", "Turquoise Blue": "turquoise"]
 
-    struct Row { var id: Int; var label: String; var file: String; var title: String; var apparel: Bool }
+    struct Row { var id: Int; var label: String; var file: String; var title: String; var apparel: Bool; var category: String }
 
     func run() throws {
         let csv = data + "/styles.csv"
@@ -61,10 +61,14 @@ struct CaptionQualityBench: ParsableCommand {
             let file = data + "/images/\(id).jpg"
             guard FileManager.default.fileExists(atPath: file) else { continue }
             rows.append(Row(id: id, label: String(f[5]), file: file, title: f.count > 9 ? String(f[9]).lowercased() : "",
-                            apparel: f[2] == "Apparel"))
+                            apparel: f[2] == "Apparel", category: "\(f[2]) > \(f[3]) > \(f[4])"))
         }
         rows.sort { $0.id < $1.id }
         if limit > 0 { rows = Array(rows.prefix(limit)) }
+        // Where to look comes from the category path alone (as ingest assigns slots),
+        // never from the title, whose colour words would give the answer away.
+        let slotRules = SlotRules()
+        let slots = rows.map { slotRules.slot(category: $0.category, title: "") }
         let bytes: [[UInt8]] = try rows.map { try Array(Data(contentsOf: URL(fileURLWithPath: $0.file))) }
 
         // Decode + analyse on `workers` threads; each worker owns a decoder.
@@ -83,7 +87,7 @@ struct CaptionQualityBench: ParsableCommand {
                 var i = worker
                 while i < bytes.count {
                     do {
-                        results.attrs[i] = try VisualAnalyzer.analyze(bytes: bytes[i])
+                        results.attrs[i] = try VisualAnalyzer.analyze(bytes: bytes[i], slot: slots[i])
                     } catch {
                         results.failures[i] = "\(error)"
                     }
@@ -176,11 +180,11 @@ struct CaptionQualityBench: ParsableCommand {
             print("\(row.id)  \(row.label) → \(a.color) [\(a.colorFamily.rawValue)] (\(a.secondaryColor ?? "-")) fg \(Int(a.foregroundFraction * 100))% \(a.backgroundMethod.rawValue)  \(cl)")
         }
         if let path = dumpTSV {
-            var out = "id\tlabel\tcolor\tfamily\tfg\tmethod\tpattern\tclusters\tpatternFeatures\n"
+            var out = "id\tlabel\tcolor\tfamily\tfg\tmethod\tpattern\tclusters\tpatternFeatures\tcategory\tlayouts\n"
             for (i, row) in rows.enumerated() {
                 guard let a = results.attrs[i] else { continue }
                 let cl = a.clusters.map { "\(fmt($0.center.l)),\(fmt($0.center.a)),\(fmt($0.center.b)),\(fmt($0.share, 3)),\(fmt($0.lowL)),\(fmt($0.highL))" }.joined(separator: ";")
-                out += "\(row.id)\t\(row.label)\t\(a.color)\t\(a.colorFamily.rawValue)\t\(fmt(a.foregroundFraction, 3))\t\(a.backgroundMethod.rawValue)\t\(a.pattern)\t\(cl)\t\(pf(a.patternFeatures))\n"
+                out += "\(row.id)\t\(row.label)\t\(a.color)\t\(a.colorFamily.rawValue)\t\(fmt(a.foregroundFraction, 3))\t\(a.backgroundMethod.rawValue)\t\(a.pattern)\t\(cl)\t\(pf(a.patternFeatures))\t\(row.category)\t\(a.clusters.map { $0.layout.map { fmt($0, 3) }.joined(separator: ",") }.joined(separator: ";"))\n"
             }
             try out.write(toFile: path, atomically: true, encoding: .utf8)
         }
@@ -211,9 +215,9 @@ struct CaptionQualityBench: ParsableCommand {
     }
 }
 
-/// Pattern features as `edgeDensity,dominant,perpendicular,blobs,multiColourBlobs,blobCoverage,interior`.
+/// Pattern features as `edgeDensity,dominant,perpendicular,blobs,multiColourBlobs,blobCoverage,interior,rowShare,columnShare,rowSpike,columnSpike,coreContrast`.
 private func pf(_ f: PatternFeatures) -> String {
-    "\(fmt(f.edgeDensity, 3)),\(fmt(f.dominantShare, 2)),\(fmt(f.perpendicularShare, 2)),\(f.blobs),\(f.multiColourBlobs),\(fmt(f.blobCoverage, 2)),\(f.interior)"
+    "\(fmt(f.edgeDensity, 3)),\(fmt(f.dominantShare, 2)),\(fmt(f.perpendicularShare, 2)),\(f.blobs),\(f.multiColourBlobs),\(fmt(f.blobCoverage, 2)),\(f.interior),\(fmt(f.rowShare, 3)),\(fmt(f.columnShare, 3)),\(fmt(f.rowSpike, 3)),\(fmt(f.columnSpike, 3)),\(fmt(f.coreContrast, 2))"
 }
 
 private extension String {
