@@ -1,0 +1,156 @@
+import Foundation
+import LookbookCore
+
+/// An item as the language model sees it: its slot and its words (the caption when the
+/// item has an image, its title otherwise). Nothing that identifies the product.
+public struct ItemText: Sendable, Hashable {
+    public var slot: Slot
+    public var text: String
+
+    public init(slot: Slot, text: String) {
+        self.slot = slot
+        self.text = text
+    }
+
+    /// The caption a captioner wrote (attribute `caption`), else the title; lower-cased,
+    /// whitespace collapsed. An item with neither speaks through its category.
+    public init(_ product: Product) {
+        let caption = product.attributes["caption"]?.trimmingCharacters(in: .whitespacesAndNewlines)
+        var words = (caption?.isEmpty == false ? caption! : product.title)
+        if words.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { words = product.category }
+        self.init(slot: product.slot, text: Self.normalise(words))
+    }
+
+    static func normalise(_ text: String) -> String {
+        text.lowercased().split(whereSeparator: { $0.isWhitespace }).joined(separator: " ")
+    }
+}
+
+/// One training sequence: the tokens, and per token the weight of predicting it from
+/// the tokens before it (0 for the prompt, the example's weight for the target).
+public struct TrainingExample: Sendable, Equatable {
+    public var tokens: [Int32]
+    public var weights: [Float]
+
+    public init(tokens: [Int32], weights: [Float]) {
+        precondition(tokens.count == weights.count, "one weight per token")
+        self.tokens = tokens
+        self.weights = weights
+    }
+}
+
+/// The paper's prompt recipe, in tokens.
+///
+/// A fill-in-the-blank prompt lists the outfit's other items in the stable slot order,
+/// each as `<slot:…>` + its words + `<sep>`, then `<blank>` and the slot of the missing
+/// item; the model continues with the missing item's words and `</s>`:
+///
+///     <s> <slot:top> white cotton shirt <sep> <slot:shoes> black leather loafers <sep> <blank> <slot:bottom> | navy wool trousers </s>
+///
+/// Pretraining (the "base LLM") sees product text alone: `<s> <slot:…> words </s>`.
+public struct OutfitPrompts: Sendable {
+    public static let pad = "<pad>", begin = "<s>", end = "</s>", separator = "<sep>", blank = "<blank>"
+    public static func slotToken(_ slot: Slot) -> String { "<slot:\(slot.rawValue)>" }
+    /// Every special token, pad first.
+    public static let specialTokens: [String] = [pad, begin, end, separator, blank] + Slot.allCases.map(slotToken)
+
+    public let tokenizer: BPETokenizer
+    /// The longest sequence the model takes.
+    public let maxLength: Int
+    /// Words of one item are cut to this many tokens.
+    public let maxItemTokens: Int
+
+    let padID: Int32, beginID: Int32, endID: Int32, separatorID: Int32, blankID: Int32
+    let slotIDs: [Slot: Int32]
+
+    public init(tokenizer: BPETokenizer, maxLength: Int, maxItemTokens: Int = 24) throws {
+        func id(_ token: String) throws -> Int32 {
+            guard let id = tokenizer.id(ofSpecial: token) else {
+                throw LookbookError(.model, "the tokenizer has no special token \(token); train it with OutfitPrompts.specialTokens")
+            }
+            return id
+        }
+        self.tokenizer = tokenizer
+        self.maxLength = maxLength
+        self.maxItemTokens = maxItemTokens
+        padID = try id(Self.pad)
+        beginID = try id(Self.begin)
+        endID = try id(Self.end)
+        separatorID = try id(Self.separator)
+        blankID = try id(Self.blank)
+        var slots: [Slot: Int32] = [:]
+        for slot in Slot.allCases { slots[slot] = try id(Self.slotToken(slot)) }
+        slotIDs = slots
+    }
+
+    public var padToken: Int32 { padID }
+    public var endToken: Int32 { endID }
+
+    /// Trains a tokenizer for the recipe on item words.
+    public static func trainTokenizer(on texts: [String], vocabSize: Int) -> BPETokenizer {
+        BPETokenizer.train(texts.map(ItemText.normalise), vocabSize: vocabSize, specialTokens: specialTokens)
+    }
+
+    /// An item's words, cut to `limit` tokens.
+    public func words(_ text: String, limit: Int? = nil) -> [Int32] {
+        Array(tokenizer.encode(text).prefix(limit ?? maxItemTokens))
+    }
+
+    /// The items in prompt order: by slot, then by words, so the same outfit always
+    /// reads the same way whatever order its items were listed in.
+    public static func ordered(_ items: [ItemText]) -> [ItemText] {
+        items.sorted { ($0.slot.order, $0.text) < ($1.slot.order, $1.text) }
+    }
+
+    /// The fill-in-the-blank prompt: context items, `<blank>`, the missing slot. When the
+    /// items do not fit, each item's words are cut shorter (evenly), never dropped.
+    public func prompt(context: [ItemText], blank: Slot) -> [Int32] {
+        let items = Self.ordered(context)
+        // <s> + per item (slot, words, sep) + <blank> <slot> + room for the answer.
+        let fixed = 1 + 2 * items.count + 2 + maxItemTokens + 1
+        let perItem = items.isEmpty ? maxItemTokens : max(1, min(maxItemTokens, (maxLength - fixed) / items.count))
+        var tokens: [Int32] = [beginID]
+        for item in items {
+            tokens.append(slotIDs[item.slot]!)
+            tokens += words(item.text, limit: perItem)
+            tokens.append(separatorID)
+        }
+        tokens += [blankID, slotIDs[blank]!]
+        return tokens
+    }
+
+    /// What the model continues a prompt with for a candidate: its words and `</s>`.
+    public func continuation(_ text: String) -> [Int32] {
+        words(text) + [endID]
+    }
+
+    /// Every leave-one-out of an outfit: each item in turn is the blank, the others the
+    /// context; the loss is on the missing item's words and `</s>`, weighted by `weight`.
+    public func fillInTheBlankExamples(outfit: [ItemText], weight: Float = 1) -> [TrainingExample] {
+        guard outfit.count >= 2 else { return [] }
+        return outfit.indices.map { i in
+            var context = outfit
+            let target = context.remove(at: i)
+            return example(prompt: prompt(context: context, blank: target.slot), answer: continuation(target.text), weight: weight)
+        }
+    }
+
+    /// Product text alone, for the base model: `<s> <slot> words </s>`, loss on the words.
+    public func pretrainingExample(_ item: ItemText) -> TrainingExample {
+        example(prompt: productPrompt(item.slot), answer: continuation(item.text), weight: 1)
+    }
+
+    /// What precedes a product's words in pretraining: `<s> <slot>`.
+    public func productPrompt(_ slot: Slot) -> [Int32] { [beginID, slotIDs[slot]!] }
+
+    func example(prompt: [Int32], answer: [Int32], weight: Float) -> TrainingExample {
+        var tokens = prompt + answer
+        var weights = [Float](repeating: 0, count: prompt.count) + [Float](repeating: weight, count: answer.count)
+        if tokens.count > maxLength {  // only an absurd maxItemTokens gets here; keep the answer
+            let cut = tokens.count - maxLength
+            tokens.removeSubrange(1..<(1 + cut))
+            weights.removeSubrange(1..<(1 + cut))
+        }
+        return TrainingExample(tokens: tokens, weights: weights)
+    }
+}

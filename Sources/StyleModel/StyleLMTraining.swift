@@ -1,0 +1,243 @@
+import Foundation
+import LookbookCore
+
+/// Everything that decides what `lookbook train` makes: the tokenizer size, the network,
+/// and the two stages of the paper's recipe (a base model pretrained on product text,
+/// then supervised fine-tuning on curated outfits through LoRA adapters).
+public struct StyleLMRecipe: Codable, Sendable, Equatable {
+    public var vocabSize = 4096
+    public var hiddenSize = 256
+    public var intermediateSize = 688
+    public var layers = 4
+    public var heads = 4
+    /// The longest prompt + answer, in tokens.
+    public var maxLength = 160
+    /// An item's words are cut to this many tokens.
+    public var maxItemTokens = 20
+    /// The base model: product text alone.
+    public var pretraining: TrainingSettings = {
+        var s = TrainingSettings()
+        s.epochs = 3
+        s.learningRate = 3e-3
+        return s
+    }()
+    /// Fine-tuning on every leave-one-out of every curated outfit.
+    public var fineTuning: TrainingSettings = {
+        var s = TrainingSettings()
+        s.epochs = 2
+        s.learningRate = 2e-3
+        return s
+    }()
+    /// LoRA adapters for fine-tuning; nil fine-tunes every weight.
+    public var lora: LoRAConfig? = LoRAConfig(rank: 16, alpha: 32)
+    public var seed: UInt64 = 0
+
+    public init() {}
+
+    public func config(vocabSize: Int) -> StyleLMConfig {
+        StyleLMConfig(vocabSize: vocabSize, hiddenSize: hiddenSize, intermediateSize: intermediateSize,
+                      numHiddenLayers: layers, numAttentionHeads: heads, maxPositionEmbeddings: maxLength)
+    }
+
+    /// A recipe small enough for tests in a debug build.
+    public static var tiny: StyleLMRecipe {
+        var r = StyleLMRecipe()
+        r.vocabSize = 300
+        r.hiddenSize = 32
+        r.intermediateSize = 64
+        r.layers = 2
+        r.heads = 2
+        r.maxLength = 96
+        r.maxItemTokens = 12
+        r.pretraining.batchTokens = 512
+        r.fineTuning.batchTokens = 512
+        r.lora = LoRAConfig(rank: 4, alpha: 8)
+        return r
+    }
+}
+
+/// What the model learns from: every product's words, and the curated outfits.
+public struct OutfitCorpus: Sendable {
+    public var items: [ItemText]
+    public var outfits: [(items: [ItemText], weight: Float)]
+
+    public init(items: [ItemText], outfits: [(items: [ItemText], weight: Float)]) {
+        self.items = items
+        self.outfits = outfits
+    }
+
+    /// Products by their content only (caption or title, slot); outfits with two or more
+    /// known products, weighted 1 + ln(1 + likes) / ln(1 + most likes) (so 1…2: a loved
+    /// outfit counts up to twice, an unrated one once).
+    public init(products: [Product], outfits: [Outfit]) {
+        var byID: [String: ItemText] = [:]
+        for p in products { byID[p.id] = ItemText(p) }
+        items = products.map { byID[$0.id]! }
+        let most = Double(outfits.compactMap(\.likes).max() ?? 0)
+        self.outfits = outfits.compactMap { outfit in
+            let known = outfit.items.compactMap { byID[$0] }
+            guard known.count >= 2 else { return nil }
+            let likes = Double(max(0, outfit.likes ?? 0))
+            let weight = most > 0 ? 1 + log1p(likes) / log1p(most) : 1
+            return (known, Float(weight))
+        }
+    }
+}
+
+/// Trains a StyleLM from a corpus into a model directory, stage by stage, with
+/// checkpoints a killed run resumes from.
+public enum StyleLMTraining {
+    public struct Report: Codable, Sendable {
+        public var vocabSize = 0
+        public var parameters = 0
+        public var pretrainingExamples = 0
+        public var fineTuningExamples = 0
+        public var pretraining = TrainingSummary()
+        public var fineTuning = TrainingSummary()
+        public var resumedFrom: String?
+        /// False when a deadline or step limit cut the run short (its checkpoint stays).
+        public var complete = false
+    }
+
+    /// Runs the recipe into the model directory `out`. `deadline` bounds the run and
+    /// `stepLimit` the optimizer steps of this call: a run cut short still writes the
+    /// model it has, and keeps its checkpoint (`out.checkpoint`) so the next call with
+    /// the same recipe and corpus continues where it stopped, to the same weights an
+    /// uninterrupted run makes.
+    public static func train(_ corpus: OutfitCorpus, recipe: StyleLMRecipe, out: URL, deadline: Date? = nil,
+                             stepLimit: Int? = nil, log: (String) -> Void = { _ in }) throws -> Report {
+        var report = Report()
+        let checkpoints = Checkpoints(url: out.appendingPathExtension("checkpoint"))
+
+        // Tokenizer and base model: from a checkpoint when one is there.
+        let texts = corpus.items.map(\.text) + corpus.outfits.flatMap { $0.items.map(\.text) }
+        var resumed = try checkpoints.load()
+        let tokenizer: BPETokenizer
+        if let resumed {
+            tokenizer = try BPETokenizer(json: resumed.tokenizerJSON)
+            report.resumedFrom = "\(resumed.stage) step \(resumed.optimizer.step)"
+            log("resuming \(resumed.stage) at step \(resumed.optimizer.step) from \(checkpoints.url.path)")
+        } else {
+            tokenizer = OutfitPrompts.trainTokenizer(on: texts, vocabSize: recipe.vocabSize)
+        }
+        let prompts = try OutfitPrompts(tokenizer: tokenizer, maxLength: recipe.maxLength, maxItemTokens: recipe.maxItemTokens)
+        let config = resumed?.config ?? recipe.config(vocabSize: tokenizer.vocabSize)
+        if let problem = config.problem() { throw LookbookError(.model, "the recipe makes no model: \(problem)") }
+        let model = try resumed.map { try StyleLM(config: $0.config, weights: $0.weights) } ?? StyleLM(config: config, seed: recipe.seed)
+        report.vocabSize = tokenizer.vocabSize
+        report.parameters = config.parameterCount
+        let tokenizerJSON = try tokenizer.jsonData()
+
+        // Stage 1: the base model on product text (each distinct text once).
+        var seen = Set<ItemText>()
+        let pretrainingExamples = corpus.items.filter { seen.insert($0).inserted }.map(prompts.pretrainingExample)
+        report.pretrainingExamples = pretrainingExamples.count
+        var finished = true
+        if resumed == nil || resumed?.stage == "pretraining" {
+            model.setFullFineTuning()  // the base model learns every weight
+            let trainer = LanguageModelTrainer(model: model, examples: pretrainingExamples, settings: recipe.pretraining,
+                                               padToken: prompts.padToken)
+            if let resumed { trainer.resume(optimizer: resumed.optimizer) }
+            log("pretraining: \(pretrainingExamples.count) product texts, \(trainer.totalSteps) steps")
+            report.pretraining = try trainer.run(deadline: deadline, stepLimit: stepLimit, checkpointEvery: 200, checkpoint: { _ in
+                try checkpoints.save(stage: "pretraining", model: model, optimizer: trainer.optimizer, tokenizerJSON: tokenizerJSON)
+            })
+            resumed = nil
+            finished = trainer.optimizer.step == trainer.totalSteps
+        }
+
+        // Stage 2: supervised fine-tuning on every leave-one-out of every outfit.
+        let fineTuningExamples = corpus.outfits.flatMap { prompts.fillInTheBlankExamples(outfit: $0.items, weight: $0.weight) }
+        report.fineTuningExamples = fineTuningExamples.count
+        if finished && recipe.fineTuning.epochs > 0 && !fineTuningExamples.isEmpty {
+            if let lora = recipe.lora {
+                if let resumed, let adapters = resumed.adapters {
+                    try model.attachLoRA(adapters.0, adapters: adapters.1)
+                } else {
+                    try model.attachLoRA(lora, adapters: lora.initial(config, seed: recipe.seed &+ 1))
+                }
+            } else {
+                model.setFullFineTuning()
+            }
+            let trainer = LanguageModelTrainer(model: model, examples: fineTuningExamples, settings: recipe.fineTuning,
+                                               padToken: prompts.padToken)
+            if let resumed { trainer.resume(optimizer: resumed.optimizer) }
+            log("fine-tuning: \(corpus.outfits.count) outfits, \(fineTuningExamples.count) leave-one-out examples, \(trainer.totalSteps) steps")
+            let left = stepLimit.map { max(0, $0 - report.pretraining.steps) }
+            report.fineTuning = try trainer.run(deadline: deadline, stepLimit: left, checkpointEvery: 200, checkpoint: { _ in
+                try checkpoints.save(stage: "fine-tuning", model: model, optimizer: trainer.optimizer, tokenizerJSON: tokenizerJSON)
+            })
+            finished = trainer.optimizer.step == trainer.totalSteps
+        }
+        report.complete = finished
+
+        let adapters = model.lora.map { ($0, model.adapterValues()) }
+        var metadata = ["recipe": String(decoding: try JSONEncoder.sorted.encode(recipe), as: UTF8.self),
+                        "report": String(decoding: try JSONEncoder.sorted.encode(report), as: UTF8.self)]
+        metadata["version"] = "stylelm-\(Self.fingerprint(model.weightValues(), adapters?.1))"
+        try ModelDirectory(out).save(config: config, weights: model.weightValues(), tokenizerJSON: tokenizerJSON,
+                                     adapters: adapters, metadata: metadata)
+        if finished { try? FileManager.default.removeItem(at: checkpoints.url) }
+        return report
+    }
+
+    /// A short hash of the weights: the model version the store records.
+    static func fingerprint(_ weights: [String: [Float]], _ adapters: [String: [Float]]?) -> String {
+        var h: UInt64 = 0xCBF2_9CE4_8422_2325
+        for dict in [weights, adapters ?? [:]] {
+            for name in dict.keys.sorted() {
+                h = StableHash.fnv1a(name, h)
+                for v in dict[name]! {
+                    h = (h ^ UInt64(v.bitPattern)) &* 0x0000_0100_0000_01B3
+                }
+            }
+        }
+        return String(h, radix: 16)
+    }
+}
+
+/// A training run's resumable state beside the model directory: the weights so far
+/// (a model directory) and the optimizer's moments and step.
+struct Checkpoints {
+    let url: URL
+
+    struct State {
+        var stage: String
+        var config: StyleLMConfig
+        var weights: [String: [Float]]
+        var adapters: (LoRAConfig, [String: [Float]])?
+        var tokenizerJSON: Data
+        var optimizer: AdamW
+    }
+
+    var optimizerURL: URL { url.appendingPathComponent("optimizer.safetensors") }
+
+    func save(stage: String, model: StyleLM, optimizer: AdamW, tokenizerJSON: Data) throws {
+        let adapters = model.lora.map { ($0, model.adapterValues()) }
+        try ModelDirectory(url).save(config: model.config, weights: model.weightValues(), tokenizerJSON: tokenizerJSON,
+                                     adapters: adapters, metadata: ["stage": stage])
+        var tensors: [String: NamedTensor] = [:]
+        for (name, values) in optimizer.state() { tensors[name] = NamedTensor(shape: [values.count], values: values) }
+        try SafeTensors.write(tensors, metadata: ["stage": stage, "step": String(optimizer.step)], to: optimizerURL)
+    }
+
+    func load() throws -> State? {
+        let directory = ModelDirectory(url)
+        guard directory.exists, FileManager.default.fileExists(atPath: optimizerURL.path) else { return nil }
+        let model = try directory.load()
+        let (tensors, metadata) = try SafeTensors.read(optimizerURL)
+        guard let stage = metadata["stage"], let step = metadata["step"].flatMap(Int.init) else {
+            throw LookbookError(.model, "\(optimizerURL.path) has no stage/step metadata; delete \(url.path) to start over")
+        }
+        return State(stage: stage, config: model.config, weights: model.weights, adapters: model.adapters,
+                     tokenizerJSON: model.tokenizerJSON, optimizer: AdamW(step: step, state: tensors.mapValues(\.values)))
+    }
+}
+
+extension JSONEncoder {
+    static var sorted: JSONEncoder {
+        let e = JSONEncoder()
+        e.outputFormatting = [.sortedKeys]
+        return e
+    }
+}

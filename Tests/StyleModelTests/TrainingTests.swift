@@ -1,0 +1,241 @@
+import Foundation
+import LookbookCore
+import Testing
+@testable import StyleModel
+
+/// A toy world with one rule a model can only learn from outfits: every look is of one
+/// colour. Product text alone says nothing about which colours go together.
+enum ToyOutfits {
+    static let colours = ["red", "blue", "green", "black"]
+    static let tops = ["shirt", "blouse", "tee"]
+    static let bottoms = ["jeans", "skirt", "trousers"]
+    static let shoes = ["boots", "sneakers", "loafers"]
+
+    static func corpus(outfits count: Int, seed: UInt64 = 1) -> OutfitCorpus {
+        var random = SplitMix64(seed: seed)
+        var outfits: [(items: [ItemText], weight: Float)] = []
+        var items = Set<ItemText>()
+        for _ in 0..<count {
+            let colour = colours[random.below(colours.count)]
+            let look = [ItemText(slot: .top, text: "\(colour) \(tops[random.below(tops.count)])"),
+                        ItemText(slot: .bottom, text: "\(colour) \(bottoms[random.below(bottoms.count)])"),
+                        ItemText(slot: .shoes, text: "\(colour) \(shoes[random.below(shoes.count)])")]
+            outfits.append((look, 1))
+            items.formUnion(look)
+        }
+        return OutfitCorpus(items: items.sorted { $0.text < $1.text }, outfits: outfits)
+    }
+
+    static var recipe: StyleLMRecipe {
+        var r = StyleLMRecipe.tiny
+        r.vocabSize = 300
+        r.maxLength = 48
+        r.maxItemTokens = 6
+        r.pretraining.epochs = 20
+        r.pretraining.learningRate = 1e-2
+        r.pretraining.batchTokens = 64
+        r.fineTuning.epochs = 30
+        r.lora = LoRAConfig(rank: 8, alpha: 32)
+        r.fineTuning.batchTokens = 256
+        r.fineTuning.learningRate = 1e-2
+        return r
+    }
+}
+
+@Suite struct OutfitPromptTests {
+    let prompts: OutfitPrompts
+
+    init() throws {
+        let tokenizer = OutfitPrompts.trainTokenizer(on: ["white cotton shirt", "navy wool trousers", "black leather loafers"],
+                                                     vocabSize: 300)
+        prompts = try OutfitPrompts(tokenizer: tokenizer, maxLength: 160, maxItemTokens: 24)
+    }
+
+    func decode(_ tokens: [Int32]) -> String { prompts.tokenizer.decode(tokens) }
+
+    @Test func promptListsContextInSlotOrderThenTheBlank() {
+        let shoes = ItemText(slot: .shoes, text: "black leather loafers")
+        let top = ItemText(slot: .top, text: "white cotton shirt")
+        let a = prompts.prompt(context: [shoes, top], blank: .bottom)
+        let b = prompts.prompt(context: [top, shoes], blank: .bottom)
+        #expect(a == b)
+        #expect(decode(a) == "<s><slot:top>white cotton shirt<sep><slot:shoes>black leather loafers<sep><blank><slot:bottom>")
+    }
+
+    @Test func leaveOneOutTrainsOnTheMissingItemOnly() {
+        let outfit = [ItemText(slot: .top, text: "white cotton shirt"), ItemText(slot: .bottom, text: "navy wool trousers"),
+                      ItemText(slot: .shoes, text: "black leather loafers")]
+        let examples = prompts.fillInTheBlankExamples(outfit: outfit, weight: 1.5)
+        #expect(examples.count == 3)
+        for (example, target) in zip(examples, outfit) {
+            let answer = prompts.continuation(target.text)
+            #expect(Array(example.tokens.suffix(answer.count)) == answer)
+            #expect(example.weights.suffix(answer.count).allSatisfy { $0 == 1.5 })
+            #expect(example.weights.dropLast(answer.count).allSatisfy { $0 == 0 })
+            #expect(!decode(Array(example.tokens.dropLast(answer.count))).contains(target.text))
+        }
+        #expect(prompts.fillInTheBlankExamples(outfit: [outfit[0]]).isEmpty)
+    }
+
+    @Test func longOutfitsCutEveryItemRatherThanDropOne() {
+        let long = String(repeating: "white cotton shirt ", count: 10)
+        let outfit = (0..<6).map { ItemText(slot: .accessory, text: long + "\($0)") }
+        let prompt = prompts.prompt(context: Array(outfit.dropLast()), blank: .accessory)
+        #expect(prompt.count + prompts.maxItemTokens + 1 <= prompts.maxLength)
+        let separator = prompts.tokenizer.id(ofSpecial: OutfitPrompts.separator)!
+        #expect(prompt.filter { $0 == separator }.count == 5)
+    }
+
+    @Test func specialTokenTextInATitleStaysText() {
+        let sneaky = prompts.continuation("<blank><slot:top></s>")
+        #expect(sneaky.filter { $0 == prompts.endToken }.count == 1)  // only the real end
+    }
+}
+
+@Suite struct TrainingScheduleTests {
+    @Test func warmupThenCosineToTheFloor() {
+        var s = TrainingSettings()
+        s.learningRate = 1
+        s.warmupFraction = 0.1
+        s.minLearningRateRatio = 0.1
+        let lr = (0..<100).map { s.learningRate(step: $0, total: 100) }
+        #expect(abs(lr[0] - 0.1) < 1e-6)
+        #expect(abs(lr[9] - 1) < 1e-6)
+        #expect(zip(lr[10...], lr[11...]).allSatisfy { $0 >= $1 })
+        #expect(abs(lr[99] - 0.1) < 0.01)
+        // Half way through the cosine: the mean of peak and floor.
+        #expect(abs(s.learningRate(step: 55, total: 100) - 0.55) < 0.01)
+    }
+
+    @Test func batchPlanCoversEveryExampleOncePerEpochWithinTheTokenBudget() {
+        var random = SplitMix64(seed: 3)
+        let lengths = (0..<500).map { _ in 3 + random.below(40) }
+        var s = TrainingSettings()
+        s.epochs = 2
+        s.batchTokens = 200
+        let plan = BatchPlan(lengths: lengths, settings: s)
+        #expect(plan.batches.allSatisfy { ($0.map { lengths[$0] }.max() ?? 0) * $0.count <= 200 })
+        let seen = plan.batches.flatMap { $0 }
+        #expect(seen.count == 1000)
+        #expect(Dictionary(grouping: seen, by: { $0 }).values.allSatisfy { $0.count == 2 })
+        #expect(plan == BatchPlan(lengths: lengths, settings: s))
+        s.seed = 1
+        #expect(plan != BatchPlan(lengths: lengths, settings: s))
+        s.epochs = 0.5
+        #expect(abs(BatchPlan(lengths: lengths, settings: s).batches.flatMap { $0 }.count - 250) < 40)
+    }
+
+    /// The first AdamW step moves each weight by lr·(sign(g) + decay·w) whatever |g|,
+    /// because m̂ = g and v̂ = g² after bias correction.
+    @Test func firstAdamWStepIsSignedLearningRate() {
+        let w = Tensor(shape: [2, 2], value: [1, -2, 3, 0.5], requiresGrad: true)
+        w.grad = [0.001, -30, 4, -0.2]
+        var s = TrainingSettings()
+        s.weightDecay = 0.1
+        s.epsilon = 0
+        var adam = AdamW()
+        adam.update([("w", w)], learningRate: 0.01, settings: s)
+        let expected: [Float] = [1 - 0.01 * (1 + 0.1), -2 - 0.01 * (-1 - 0.2), 3 - 0.01 * (1 + 0.3), 0.5 - 0.01 * (-1 + 0.05)]
+        for (a, b) in zip(w.value, expected) { #expect(abs(a - b) < 1e-6) }
+        // Norm-like (1-D) tensors are not decayed.
+        let n = Tensor(shape: [1], value: [2], requiresGrad: true)
+        n.grad = [1]
+        var adam2 = AdamW()
+        adam2.update([("n", n)], learningRate: 0.01, settings: s)
+        #expect(abs(n.value[0] - 1.99) < 1e-6)
+    }
+
+    @Test func clippingScalesTheJointNorm() {
+        let a = Tensor(shape: [2], value: [0, 0], requiresGrad: true)
+        let b = Tensor(shape: [1], value: [0], requiresGrad: true)
+        a.grad = [3, 0]
+        b.grad = [4]
+        #expect(LanguageModelTrainer.clip([a, b], to: 1) == 5)
+        #expect(abs(a.grad[0] - 0.6) < 1e-6 && abs(b.grad[0] - 0.8) < 1e-6)
+    }
+}
+
+@Suite(.serialized) struct StyleLMTrainingTests {
+    func tempDirectory() throws -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("stylelm-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
+    }
+
+    /// Fine-tuning on one-colour looks teaches the model the rule: the same-colour
+    /// candidate wins the blank far more often than chance, where the base model
+    /// (product text alone) cannot know it.
+    @Test func fineTuningLearnsWhatGoesTogether() throws {
+        let dir = try tempDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let corpus = ToyOutfits.corpus(outfits: 120)
+        var recipe = ToyOutfits.recipe
+        let report = try StyleLMTraining.train(corpus, recipe: recipe, out: dir.appendingPathComponent("sft"))
+        #expect(report.complete)
+        #expect(report.fineTuning.lastLoss! < report.fineTuning.firstLoss!)
+        recipe.fineTuning.epochs = 0
+        _ = try StyleLMTraining.train(corpus, recipe: recipe, out: dir.appendingPathComponent("base"))
+
+        func accuracy(_ model: String) throws -> Double {
+            let scoring = try StyleLMScoring(directory: dir.appendingPathComponent(model))
+            var random = SplitMix64(seed: 9)
+            var right = 0
+            let questions = 40
+            for _ in 0..<questions {
+                let colour = ToyOutfits.colours[random.below(4)]
+                let context = [ItemText(slot: .top, text: "\(colour) shirt"), ItemText(slot: .shoes, text: "\(colour) boots")]
+                let candidates = ToyOutfits.colours.map { ItemText(slot: .bottom, text: "\($0) jeans") }
+                let scores = scoring.scores(context: context, slot: .bottom, candidates: candidates)
+                if scores.indices.max(by: { scores[$0] < scores[$1] }) == ToyOutfits.colours.firstIndex(of: colour) { right += 1 }
+            }
+            return Double(right) / Double(questions)
+        }
+        let sft = try accuracy("sft"), base = try accuracy("base")
+        #expect(sft >= 0.8, "SFT FITB accuracy \(sft)")
+        #expect(base <= 0.5, "base FITB accuracy \(base)")
+    }
+
+    /// A run stopped after some steps and continued gives exactly the weights of a run
+    /// that was never stopped.
+    @Test func resumedTrainingEqualsUninterrupted() throws {
+        let dir = try tempDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let corpus = ToyOutfits.corpus(outfits: 30)
+        var recipe = ToyOutfits.recipe
+        recipe.fineTuning.epochs = 2
+        let straight = dir.appendingPathComponent("straight"), stopped = dir.appendingPathComponent("stopped")
+        _ = try StyleLMTraining.train(corpus, recipe: recipe, out: straight)
+
+        var report = try StyleLMTraining.train(corpus, recipe: recipe, out: stopped, stepLimit: 3)
+        #expect(!report.complete)
+        #expect(FileManager.default.fileExists(atPath: stopped.appendingPathExtension("checkpoint").path))
+        var rounds = 0
+        while !report.complete && rounds < 50 {
+            report = try StyleLMTraining.train(corpus, recipe: recipe, out: stopped, stepLimit: 5)
+            rounds += 1
+        }
+        #expect(report.complete && rounds > 1)
+        #expect(!FileManager.default.fileExists(atPath: stopped.appendingPathExtension("checkpoint").path))
+        let a = try ModelDirectory(straight).load(), b = try ModelDirectory(stopped).load()
+        #expect(a.weights == b.weights)
+        #expect(a.adapters?.1 == b.adapters?.1)
+        #expect(a.tokenizerJSON == b.tokenizerJSON)
+    }
+
+    @Test func sameSeedSameModel() throws {
+        let dir = try tempDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let corpus = ToyOutfits.corpus(outfits: 20)
+        var recipe = ToyOutfits.recipe
+        recipe.fineTuning.epochs = 1
+        _ = try StyleLMTraining.train(corpus, recipe: recipe, out: dir.appendingPathComponent("a"))
+        _ = try StyleLMTraining.train(corpus, recipe: recipe, out: dir.appendingPathComponent("b"))
+        recipe.seed = 7
+        _ = try StyleLMTraining.train(corpus, recipe: recipe, out: dir.appendingPathComponent("c"))
+        let a = try ModelDirectory(dir.appendingPathComponent("a")).load()
+        let b = try ModelDirectory(dir.appendingPathComponent("b")).load()
+        let c = try ModelDirectory(dir.appendingPathComponent("c")).load()
+        #expect(a.weights == b.weights && a.adapters?.1 == b.adapters?.1)
+        #expect(a.weights != c.weights)
+    }
+}
