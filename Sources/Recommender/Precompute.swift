@@ -204,13 +204,16 @@ struct RunContext: Sendable {
         -> (top: [(Int, Double)], approved: [Int], threshold: Threshold?, scored: Int) {
         var approved: [Int] = []
         var scored = 0
-        let top = topK(settings.retrievalM, from: pool) { j in
-            let c = items[j]
-            guard let verdict = allows(c) else { return nil }
-            if verdict == .approve { approved.append(j); return nil }
-            scored += 1
-            return model.score(query, c.features)
-        } tieBreak: { items[$0].product.id }
+        // Items are read in place: copying one retains every string of its product,
+        // which costs more than the score itself.
+        let top = items.withUnsafeBufferPointer { items in
+            topK(settings.retrievalM, from: pool) { j in
+                guard let verdict = allows(items[j]) else { return nil }
+                if verdict == .approve { approved.append(j); return nil }
+                scored += 1
+                return model.score(query, items[j].features)
+            } tieBreak: { items[$0].product.id }
+        }
         let threshold = top.count == settings.retrievalM ? top.last.map { Threshold(score: $0.1, id: items[$0.0].product.id) } : nil
         return (top, approved, threshold, scored)
     }

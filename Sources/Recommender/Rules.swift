@@ -66,10 +66,10 @@ struct Rules: Sendable {
 
     /// Whether `candidate` may be recommended with `anchor` (complementary lists).
     func allows(anchor: Item, candidate: Item, verdict: Feedback.Verdict?) -> Bool {
-        guard candidate.product.id != anchor.product.id, verdict != .reject else { return false }
         if settings.onlyInStock && !candidate.product.inStock { return false }
-        guard anchor.gender.goes(with: candidate.gender) else { return false }
-        if let a = anchor.brand, let c = candidate.brand {
+        guard verdict != .reject, anchor.gender.goes(with: candidate.gender) else { return false }
+        guard candidate.product.id != anchor.product.id else { return false }
+        if settings.sameBrandOnly || !excluded.isEmpty, let a = anchor.brand, let c = candidate.brand {
             if settings.sameBrandOnly && a != c { return false }
             if !excluded.isEmpty && excluded.contains(a + "|" + c) { return false }
         }

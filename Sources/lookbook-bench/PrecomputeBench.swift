@@ -35,16 +35,17 @@ struct PrecomputeBench: ParsableCommand {
 
         let settings = RecommendSettings()
         let full = Precomputer(model: model, settings: settings, feedback: c1.feedback)
-        var fullResults: [(Double, Precomputer.Result)] = []
+        // Only the first run's result is kept (each holds every list: hundreds of MiB).
+        var fullWalls: [Double] = [], fullStats: [PrecomputeStats] = []
+        var first: Precomputer.Result!
         for r in 0..<runs {
             var result: Precomputer.Result!
             let wall = seconds { result = full.run(products: c1.products, outfits: c1.outfits, previous: nil) }
-            fullResults.append((wall, result))
-            print("full run \(r + 1): \(fmt(wall, 2)) s")
+            fullWalls.append(wall); fullStats.append(result.stats)
+            if r == 0 { first = result }
+            print("full run \(r + 1): \(fmt(wall, 2)) s, peak RSS so far \(fmt(peakRSSMiB(), 0)) MiB")
         }
-        let fullStats = fullResults.map(\.1.stats)
-        let fullWall = median(fullResults.map(\.0))
-        let first = fullResults[0].1
+        let fullWall = median(fullWalls)
 
         let dir = try temporaryDirectory("precompute")
         defer { try? FileManager.default.removeItem(atPath: dir) }
@@ -67,33 +68,35 @@ struct PrecomputeBench: ParsableCommand {
 
         // Incremental: the same model on the next day's catalog.
         let next = Precomputer(model: model, settings: settings, feedback: c1.feedback + c2.feedback)
-        var incResults: [(Double, Precomputer.Result)] = []
-        for _ in 0..<runs {
+        var incWalls: [Double] = [], incStats: [PrecomputeStats] = []
+        var incFirst: Precomputer.Result!
+        for r in 0..<runs {
             var result: Precomputer.Result!
             let wall = seconds { result = next.run(products: c2.products, outfits: c2.outfits, previous: first.state) }
-            incResults.append((wall, result))
+            incWalls.append(wall); incStats.append(result.stats)
+            if r == 0 { incFirst = result }
         }
         var incWrite: [Double] = []
-        for _ in 0..<runs { incWrite.append(try write(c2, incResults[0].1.output).0) }
-        let inc = incResults[0].1.stats
+        for _ in 0..<runs { incWrite.append(try write(c2, incFirst.output).0) }
+        let inc = incStats[0]
         let touched = day1.catalog.products.count - c2.products.count
         print("")
         print("incremental precompute after \(fmt(changed * 100, 1)) % of products changed (median of \(runs))")
         line("catalog change", "\(c2.products.count) products (\(touched >= 0 ? "−" : "+")\(abs(touched)) net), \(c2.outfits.count) outfits")
         line("anchors recomputed", "\(inc.anchorsRecomputed) of \(inc.anchors): " + inc.anchorReasons.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", "))
         line("outfits recomputed", "\(inc.outfitsRecomputed) of \(inc.outfits): " + inc.outfitReasons.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", "))
-        line("detect (what to recompute), wall", "\(fmt(median(incResults.map(\.1.stats.seconds.detect)), 2)) s")
-        report(incResults.map(\.1.stats), wall: median(incResults.map(\.0)), write: median(incWrite), rows: rows)
-        let check = next.run(products: c2.products, outfits: c2.outfits, previous: nil)
-        line("incremental == full recompute", check.output == incResults[0].1.output ? "yes" : "NO")
+        line("detect (what to recompute), wall", "\(fmt(median(incStats.map(\.seconds.detect)), 2)) s")
+        report(incStats, wall: median(incWalls), write: median(incWrite), rows: rows)
+        let same = next.run(products: c2.products, outfits: c2.outfits, previous: nil).output == incFirst.output
+        line("incremental == full recompute", same ? "yes" : "NO")
+        first = nil; incFirst = nil
 
         let recall = full.retrievalRecall(products: c1.products, sample: recallSample)
         print("")
         line("retrieval recall@\(recall.k), M = \(recall.m)", "\(fmt(recall.recall * 100, 2)) % over \(recall.lists) lists of \(recall.anchors) anchors (default reranker: 100 % by construction)")
         line("peak RSS", "\(fmt(peakRSSMiB(), 0)) MiB (target ≤ 2048)")
 
-        extrapolate(fullStats, write: median(fullWrite), train: median(train), inc: incResults.map(\.1.stats),
-                    incWall: median(incResults.map(\.0)))
+        extrapolate(fullStats, write: median(fullWrite), train: median(train), inc: incStats, incWall: median(incWalls))
     }
 
     func report(_ stats: [PrecomputeStats], wall: Double, write: Double, rows: Int) {
