@@ -1,6 +1,7 @@
 import CatalogIngest
 import Foundation
 import LookbookCore
+import StyleModel
 
 /// The `lookbook` subcommands of this module as path-in, files-out functions, so the
 /// executable only parses arguments, prints diagnostics and sets the exit code.
@@ -41,6 +42,20 @@ public enum EvaluationCommands {
         let read = try CatalogReader.read(path: trainCatalogPath)
         try BaselineModelFile.write(baseline, seed: seed, train: read.catalog, to: out)
         return read.diagnostics
+    }
+
+    /// `lookbook train --catalog TRAIN --out MODEL_DIR`: StyleLM on the catalog's product
+    /// text and curated outfits (captions join the text when products carry them).
+    public static func trainStyleLM(trainCatalogPath: String, out: String, recipe: StyleLMRecipe, deadline: Date? = nil,
+                                    log: (String) -> Void = { _ in }) throws -> (StyleLMTraining.Report, [Diagnostic]) {
+        let read = try CatalogReader.read(path: trainCatalogPath)
+        guard !read.catalog.outfits.isEmpty || recipe.fineTuning.epochs == 0 else {
+            throw LookbookError(.usage, "\(trainCatalogPath) has no curated outfits to learn from; give a catalog with outfits.jsonl (or --sft-epochs 0 for the base model alone)")
+        }
+        // ItemText keeps only a product's slot and words (caption or title), never its id.
+        let corpus = OutfitCorpus(products: read.catalog.products, outfits: read.catalog.outfits)
+        let report = try StyleLMTraining.train(corpus, recipe: recipe, out: URL(fileURLWithPath: out), deadline: deadline, log: log)
+        return (report, read.diagnostics)
     }
 
     /// `lookbook eval fitb|compat|retrieval --catalog PATH --model MODEL_DIR --questions Q

@@ -14,8 +14,10 @@ public struct JobConfig: Sendable, Equatable {
     public var inbox: String = "catalogs"
     public var state: String = ".lookbook/state"
     public var out: String = ".lookbook/store"
-    /// A model directory trained elsewhere, used as is (later stages).
+    /// A model directory trained elsewhere, used as is (`[job] model`, `--model`).
     public var model: String?
+    /// Whether and how the run trains its own StyleLM (`[model]`).
+    public var modelTraining = ModelTrainingSettings()
 
     public var limits = IngestLimits()
     public var slotOverrides: [SlotRules.Override] = []
@@ -63,6 +65,24 @@ public struct IngestLimits: Sendable, Equatable {
     public var maxBadRowFraction: Double = 0.05
     /// Pixels an image header may declare.
     public var maxImagePixels: Int = 100_000_000
+    public init() {}
+}
+
+/// Whether the nightly run trains its own StyleLM (`[model]`): when no model directory
+/// is given and none was trained yet, the run trains one on the catalog's curated
+/// outfits into `STATE/models/stylelm` and reranks with it; later runs reuse it.
+public struct ModelTrainingSettings: Sendable, Equatable {
+    /// Off unless the job file turns it on (the shipped `jobs/nightly.toml` does).
+    public var train = false
+    /// `tiny` is for smoke tests: it trains in seconds and knows little.
+    public enum Size: String, Sendable, CaseIterable { case standard, small, tiny }
+    public var size = Size.standard
+    /// Training stops after this long; the next run continues from its checkpoint.
+    public var timeBudgetSeconds: Double = 1800
+    /// Override the recipe's passes (nil: the recipe's defaults).
+    public var pretrainEpochs: Double?
+    public var sftEpochs: Double?
+
     public init() {}
 }
 
@@ -146,7 +166,7 @@ extension JobConfig {
         }
         var reader = TableReader(table: root, path: "", file: file)
         var c = JobConfig()
-        try reader.allowOnly(["job", "limits", "slots", "recommend", "publish", "report", "captioner"])
+        try reader.allowOnly(["job", "limits", "slots", "recommend", "publish", "report", "captioner", "model"])
 
         if var job = try reader.table("job") {
             try job.allowOnly(["name", "inbox", "state", "out", "model"])
@@ -234,6 +254,19 @@ extension JobConfig {
             if c.captioner.kind == .remote, c.captioner.baseURL == nil || c.captioner.model == nil {
                 throw k.error("captioner.kind = \"remote\" needs base_url and model")
             }
+        }
+        if var m = try reader.table("model") {
+            try m.allowOnly(["train", "size", "time_budget_seconds", "pretrain_epochs", "sft_epochs"])
+            c.modelTraining.train = try m.bool("train") ?? c.modelTraining.train
+            if let size = try m.string("size") {
+                guard let v = ModelTrainingSettings.Size(rawValue: size) else {
+                    throw m.error("model.size must be one of \(ModelTrainingSettings.Size.allCases.map(\.rawValue).joined(separator: ", ")), got \"\(size)\"")
+                }
+                c.modelTraining.size = v
+            }
+            c.modelTraining.timeBudgetSeconds = try m.double("time_budget_seconds", min: 1, max: 7 * 86400) ?? c.modelTraining.timeBudgetSeconds
+            c.modelTraining.pretrainEpochs = try m.double("pretrain_epochs", min: 0, max: 1000) ?? c.modelTraining.pretrainEpochs
+            c.modelTraining.sftEpochs = try m.double("sft_epochs", min: 0, max: 1000) ?? c.modelTraining.sftEpochs
         }
         if var p = try reader.table("publish") {
             try p.allowOnly(["keep"])

@@ -4,6 +4,7 @@ import Foundation
 import LookbookCore
 import LookupStore
 import Recommender
+import StyleModel
 
 /// What a run tells the outside while it works. The pipeline never prints: the CLI
 /// turns these into a progress bar on a terminal and log lines otherwise.
@@ -135,7 +136,15 @@ public struct NightlyRun: Sendable {
 
             stage("train")
             let model = CooccurrenceModel.train(products: catalog.products, outfits: catalog.outfits, captions: captions)
-            let reranker = Self.makeReranker(model: model, products: catalog.products, captions: captions)
+            let reranker: any Reranker
+            if let choice = try ModelStage(job: job, events: events).choose(catalog: catalog, captions: captions) {
+                reranker = StyleLMReranker(scoring: choice.scoring, captions: captions)
+                report.modelSource = "\(choice.source): \(choice.path)"
+                events(.info("StyleLM \(choice.scoring.version) reranks (\(choice.source == "job" ? "from the job" : choice.source == "trained" ? "trained tonight" : "trained by an earlier run"): \(choice.path))"))
+            } else {
+                reranker = Self.makeReranker(model: model, products: catalog.products, captions: captions)
+                report.modelSource = "co-occurrence model trained tonight"
+            }
             report.model = reranker.version
 
             stage("recommend")

@@ -29,6 +29,9 @@ public struct RunReport: Codable, Sendable, Equatable {
     public var quarantineReport: String?
     public var store: StoreInfo?
     public var model: String?
+    /// Where the reranking model came from: the job's model directory, one this run
+    /// trained, an earlier run's, or the co-occurrence model.
+    public var modelSource: String?
     public var captioner: String?
     /// What the recommend stage recomputed and why, and where its time went.
     public var precompute: Precompute?
@@ -131,5 +134,6 @@ public struct RunReport: Codable, Sendable, Equatable {
         case catalog, retailer, snapshot, diff, counts, stages, quarantined
         case quarantineReport = "quarantine_report"
         case store, model, captioner, precompute
+        case modelSource = "model_source"
     }
 }

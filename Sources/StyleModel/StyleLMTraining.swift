@@ -39,6 +39,14 @@ public struct StyleLMRecipe: Codable, Sendable, Equatable {
                       numHiddenLayers: layers, numAttentionHeads: heads, maxPositionEmbeddings: maxLength)
     }
 
+    /// A quarter of the standard network's width: about 4× faster to train and score.
+    public static var small: StyleLMRecipe {
+        var r = StyleLMRecipe()
+        r.hiddenSize = 128
+        r.intermediateSize = 344
+        return r
+    }
+
     /// A recipe small enough for tests in a debug build.
     public static var tiny: StyleLMRecipe {
         var r = StyleLMRecipe()

@@ -2,6 +2,7 @@ import ArgumentParser
 import Evaluation
 import Foundation
 import LookbookCore
+import StyleModel
 
 /// Prints recoverable problems, one line each (`file:line: reason`), to stderr.
 func printDiagnostics(_ diagnostics: [Diagnostic], limit: Int = 50) {
@@ -45,17 +46,56 @@ struct ImportPolyvore: ParsableCommand {
 struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
-        abstract: "Train a model on a catalog's curated outfits into a model directory that `eval` and `run --model` read.",
-        discussion: "Until the style language model lands, the models are the evaluation baselines; ppmi-svd is the strongest.")
+        abstract: "Train StyleLM on a catalog (a base model on its product text, then fine-tuning on its curated outfits) into a model directory that `eval` and `run --model` read.",
+        discussion: """
+            The model directory holds config.json, model.safetensors (the base model), adapter_model.safetensors + \
+            adapter_config.json (the LoRA adapters), tokenizer.json and lookbook.json, in the Hugging Face and PEFT \
+            layouts. A run cut short by --time-budget writes the model it has and continues from OUT.checkpoint \
+            next time. --baseline NAME writes an evaluation baseline instead.
+            """)
 
-    @Option(help: "The training catalog (only its outfits are learned from).") var catalog: String
+    @Option(help: "The training catalog: its products' text and its curated outfits.") var catalog: String
     @Option(help: "The model directory to write.") var out: String
-    @Option(help: "random | popularity | cooccurrence | ppmi-svd | ppmi-svd-dot") var baseline = "ppmi-svd"
+    @Option(help: "Write an evaluation baseline instead: random | popularity | cooccurrence | ppmi-svd | ppmi-svd-dot.")
+    var baseline: String?
+    @Option(help: "A recipe (JSON, the keys of lookbook.json's recipe) overriding the defaults.") var recipe: String?
+    @Option(help: "Passes over the product text for the base model.") var pretrainEpochs: Double?
+    @Option(help: "Passes over the outfits' leave-one-out examples (0: the base model only).") var sftEpochs: Double?
+    @Flag(help: "Fine-tune every weight instead of LoRA adapters.") var fullFineTuning = false
+    @Option(help: "Stop after this many seconds; the next run continues.") var timeBudget: Double?
     @Option(help: "Random seed.") var seed: UInt64 = 0
 
     func run() throws {
-        printDiagnostics(try EvaluationCommands.trainBaseline(baseline, trainCatalogPath: catalog, seed: seed, out: out))
-        print("wrote \(out) (\(baseline))")
+        if let baseline {
+            printDiagnostics(try EvaluationCommands.trainBaseline(baseline, trainCatalogPath: catalog, seed: seed, out: out))
+            print("wrote \(out) (\(baseline))")
+            return
+        }
+        var recipe = StyleLMRecipe()
+        if let path = self.recipe {
+            do { recipe = try JSONDecoder().decode(StyleLMRecipe.self, from: Data(contentsOf: URL(fileURLWithPath: path))) } catch {
+                throw LookbookError(.usage, "\(path) is not a StyleLM recipe", underlying: "\(error)")
+            }
+        }
+        if let pretrainEpochs { recipe.pretraining.epochs = pretrainEpochs }
+        if let sftEpochs { recipe.fineTuning.epochs = sftEpochs }
+        if fullFineTuning { recipe.lora = nil }
+        recipe.seed = seed
+        let deadline = timeBudget.map { Date(timeIntervalSinceNow: $0) }
+        let (report, diagnostics) = try EvaluationCommands.trainStyleLM(trainCatalogPath: catalog, out: out, recipe: recipe,
+                                                                         deadline: deadline) { line in
+            FileHandle.standardError.write(Data("lookbook: \(line)\n".utf8))
+        }
+        printDiagnostics(diagnostics)
+        func stage(_ name: String, _ s: TrainingSummary) -> String {
+            let loss = s.firstLoss.map { String(format: "loss %.3f → %.3f", $0, s.lastLoss ?? .nan) } ?? "no steps"
+            return String(format: "%@: %d steps, %d tokens in %.1f s (%.0f tokens/s), %@", name, s.steps, s.tokens, s.seconds,
+                          s.tokensPerSecond, loss)
+        }
+        print(stage("base model", report.pretraining))
+        print(stage("fine-tuning", report.fineTuning))
+        print("wrote \(out) (StyleLM, \(report.parameters) parameters, vocabulary \(report.vocabSize))"
+              + (report.complete ? "" : "; cut short by --time-budget, run again to continue"))
     }
 }
 
@@ -73,12 +113,17 @@ struct EvalOptionsGroup: ParsableArguments {
     @Option(help: "Where to write predictions (JSON Lines).") var out: String
     @Option(help: "The key; with it the metrics are printed and saved as PRED.result.json.") var answers: String?
     @Option(help: "Bootstrap resamples for the confidence intervals.") var bootstrap = 1000
+    @Flag(help: "StyleLM: score candidates by their likelihood alone, without subtracting the base model's.") var uncalibrated = false
 
     func run(_ task: EvalTask) throws {
-        guard BaselineModelFile.exists(in: model) else {
+        let scorer: any Scorer
+        if BaselineModelFile.exists(in: model) {
+            scorer = try BaselineModelFile.load(from: model)
+        } else if StyleLMScoring.isModelDirectory(URL(fileURLWithPath: model)) {
+            scorer = StyleLMScorer(try StyleLMScoring(directory: URL(fileURLWithPath: model), calibrated: !uncalibrated))
+        } else {
             throw LookbookError(.usage, "\(model) is not a model directory; make one with `lookbook train --catalog TRAIN --out \(model)`")
         }
-        let scorer = try BaselineModelFile.load(from: model)
         let command = (["lookbook"] + CommandLine.arguments.dropFirst()).joined(separator: " ")
         let run = try EvaluationCommands.eval(task, catalogPath: catalog, scorer: scorer, questions: questions, out: out,
                                               answers: answers, options: EvalOptions(bootstrap: Bootstrap(resamples: bootstrap)),

@@ -35,9 +35,6 @@ struct RunCommand: AsyncParsableCommand {
         let config = try JobConfig.load(path: job).applying(.init(
             catalog: absolute(catalog), state: absolute(state), out: absolute(out), model: absolute(model)))
         let console = Console(progressBar: !noProgress && isatty(STDERR_FILENO) == 1)
-        if let model = config.model {
-            console.log(.warning, "model directory \(model) is recorded but this version ranks with the co-occurrence model trained from the catalog's outfits")
-        }
         let outcome = await NightlyRun(job: config, events: { console.handle($0) }).run()
         console.finish()
         let r = outcome.report
