@@ -1,0 +1,222 @@
+import Foundation
+import LookbookCore
+
+/// How a DPO round trains: the preference strength β, the optimizer schedule (the same
+/// `TrainingSettings` as pretraining and SFT) and the size of the fresh LoRA adapters.
+public struct DPOSettings: Codable, Sendable, Equatable {
+    /// β of Rafailov et al. (2023): how far the policy may move from the reference for a
+    /// given preference; larger keeps it closer.
+    public var beta: Float = 0.1
+    public var training: TrainingSettings = {
+        var s = TrainingSettings()
+        s.epochs = 1
+        s.learningRate = 5e-4
+        s.warmupFraction = 0.1
+        return s
+    }()
+    /// The DPO adapters' rank and alpha; their targets follow the SFT adapters' (so the
+    /// two fold into one adapter set, see `TunableModel.withAdapters`).
+    public var rank = 8
+    public var alpha: Float = 16
+
+    public init() {}
+}
+
+/// One preference, in tokens, with the frozen reference model's log-probabilities of
+/// both answers (summed over the answer's tokens, `</s>` included). The reference never
+/// changes during a round, so they are computed once.
+public struct DPOExample: Sendable, Equatable {
+    public var prompt: [Int32]
+    public var chosen: [Int32]
+    public var rejected: [Int32]
+    public var referenceChosen: Float
+    public var referenceRejected: Float
+
+    public init(prompt: [Int32], chosen: [Int32], rejected: [Int32], referenceChosen: Float, referenceRejected: Float) {
+        self.prompt = prompt; self.chosen = chosen; self.rejected = rejected
+        self.referenceChosen = referenceChosen; self.referenceRejected = referenceRejected
+    }
+
+    /// Tokenises `pairs` with the prompt recipe and scores both answers under `reference`.
+    /// Pairs that share a prompt share one prefill. A pair whose answers tokenise the same
+    /// (different words, same tokens after cutting) teaches nothing and is dropped.
+    public static func make(_ pairs: [PreferencePair], prompts: OutfitPrompts, reference: StyleLMInference) -> [DPOExample] {
+        var byPrompt: [[Int32]: [Int]] = [:]
+        var order: [[Int32]] = []
+        var tokenised: [(prompt: [Int32], chosen: [Int32], rejected: [Int32])] = []
+        for (i, pair) in pairs.enumerated() {
+            let prompt = prompts.prompt(context: pair.context, blank: pair.slot)
+            tokenised.append((prompt, prompts.continuation(pair.chosen.text), prompts.continuation(pair.rejected.text)))
+            if byPrompt[prompt] == nil { order.append(prompt) }
+            byPrompt[prompt, default: []].append(i)
+        }
+        var reference_ = [(Float, Float)](repeating: (0, 0), count: pairs.count)
+        for prompt in order {
+            let indices = byPrompt[prompt]!
+            let state = reference.prefill(prompt)
+            var answers: [[Int32]] = []
+            var slot: [[Int32]: Int] = [:]
+            for i in indices {
+                for answer in [tokenised[i].chosen, tokenised[i].rejected] where slot[answer] == nil {
+                    slot[answer] = answers.count
+                    answers.append(answer)
+                }
+            }
+            let sums = reference.continuationLogProbs(state, answers).map { $0.reduce(0, +) }
+            for i in indices {
+                reference_[i] = (sums[slot[tokenised[i].chosen]!], sums[slot[tokenised[i].rejected]!])
+            }
+        }
+        return pairs.indices.compactMap { i in
+            let t = tokenised[i]
+            guard t.chosen != t.rejected else { return nil }
+            return DPOExample(prompt: t.prompt, chosen: t.chosen, rejected: t.rejected,
+                              referenceChosen: reference_[i].0, referenceRejected: reference_[i].1)
+        }
+    }
+}
+
+/// What a DPO round did: the optimizer figures of `TrainingSummary` plus the implicit
+/// reward margin β((πc − rc) − (πr − rr)), which starts at 0 and grows as the policy
+/// learns the preferences.
+public struct DPOSummary: Codable, Sendable, Equatable {
+    public var training = TrainingSummary()
+    /// Mean margin over the first and the last tenth of the steps (training batches).
+    public var firstMargin: Double?
+    public var lastMargin: Double?
+    /// Fraction of pairs with a positive margin in the last tenth of the steps.
+    public var lastAccuracy: Double?
+
+    public init() {}
+}
+
+/// Trains LoRA adapters on a policy by the DPO loss against precomputed reference
+/// log-probabilities. The model must already carry the adapters to train (B = 0 makes
+/// the policy start as the reference).
+///
+/// A batch holds, per pair, the row prompt+chosen then the row prompt+rejected; the
+/// policy's per-token log-probabilities (`tokenLogProbs`) are summed over each answer's
+/// target positions (`weightedRowSums`) and go into `dpoLoss`.
+public final class DPOTrainer {
+    public let model: StyleLM
+    public let settings: DPOSettings
+    public let examples: [DPOExample]
+    public let plan: BatchPlan
+    public let padToken: Int32
+    public private(set) var optimizer = AdamW()
+
+    public init(model: StyleLM, examples: [DPOExample], settings: DPOSettings, padToken: Int32) {
+        self.model = model
+        self.examples = examples
+        self.settings = settings
+        self.padToken = padToken
+        // Two rows per pair, each padded to the longer: 2·longest tokens.
+        plan = BatchPlan(lengths: examples.map { 2 * ($0.prompt.count + max($0.chosen.count, $0.rejected.count) - 1) },
+                         settings: settings.training)
+    }
+
+    public var totalSteps: Int { plan.batches.count }
+
+    /// The DPO loss of a batch on `tape`, with each pair's margin and the real tokens.
+    public func loss(_ batch: [Int], on tape: Tape) -> (loss: Tensor, margins: [Float], tokens: Int) {
+        var rows: [[Int32]] = []
+        for i in batch {
+            let e = examples[i]
+            rows.append(Array((e.prompt + e.chosen).dropLast()))
+            rows.append(Array((e.prompt + e.rejected).dropLast()))
+        }
+        let tokens = TokenBatch(rows: rows, pad: padToken)
+        let seq = tokens.seq
+        var targets = [Int32](repeating: padToken, count: rows.count * seq)
+        var chosenMask = [Float](repeating: 0, count: targets.count)
+        var rejectedMask = chosenMask
+        for (p, i) in batch.enumerated() {
+            let e = examples[i]
+            for (side, answer) in [(0, e.chosen), (1, e.rejected)] {
+                let full = e.prompt + answer
+                let row = 2 * p + side
+                for t in 0..<(full.count - 1) {
+                    targets[row * seq + t] = full[t + 1]
+                    // Position t predicts token t + 1: an answer token when t + 1 ≥ prompt length.
+                    if t + 1 >= e.prompt.count {
+                        if side == 0 { chosenMask[row * seq + t] = 1 } else { rejectedMask[row * seq + t] = 1 }
+                    }
+                }
+            }
+        }
+        let logProbs = tape.tokenLogProbs(logits: model.logits(tokens, on: tape), targets: targets)
+        // Viewed as [pairs, 2·seq], row p covers both of pair p's rows: one mask picks the
+        // chosen answer's positions, the other the rejected one's.
+        let policyChosen = tape.weightedRowSums(logProbs, weights: chosenMask, rows: batch.count)
+        let policyRejected = tape.weightedRowSums(logProbs, weights: rejectedMask, rows: batch.count)
+        let referenceChosen = batch.map { examples[$0].referenceChosen }
+        let referenceRejected = batch.map { examples[$0].referenceRejected }
+        let loss = tape.dpoLoss(policyChosen: policyChosen, policyRejected: policyRejected, referenceChosen: referenceChosen,
+                                referenceRejected: referenceRejected, beta: settings.beta)
+        let margins = batch.indices.map { p in
+            settings.beta * ((policyChosen.value[p] - referenceChosen[p]) - (policyRejected.value[p] - referenceRejected[p]))
+        }
+        return (loss, margins, tokens.lengths.reduce(0, +))
+    }
+
+    /// The loss of one batch and, when `learn`, one optimizer step on it.
+    @discardableResult
+    public func step(_ batch: [Int], learningRate: Float, learn: Bool = true) -> (loss: Double, margins: [Float], tokens: Int) {
+        let tape = Tape()
+        let (loss, margins, tokens) = self.loss(batch, on: tape)
+        guard learn else { return (Double(loss.value[0]), margins, tokens) }
+        let parameters = model.trainableParameters
+        for (_, tensor) in parameters { tensor.zeroGrad() }
+        tape.backward(loss)
+        if settings.training.clipNorm > 0 { LanguageModelTrainer.clip(parameters.map(\.tensor), to: settings.training.clipNorm) }
+        optimizer.update(parameters, learningRate: learningRate, settings: settings.training)
+        return (Double(loss.value[0]), margins, tokens)
+    }
+
+    /// Runs the plan to the end, or until `deadline`; `progress` gets (step, total, loss).
+    public func run(deadline: Date? = nil, progress: (Int, Int, Double) -> Void = { _, _, _ in }) -> DPOSummary {
+        var summary = DPOSummary()
+        let start = Date()
+        let total = totalSteps
+        var losses: [Double] = [], margins: [[Float]] = []
+        for step in optimizer.step..<total {
+            if let deadline, Date() >= deadline {
+                summary.training.stoppedByBudget = true
+                break
+            }
+            let batch = plan.batches[step]
+            let result = self.step(batch, learningRate: settings.training.learningRate(step: step, total: total))
+            losses.append(result.loss)
+            margins.append(result.margins)
+            summary.training.steps += 1
+            summary.training.examples += batch.count
+            summary.training.tokens += result.tokens
+            progress(step + 1, total, result.loss)
+        }
+        summary.training.seconds = Date().timeIntervalSince(start)
+        guard !losses.isEmpty else { return summary }
+        let tenth = max(1, losses.count / 10)
+        func mean(_ xs: some Collection<Double>) -> Double { xs.reduce(0, +) / Double(xs.count) }
+        summary.training.firstLoss = mean(losses.prefix(tenth))
+        summary.training.lastLoss = mean(losses.suffix(tenth))
+        let firstMargins = margins.prefix(tenth).flatMap { $0 }.map(Double.init)
+        let lastMargins = margins.suffix(tenth).flatMap { $0 }.map(Double.init)
+        summary.firstMargin = mean(firstMargins)
+        summary.lastMargin = mean(lastMargins)
+        summary.lastAccuracy = Double(lastMargins.filter { $0 > 0 }.count) / Double(lastMargins.count)
+        return summary
+    }
+
+    /// Mean margin and fraction of positive margins over `indices` (no learning).
+    public func evaluate(_ indices: [Int], batchSize: Int = 16) -> (meanMargin: Double, accuracy: Double) {
+        var all: [Float] = []
+        var start = 0
+        while start < indices.count {
+            let batch = Array(indices[start..<min(indices.count, start + batchSize)])
+            all += loss(batch, on: Tape()).margins
+            start += batch.count
+        }
+        guard !all.isEmpty else { return (.nan, .nan) }
+        return (Double(all.reduce(0, +)) / Double(all.count), Double(all.filter { $0 > 0 }.count) / Double(all.count))
+    }
+}

@@ -1,0 +1,78 @@
+import Foundation
+import LookbookCore
+
+/// Rounds of preference tuning on a catalog's signal: round 1 learns from curated
+/// outfits (random and hard negatives) and merchandiser verdicts; every later round adds
+/// the previous round's own mistakes on training outfits, and starts from (and is
+/// referenced against) the previous round's model.
+public enum PreferenceTuning {
+    public struct Options: Sendable {
+        public var rounds = 1
+        public var settings = DPOSettings()
+        /// Negatives per leave-one-out of a curated outfit.
+        public var randomNegatives = 1
+        public var hardNegatives = 1
+        /// Mistake mining: outfits looked at (one leave-one-out each) and candidates per question.
+        public var mineOutfits = 400
+        public var mineCandidates = 7
+        /// Stops each round's training after this many seconds (its model is still written).
+        public var roundBudget: TimeInterval?
+        public var seed: UInt64 = 0
+
+        public init() {}
+    }
+
+    public struct Round {
+        public var number: Int
+        public var pairs: [PreferencePair]
+        public var model: TunableModel
+        public var report: DPOTraining.Report
+        /// Mining the previous model's mistakes, in seconds (0 in round 1).
+        public var miningSeconds: Double
+    }
+
+    /// The pairs of the catalog's own signal for one round (curated + merchandiser).
+    public static func catalogPairs(products: [Product], outfits: [Outfit], feedback: [Feedback], pool: PreferencePairs.Pool,
+                                    options: Options, round: Int) -> (pairs: [PreferencePair], skippedVerdicts: Int) {
+        let corpus = OutfitCorpus(products: products, outfits: outfits)
+        let seed = SplitMix64.mix(options.seed ^ UInt64(round))
+        let curated = PreferencePairs.curated(outfits: corpus.outfits.map(\.items), pool: pool, random: options.randomNegatives,
+                                              hard: options.hardNegatives, seed: seed)
+        let merchandiser = PreferencePairs.merchandiser(feedback: feedback, products: products, outfits: outfits, pool: pool, seed: seed)
+        return (curated + merchandiser.pairs, merchandiser.skipped)
+    }
+
+    /// Runs `options.rounds` rounds from `start`; `finished` sees each round as it ends
+    /// (to save or report it) before the next one starts.
+    public static func run(from start: TunableModel, products: [Product], outfits: [Outfit], feedback: [Feedback], options: Options,
+                           log: (String) -> Void = { _ in }, finished: (Round) throws -> Void) throws -> TunableModel {
+        guard options.rounds >= 1 else { throw LookbookError(.usage, "rounds must be at least 1") }
+        let corpus = OutfitCorpus(products: products, outfits: outfits)
+        let pool = PreferencePairs.Pool(corpus.items)
+        var current = start
+        var mistakes: [PreferencePair] = []
+        var miningSeconds = 0.0
+        for round in 1...options.rounds {
+            let (own, skipped) = catalogPairs(products: products, outfits: outfits, feedback: feedback, pool: pool, options: options, round: round)
+            if skipped > 0 { log("\(skipped) feedback verdicts name unknown products; skipped") }
+            let pairs = own + mistakes
+            let deadline = options.roundBudget.map { Date(timeIntervalSinceNow: $0) }
+            var settings = options.settings
+            settings.training.seed = SplitMix64.mix(options.seed ^ UInt64(round) ^ 0x5EED)
+            let (model, report) = try DPOTraining.train(current, pairs: pairs, settings: settings, deadline: deadline, log: log)
+            try finished(Round(number: round, pairs: pairs, model: model, report: report, miningSeconds: miningSeconds))
+            current = model
+            if round < options.rounds {
+                let clock = Date()
+                let scoring = try model.scoring()
+                mistakes = PreferencePairs.mistakes(outfits: corpus.outfits.map(\.items), pool: pool, candidates: options.mineCandidates,
+                                                    limit: options.mineOutfits, seed: SplitMix64.mix(options.seed ^ UInt64(round) ^ 0x3157),
+                                                    score: scoring.scores)
+                miningSeconds = Date().timeIntervalSince(clock)
+                log(String(format: "mined %d mistakes of round %d on %d outfits in %.1f s", mistakes.count, round,
+                           min(options.mineOutfits, corpus.outfits.count), miningSeconds))
+            }
+        }
+        return current
+    }
+}

@@ -1,0 +1,82 @@
+import ArgumentParser
+import CatalogIngest
+import Foundation
+import LookbookCore
+import StyleModel
+
+struct TuneCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tune",
+        abstract: "Preference-tune a StyleLM (DPO) on a catalog's curated outfits, merchandiser verdicts and, from round 2, the model's own mistakes.",
+        discussion: """
+            Round 1 learns from curated outfits (the real item over a random and a hard same-slot negative) and \
+            feedback.jsonl verdicts; round 2 adds the candidates the round-1 model ranked above the real item on \
+            training outfits. Each round trains fresh LoRA adapters against the previous model, frozen, and is \
+            written as a model directory: rounds before the last to OUT-roundN, the last to OUT. \
+            --export-dir also writes the SFT and DPO data as JSON Lines for TRL, Axolotl or LLaMA-Factory.
+            """)
+
+    @Option(help: "The training catalog: its products' text, curated outfits and feedback.jsonl.") var catalog: String
+    @Option(help: "The model directory to start from (from `lookbook train`).") var model: String
+    @Option(help: "The model directory to write.") var out: String
+    @Option(help: "Rounds of DPO (2: the second adds the first round's mistakes).") var rounds = 1
+    @Option(help: "DPO β: larger keeps the model closer to where it started.") var beta: Float = 0.1
+    @Option(help: "Passes over the pairs per round (fractions allowed).") var epochs: Double = 1
+    @Option(help: "Peak learning rate of the DPO adapters.") var learningRate: Float?
+    @Option(help: "Stop each round's training after this many seconds (the round's model is still written).") var timeBudget: Double?
+    @Option(help: "Outfits whose mistakes are mined between rounds.") var mineOutfits = 400
+    @Option(help: "Random seed.") var seed: UInt64 = 0
+    @Option(help: "Also write sft_messages.jsonl, sft_completions.jsonl and dpo.jsonl (round 1's pairs) here.") var exportDir: String?
+
+    func validate() throws {
+        guard rounds >= 1 else { throw ValidationError("--rounds must be at least 1") }
+        guard beta > 0, beta.isFinite else { throw ValidationError("--beta must be a positive number") }
+        guard epochs > 0, epochs.isFinite else { throw ValidationError("--epochs must be positive") }
+        if let timeBudget, !(timeBudget > 0) { throw ValidationError("--time-budget must be a positive number of seconds") }
+    }
+
+    func run() throws {
+        let modelURL = URL(fileURLWithPath: model)
+        guard StyleLMScoring.isModelDirectory(modelURL) else {
+            throw LookbookError(.usage, "\(model) is not a model directory; make one with `lookbook train --catalog TRAIN --out \(model)`")
+        }
+        let read = try CatalogReader.read(path: catalog)
+        printDiagnostics(read.diagnostics)
+        guard !read.catalog.outfits.isEmpty || !read.catalog.feedback.isEmpty else {
+            throw LookbookError(.usage, "\(catalog) has neither curated outfits nor feedback.jsonl verdicts to learn preferences from")
+        }
+        var options = PreferenceTuning.Options()
+        options.rounds = rounds
+        options.settings.beta = beta
+        options.settings.training.epochs = epochs
+        if let learningRate { options.settings.training.learningRate = learningRate }
+        options.roundBudget = timeBudget
+        options.mineOutfits = mineOutfits
+        options.seed = seed
+        let start = try TunableModel(directory: modelURL)
+        let log: (String) -> Void = { FileHandle.standardError.write(Data("lookbook: \($0)\n".utf8)) }
+
+        let products = read.catalog.products, outfits = read.catalog.outfits, feedback = read.catalog.feedback
+        _ = try PreferenceTuning.run(from: start, products: products, outfits: outfits, feedback: feedback, options: options,
+                                     log: log) { round in
+            let counts = PreferencePairs.counts(round.pairs).map { "\($0.0.rawValue) \($0.1)" }.joined(separator: ", ")
+            let s = round.report.summary, t = s.training
+            print("round \(round.number): \(round.pairs.count) pairs (\(counts))")
+            print(String(format: "  reference %.1f s, mining %.1f s; %d steps, %d tokens in %.1f s (%.0f tokens/s)",
+                         round.report.referenceSeconds, round.miningSeconds, t.steps, t.tokens, t.seconds, t.tokensPerSecond))
+            if let first = t.firstLoss, let last = t.lastLoss {
+                print(String(format: "  loss %.4f → %.4f, mean margin %.4f → %.4f, last-tenth pair accuracy %.3f", first, last,
+                             s.firstMargin ?? .nan, s.lastMargin ?? .nan, s.lastAccuracy ?? .nan))
+            }
+            let path = round.number == rounds ? out : "\(out)-round\(round.number)"
+            try round.model.save(to: URL(fileURLWithPath: path))
+            print("  wrote \(path) (\(round.model.version))" + (round.report.complete ? "" : "; cut short by --time-budget"))
+            if round.number == 1, let exportDir {
+                let corpus = OutfitCorpus(products: products, outfits: outfits)
+                let files = try TrainingDataExport.write(outfits: corpus.outfits.map(\.items), pairs: round.pairs,
+                                                         to: URL(fileURLWithPath: exportDir))
+                print("  exported \(files.map(\.lastPathComponent).joined(separator: ", ")) to \(exportDir)")
+            }
+        }
+    }
+}
