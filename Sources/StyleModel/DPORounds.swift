@@ -17,6 +17,8 @@ public enum PreferenceTuning {
         public var mineCandidates = 7
         /// Stops each round's training after this many seconds (its model is still written).
         public var roundBudget: TimeInterval?
+        /// At most this many pairs per round (a seeded sample, every source in proportion).
+        public var maxPairs: Int?
         public var seed: UInt64 = 0
 
         public init() {}
@@ -55,7 +57,12 @@ public enum PreferenceTuning {
         for round in 1...options.rounds {
             let (own, skipped) = catalogPairs(products: products, outfits: outfits, feedback: feedback, pool: pool, options: options, round: round)
             if skipped > 0 { log("\(skipped) feedback verdicts name unknown products; skipped") }
-            let pairs = own + mistakes
+            var pairs = own + mistakes
+            if let cap = options.maxPairs, pairs.count > cap {
+                var rng = SplitMix64.stream(options.seed, "sample-round-\(round)")
+                rng.shuffle(&pairs)
+                pairs = Array(pairs.prefix(cap))
+            }
             let deadline = options.roundBudget.map { Date(timeIntervalSinceNow: $0) }
             var settings = options.settings
             settings.training.seed = SplitMix64.mix(options.seed ^ UInt64(round) ^ 0x5EED)

@@ -80,14 +80,16 @@ public enum PreferencePairs {
                 for k in 0..<take { candidates.insert(hits[(offset + k) % hits.count]) }
                 if candidates.count >= budget { break }
             }
-            let scored = candidates.compactMap { i -> (Double, String, ItemText)? in
+            // Ties are broken by a seeded draw, not by the words, so no one item is every
+            // look's hard negative.
+            let scored = candidates.sorted().compactMap { i -> (Double, UInt64, ItemText)? in
                 let other = list[i]
                 guard !excluding.contains(other.text) else { return nil }
                 let o = Set(PreferencePairs.words(other.text))
                 let jaccard = Double(words.intersection(o).count) / Double(max(1, words.union(o).count))
-                return (jaccard, other.text, other)
+                return (jaccard, rng.next(), other)
             }
-            return scored.sorted { ($0.0, $1.1) > ($1.0, $0.1) }.prefix(count).map(\.2)
+            return scored.sorted { ($0.0, $0.1) > ($1.0, $1.1) }.prefix(count).map(\.2)
         }
     }
 

@@ -25,6 +25,7 @@ struct TuneCommand: ParsableCommand {
     @Option(help: "Peak learning rate of the DPO adapters.") var learningRate: Float?
     @Option(help: "Stop each round's training after this many seconds (the round's model is still written).") var timeBudget: Double?
     @Option(help: "Outfits whose mistakes are mined between rounds.") var mineOutfits = 400
+    @Option(help: "At most this many pairs per round (a seeded sample).") var maxPairs: Int?
     @Option(help: "Random seed.") var seed: UInt64 = 0
     @Option(help: "Also write sft_messages.jsonl, sft_completions.jsonl and dpo.jsonl (round 1's pairs) here.") var exportDir: String?
 
@@ -32,6 +33,7 @@ struct TuneCommand: ParsableCommand {
         guard rounds >= 1 else { throw ValidationError("--rounds must be at least 1") }
         guard beta > 0, beta.isFinite else { throw ValidationError("--beta must be a positive number") }
         guard epochs > 0, epochs.isFinite else { throw ValidationError("--epochs must be positive") }
+        if let maxPairs, maxPairs < 1 { throw ValidationError("--max-pairs must be at least 1") }
         if let timeBudget, !(timeBudget > 0) { throw ValidationError("--time-budget must be a positive number of seconds") }
     }
 
@@ -53,6 +55,7 @@ struct TuneCommand: ParsableCommand {
         options.roundBudget = timeBudget
         options.mineOutfits = mineOutfits
         options.seed = seed
+        options.maxPairs = maxPairs
         let start = try TunableModel(directory: modelURL)
         let log: (String) -> Void = { FileHandle.standardError.write(Data("lookbook: \($0)\n".utf8)) }
 
