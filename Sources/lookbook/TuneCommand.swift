@@ -80,6 +80,7 @@ struct TuneCommand: ParsableCommand {
                                                          to: URL(fileURLWithPath: exportDir))
                 print("  exported \(files.map(\.lastPathComponent).joined(separator: ", ")) to \(exportDir)")
             }
+            fflush(nil)  // every C stream: a round's figures show as it ends, also when piped
         }
     }
 }

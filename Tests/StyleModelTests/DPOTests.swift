@@ -200,4 +200,38 @@ import Testing
         #expect(dpoAccuracy >= sftAccuracy + 0.25, "FITB accuracy \(sftAccuracy) → \(dpoAccuracy)")
         #expect(sftAccuracy < 0.9, "the SFT model already knows the rule (\(sftAccuracy)); nothing left to show")
     }
+
+    /// Two rounds on a catalog: round 1 learns from curated outfits and verdicts, round
+    /// 2 adds the mistakes of round 1's model and starts from it.
+    @Test func secondRoundAddsTheFirstRoundsMistakes() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("dpo-rounds-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let toy = ToyOutfits.corpus(outfits: 30)
+        var recipe = ToyOutfits.recipe
+        recipe.pretraining.epochs = 2
+        recipe.fineTuning.epochs = 1
+        _ = try StyleLMTraining.train(toy, recipe: recipe, out: dir.appendingPathComponent("sft"))
+        let products = toy.items.enumerated().map { i, item in
+            Product(id: "p\(i)", title: item.text, category: item.slot.rawValue, slot: item.slot)
+        }
+        let id = Dictionary(uniqueKeysWithValues: products.map { ($0.title, $0.id) })
+        let outfits = toy.outfits.enumerated().map { i, o in Outfit(id: "o\(i)", items: o.items.map { id[$0.text]! }) }
+        let feedback = [Feedback(anchor: outfits[0].items[0], item: outfits[0].items[1], verdict: .approve)]
+        var options = PreferenceTuning.Options()
+        options.rounds = 2
+        options.settings.training.epochs = 0.5
+        options.settings.rank = 2
+        options.mineOutfits = 20
+        var rounds: [PreferenceTuning.Round] = []
+        let last = try PreferenceTuning.run(from: try TunableModel(directory: dir.appendingPathComponent("sft")), products: products,
+                                            outfits: outfits, feedback: feedback, options: options) { rounds.append($0) }
+        #expect(rounds.map(\.number) == [1, 2])
+        let sources = rounds.map { Set($0.pairs.map(\.source)) }
+        #expect(sources[0] == [.random, .hard, .merchandiser])
+        #expect(sources[1].contains(.mistake))
+        #expect(rounds[1].model.metadata["parent"] == rounds[0].model.version)
+        #expect(last.version == rounds[1].model.version && last.adapters?.0.rank == recipe.lora!.rank + 2 + 2)
+        try last.save(to: dir.appendingPathComponent("dpo"))
+        #expect(try StyleLMScoring(directory: dir.appendingPathComponent("dpo")).version == last.version)
+    }
 }
