@@ -17,7 +17,8 @@ public enum PreferenceTuning {
         public var mineCandidates = 7
         /// Stops each round's training after this many seconds (its model is still written).
         public var roundBudget: TimeInterval?
-        /// At most this many pairs per round (a seeded sample, every source in proportion).
+        /// At most this many pairs per round: every mined mistake (up to the cap), then a
+        /// seeded sample of the catalog's pairs.
         public var maxPairs: Int?
         public var seed: UInt64 = 0
 
@@ -57,12 +58,17 @@ public enum PreferenceTuning {
         for round in 1...options.rounds {
             let (own, skipped) = catalogPairs(products: products, outfits: outfits, feedback: feedback, pool: pool, options: options, round: round)
             if skipped > 0 { log("\(skipped) feedback verdicts name unknown products; skipped") }
-            var pairs = own + mistakes
-            if let cap = options.maxPairs, pairs.count > cap {
+            // Under a cap the mined mistakes are kept whole (they are few and the point of
+            // the round); the catalog's pairs are sampled to fill the rest.
+            var own_ = own, mined = mistakes
+            if let cap = options.maxPairs, own.count + mistakes.count > cap {
                 var rng = SplitMix64.stream(options.seed, "sample-round-\(round)")
-                rng.shuffle(&pairs)
-                pairs = Array(pairs.prefix(cap))
+                rng.shuffle(&mined)
+                mined = Array(mined.prefix(cap))
+                rng.shuffle(&own_)
+                own_ = Array(own_.prefix(cap - mined.count))
             }
+            let pairs = own_ + mined
             let deadline = options.roundBudget.map { Date(timeIntervalSinceNow: $0) }
             var settings = options.settings
             settings.training.seed = SplitMix64.mix(options.seed ^ UInt64(round) ^ 0x5EED)
