@@ -172,6 +172,13 @@ public struct NightlyRun: Sendable {
                     StoreProduct($0, imageSHA256: $0.images.first.flatMap { catalog.images[$0]?.sha256 }, caption: captions[$0.id])
                 },
                 outfits: catalog.outfits, complementary: output.complementary, fitb: output.fitb)
+            // What the store cannot serve (products without a known slot, slots with
+            // nothing in stock) joins the catalog's problems in the quarantine report.
+            let coverage = content.coverageDiagnostics()
+            if !coverage.isEmpty {
+                report.quarantineReport = try writeQuarantine(ingested.diagnostics + coverage, runID: id)
+                events(.warning("\(coverage.count) coverage warning(s): products without a known slot or slots with nothing in stock; see \(report.quarantineReport!)"))
+            }
             let published = try StorePublisher().publish(content, to: job.out, keep: job.keepStores)
             report.counts.complementaryRows = content.counts.complementary
             report.counts.fitbRows = content.counts.fitb

@@ -58,7 +58,8 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "The model directory to write.") var out: String
     @Option(help: "Write an evaluation baseline instead: random | popularity | cooccurrence | ppmi-svd | ppmi-svd-dot.")
     var baseline: String?
-    @Option(help: "A recipe (JSON, the keys of lookbook.json's recipe) overriding the defaults.") var recipe: String?
+    @Option(help: "standard (4.2M parameters) | small (1.3M, about 4× faster) | tiny (smoke tests).") var size = "standard"
+    @Option(help: "A recipe (JSON, the keys of lookbook.json's recipe) instead of --size.") var recipe: String?
     @Option(help: "Passes over the product text for the base model.") var pretrainEpochs: Double?
     @Option(help: "Passes over the outfits' leave-one-out examples (0: the base model only).") var sftEpochs: Double?
     @Flag(help: "Fine-tune every weight instead of LoRA adapters.") var fullFineTuning = false
@@ -71,7 +72,13 @@ struct TrainCommand: ParsableCommand {
             print("wrote \(out) (\(baseline))")
             return
         }
-        var recipe = StyleLMRecipe()
+        var recipe: StyleLMRecipe
+        switch size {
+        case "standard": recipe = StyleLMRecipe()
+        case "small": recipe = .small
+        case "tiny": recipe = .tiny
+        default: throw LookbookError(.usage, "--size must be standard, small or tiny, got \(size)")
+        }
         if let path = self.recipe {
             do { recipe = try JSONDecoder().decode(StyleLMRecipe.self, from: Data(contentsOf: URL(fileURLWithPath: path))) } catch {
                 throw LookbookError(.usage, "\(path) is not a StyleLM recipe", underlying: "\(error)")

@@ -8,8 +8,9 @@ import TestSupport
     let catalog = try w.addCatalog("shop", products: 300, outfits: 150)
     let q = try CLI.run(["eval", "make-questions", "--catalog", catalog, "--holdout", "0.2", "--seed", "3", "--out", w.path("q")])
     #expect(q.exitCode == 0, "\(q.stderr)")
-    let train = try CLI.run(["train", "--catalog", w.path("q/train"), "--out", w.path("model")])
+    let train = try CLI.run(["train", "--catalog", w.path("q/train"), "--out", w.path("model"), "--size", "tiny"])
     #expect(train.exitCode == 0, "\(train.stderr)")
+    #expect(train.stdout.contains("StyleLM"), "\(train.stdout)")
     for task in ["fitb", "compat", "retrieval"] {
         let r = try CLI.run(["eval", task, "--catalog", catalog, "--model", w.path("model"),
                              "--questions", w.path("q/\(task).jsonl"), "--out", w.path("\(task).pred.jsonl"),

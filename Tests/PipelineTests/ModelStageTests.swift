@@ -86,3 +86,20 @@ import Testing
         #expect(throws: LookbookError.self) { try JobConfig.parse("[model]\nepochs = 3") }
     }
 }
+
+/// A product no slot rule knows, and a slot with nothing in stock, are named in the
+/// run's quarantine report while the store is published as usual.
+@Test func coverageProblemsReachTheQuarantineReport() async throws {
+    let f = try Fixture()
+    var catalog = smallCatalog(extra: [Product(id: "X1", title: "Ceramic Vase", category: "Home > Decor")])
+    for i in catalog.products.indices where catalog.products[i].slot == .shoes || catalog.products[i].id.hasPrefix("S") {
+        catalog.products[i].inStock = false
+    }
+    _ = try f.write(catalog, as: "acme-1.tar.lz4")
+    let outcome = await f.run()
+    #expect(outcome.report.status == .succeeded, "\(outcome.report.message)")
+    let path = try #require(outcome.report.quarantineReport)
+    let text = try String(contentsOfFile: path, encoding: .utf8)
+    #expect(text.contains("product X1"))
+    #expect(text.contains("none of the 6 products of slot shoes is in stock"))
+}
