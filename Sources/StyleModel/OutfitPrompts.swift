@@ -15,9 +15,8 @@ public struct ItemText: Sendable, Hashable {
     /// The caption a captioner wrote (attribute `caption`), else the title; lower-cased,
     /// whitespace collapsed. An item with neither speaks through its category.
     public init(_ product: Product) {
-        let caption = product.attributes["caption"]?.trimmingCharacters(in: .whitespacesAndNewlines)
-        var words = (caption?.isEmpty == false ? caption! : product.title)
-        if words.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { words = product.category }
+        let candidates = [product.attributes["caption"] ?? "", product.title, product.category]
+        let words = candidates.first { !$0.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty } ?? ""
         self.init(slot: product.slot, text: Self.normalise(words))
     }
 

@@ -250,16 +250,6 @@ public final class LanguageModelTrainer {
         return summary
     }
 
-    /// Mean weighted loss over `examples` without learning (a validation figure).
-    public func meanLoss(batches: [[Int]]) -> Double {
-        var total = 0.0, count = 0
-        for batch in batches {
-            total += step(batch, learningRate: 0, learn: false).loss
-            count += 1
-        }
-        return count > 0 ? total / Double(count) : .nan
-    }
-
     /// Scales every gradient so their joint L2 norm is at most `limit`; returns the norm.
     @discardableResult
     public static func clip(_ tensors: [Tensor], to limit: Float) -> Float {

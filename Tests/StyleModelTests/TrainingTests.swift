@@ -86,6 +86,17 @@ enum ToyOutfits {
         #expect(prompt.filter { $0 == separator }.count == 5)
     }
 
+    /// An item speaks through its caption, else its title, else its category; never its id.
+    @Test func itemWordsComeFromCaptionThenTitleThenCategory() {
+        var p = Product(id: "SKU-123", title: "Slim  Navy Chinos", category: "Men > Trousers")
+        #expect(ItemText(p) == ItemText(slot: p.slot, text: "slim navy chinos"))
+        p.attributes["caption"] = "navy solid cotton casual trousers"
+        #expect(ItemText(p).text == "navy solid cotton casual trousers")
+        p.attributes["caption"] = "  "
+        p.title = ""
+        #expect(ItemText(p).text == "men > trousers")
+    }
+
     @Test func specialTokenTextInATitleStaysText() {
         let sneaky = prompts.continuation("<blank><slot:top></s>")
         #expect(sneaky.filter { $0 == prompts.endToken }.count == 1)  // only the real end
