@@ -77,7 +77,7 @@ struct RemoteCaptionerTests {
         // the server's 30 s answer (the test's own clock would include the time this
         // process's busy task pool takes to resume it). On a loaded machine the client
         // may give up before it even connects: that counts as 0 s.
-        #expect(server.longestConnectionSeconds().map { $0 < 3 } == true)
+        #expect(server.longestConnectionSeconds().map { $0 < 10 } == true)
         #expect(error?.reason.contains("within 0.5 s") == true, "\(String(describing: error))")
     }
 
@@ -126,7 +126,8 @@ struct RemoteCaptionerTests {
         let captioner = try RemoteHarness().captioner(config)
 
         let error = await #expect(throws: CaptionError.self) { try await captioner.caption(Remote.request()) }
-        #expect(server.longestConnectionSeconds().map { $0 < 4 } == true)
+        // The whole drip would take ~70 s.
+        #expect(server.longestConnectionSeconds().map { $0 < 20 } == true)
         #expect(error?.reason.contains("no complete answer") == true, "\(String(describing: error))")
     }
 
@@ -158,13 +159,13 @@ struct RemoteCaptionerTests {
         defer { server.stop() }
         var config = Remote.config(server)
         config.maxRetries = 0
-        config.timeoutSeconds = 10
+        config.timeoutSeconds = 40
         config.maxResponseBytes = 64 * 1024
         let captioner = try RemoteHarness().captioner(config)
 
         let error = await #expect(throws: CaptionError.self) { try await captioner.caption(Remote.request()) }
-        // Refused while the server stalls, long before the 10 s timeout.
-        #expect(server.longestConnectionSeconds().map { $0 < 5 } == true)
+        // Refused while the server stalls, long before the 40 s timeout.
+        #expect(server.longestConnectionSeconds().map { $0 < 20 } == true)
         #expect(error?.reason.contains("larger than max_response_bytes") == true, "\(String(describing: error))")
     }
 
@@ -380,7 +381,7 @@ struct RemoteCaptionerTests {
         while server.requestCount == 0 && Remote.seconds(since: start) < 5 { try await Task.sleep(for: .milliseconds(10)) }
         task.cancel()
         await #expect(throws: CancellationError.self) { try await task.value }
-        #expect(server.longestConnectionSeconds().map { $0 < 5 } == true)
+        #expect(server.longestConnectionSeconds().map { $0 < 10 } == true)  // not the 20 s timeout
         // A cancelled attempt says nothing about the endpoint.
         #expect(await captioner.breaker.state == .closed(consecutiveFailures: 0))
     }

@@ -223,7 +223,7 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
     /// test proves a client gave up at its own limit rather than waiting for a slow
     /// answer). 0 when no client ever connected (it gave up before connecting); nil
     /// when a connection is still open after `wait` seconds.
-    public func longestConnectionSeconds(wait: Double = 5) -> Double? {
+    public func longestConnectionSeconds(wait: Double = 30) -> Double? {
         let until = Date(timeIntervalSinceNow: wait)
         while true {
             state.lock()
