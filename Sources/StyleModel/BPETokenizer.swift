@@ -136,14 +136,15 @@ public struct BPETokenizer: Sendable, Equatable {
         var next = Array(1...n)  // n = none
         var prev = Array(-1..<(n - 1))
         var alive = [Bool](repeating: true, count: n)
-        var heap = MinHeap()
+        // rank << 32 | position: one integer comparison orders by rank, then leftmost.
+        var heap = BinaryHeap<UInt64>()
         func candidate(_ i: Int) {
             let j = next[i]
-            if j < n, let rank = mergeRanks[pairKey(ids[i], ids[j])] { heap.push(rank, Int32(i)) }
+            if j < n, let rank = mergeRanks[pairKey(ids[i], ids[j])] { heap.push(pairKey(rank, Int32(i)), by: <) }
         }
         for i in 0..<n { candidate(i) }
-        while let (rank, pos) = heap.pop() {
-            let i = Int(pos), j = next[i]
+        while let top = heap.pop(by: <) {
+            let rank = Int32(truncatingIfNeeded: top >> 32), i = Int(UInt32(truncatingIfNeeded: top)), j = next[i]
             guard alive[i], j < n, mergeRanks[pairKey(ids[i], ids[j])] == rank else { continue }
             ids[i] = merges[Int(rank)].result
             alive[j] = false
@@ -194,20 +195,24 @@ public struct BPETokenizer: Sendable, Equatable {
     }
 }
 
-/// A binary min-heap of (rank, position), ordered by rank then position.
-struct MinHeap {
-    private var items: [UInt64] = []  // rank << 32 | position: one comparison orders both
+/// A binary heap whose order the caller gives at each call (`before(x, y)`: x leaves
+/// first), so an order that reads outside state — the trainer's byte strings — needs no
+/// copy of it. Both the long-word encoder and the trainer use it.
+struct BinaryHeap<Element> {
+    private(set) var items: [Element] = []
 
-    mutating func push(_ rank: Int32, _ position: Int32) {
-        items.append(UInt64(UInt32(rank)) << 32 | UInt64(UInt32(position)))
+    mutating func push(_ e: Element, by before: (Element, Element) -> Bool) {
+        items.append(e)
         var i = items.count - 1
-        while i > 0, items[i] < items[(i - 1) / 2] {
-            items.swapAt(i, (i - 1) / 2)
-            i = (i - 1) / 2
+        while i > 0 {
+            let parent = (i - 1) / 2
+            guard before(items[i], items[parent]) else { break }
+            items.swapAt(i, parent)
+            i = parent
         }
     }
 
-    mutating func pop() -> (Int32, Int32)? {
+    mutating func pop(by before: (Element, Element) -> Bool) -> Element? {
         guard let top = items.first else { return nil }
         let last = items.removeLast()
         if !items.isEmpty {
@@ -215,15 +220,15 @@ struct MinHeap {
             var i = 0
             while true {
                 let l = 2 * i + 1, r = l + 1
-                var m = i
-                if l < items.count, items[l] < items[m] { m = l }
-                if r < items.count, items[r] < items[m] { m = r }
-                if m == i { break }
-                items.swapAt(i, m)
-                i = m
+                var best = i
+                if l < items.count, before(items[l], items[best]) { best = l }
+                if r < items.count, before(items[r], items[best]) { best = r }
+                if best == i { break }
+                items.swapAt(i, best)
+                i = best
             }
         }
-        return (Int32(truncatingIfNeeded: top >> 32), Int32(truncatingIfNeeded: top))
+        return top
     }
 }
 

@@ -55,7 +55,7 @@ private struct PairTrainer {
     var pairCount: [UInt64: Int] = [:]
     /// Words that contained the pair when it was counted (may hold stale or repeated entries).
     var pairWords: [UInt64: [Int32]] = [:]
-    var heap: [HeapEntry] = []
+    var heap = BinaryHeap<HeapEntry>()
 
     struct HeapEntry { var count: Int; var pair: UInt64 }
 
@@ -151,7 +151,7 @@ private struct PairTrainer {
 
     // MARK: Max-heap: higher count first, then the lexicographically smaller pair of byte strings.
 
-    private func before(_ x: HeapEntry, _ y: HeapEntry) -> Bool {
+    private static func before(_ x: HeapEntry, _ y: HeapEntry, _ tokenBytes: [[UInt8]]) -> Bool {
         if x.count != y.count { return x.count > y.count }
         let xa = tokenBytes[Int(x.pair >> 32)], ya = tokenBytes[Int(y.pair >> 32)]
         if xa != ya { return xa.lexicographicallyPrecedes(ya) }
@@ -159,32 +159,12 @@ private struct PairTrainer {
     }
 
     private mutating func push(_ e: HeapEntry) {
-        heap.append(e)
-        var i = heap.count - 1
-        while i > 0 {
-            let parent = (i - 1) / 2
-            guard before(heap[i], heap[parent]) else { break }
-            heap.swapAt(i, parent)
-            i = parent
-        }
+        let bytes = tokenBytes  // the order reads it while the heap changes
+        heap.push(e) { Self.before($0, $1, bytes) }
     }
 
     private mutating func pop() -> HeapEntry? {
-        guard let top = heap.first else { return nil }
-        let last = heap.removeLast()
-        if !heap.isEmpty {
-            heap[0] = last
-            var i = 0
-            while true {
-                let l = 2 * i + 1, r = l + 1
-                var best = i
-                if l < heap.count, before(heap[l], heap[best]) { best = l }
-                if r < heap.count, before(heap[r], heap[best]) { best = r }
-                if best == i { break }
-                heap.swapAt(i, best)
-                i = best
-            }
-        }
-        return top
+        let bytes = tokenBytes
+        return heap.pop { Self.before($0, $1, bytes) }
     }
 }
