@@ -44,16 +44,7 @@ import Testing
     /// carries gradient), and pairs of random token rows.
     static func setup() throws -> (DPOTrainer, StyleLM) {
         let config = StyleLMConfig.tiny(vocabSize: 37)
-        let model = StyleLM(config: config, seed: 3)
-        for (name, t) in model.weights where !name.hasSuffix("norm.weight") {
-            t.value = GradientCheck.random(t.shape, name, std: 0.3).value
-        }
-        let lora = LoRAConfig(rank: 2, alpha: 4, targets: [.q, .v, .up])
-        var adapters = lora.initial(config, seed: 5)
-        for name in adapters.keys where name.contains("lora_B") {
-            adapters[name] = GradientCheck.randomValues(adapters[name]!.count, name).map { $0 * 0.3 }
-        }
-        try model.attachLoRA(lora, adapters: adapters)
+        let model = try GradientCheck.randomizedModel(config, lora: LoRAConfig(rank: 2, alpha: 4, targets: [.q, .v, .up]))
         let examples = [
             DPOExample(prompt: [1, 5, 9], chosen: [4, 2], rejected: [7, 8, 2], referenceChosen: -6.5, referenceRejected: -9),
             DPOExample(prompt: [1, 11, 3, 6, 20], chosen: [30, 31, 2], rejected: [12, 2], referenceChosen: -8, referenceRejected: -5.5),

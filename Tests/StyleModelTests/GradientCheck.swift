@@ -15,6 +15,23 @@ enum GradientCheck {
         return (0..<count).map { _ in Float(rng.gaussian()) }
     }
 
+    /// A tiny model with non-trivial weights (std 0.3, norms left at 1) and, when `lora` is
+    /// given, adapters whose B is non-zero too, so every adapter entry carries gradient.
+    static func randomizedModel(_ config: StyleLMConfig = .tiny(), seed: UInt64 = 3, lora: LoRAConfig? = nil) throws -> StyleLM {
+        let model = StyleLM(config: config, seed: seed)
+        for (name, t) in model.weights where !name.hasSuffix("norm.weight") {
+            t.value = random(t.shape, name, std: 0.3).value
+        }
+        if let lora {
+            var adapters = lora.initial(config, seed: 5)
+            for name in adapters.keys where name.contains("lora_B") {
+                adapters[name] = randomValues(adapters[name]!.count, name).map { $0 * 0.3 }
+            }
+            try model.attachLoRA(lora, adapters: adapters)
+        }
+        return model
+    }
+
     /// A scalar from any op result: Σ_i r_i·out_i with fixed random r, so every output
     /// element's gradient matters.
     static func project(_ out: Tensor, on tape: Tape) -> Tensor {

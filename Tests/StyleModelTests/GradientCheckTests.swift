@@ -130,17 +130,7 @@ import LookbookCore
     }
 
     @Test func tinyModelWithLoRA() throws {
-        let config = StyleLMConfig.tiny()
-        let model = StyleLM(config: config, seed: 3)
-        for (name, t) in model.weights where !name.hasSuffix("norm.weight") {
-            t.value = G.random(t.shape, name, std: 0.3).value
-        }
-        let lora = LoRAConfig(rank: 2, alpha: 4, targets: [.q, .v, .down])
-        var adapters = lora.initial(config, seed: 5)
-        for name in adapters.keys where name.contains("lora_B") {
-            adapters[name] = G.randomValues(adapters[name]!.count, name).map { $0 * 0.3 }
-        }
-        try model.attachLoRA(lora, adapters: adapters)
+        let model = try G.randomizedModel(lora: LoRAConfig(rank: 2, alpha: 4, targets: [.q, .v, .down]))
         let batch = TokenBatch(rows: [[1, 5, 9, 2], [4, 17]], pad: 0)
         let targets: [Int32] = [5, 9, 2, 30, 17, 1, 0, 0]
         let weights: [Float] = [1, 1, 1, 1, 1, 1, 0, 0]
