@@ -85,6 +85,23 @@ public final class RemoteCaptioner: Captioner {
     private let limiter: ConcurrencyLimiter
     private let client: BoundedHTTPClient
     private let sanitizer = CaptionSanitizer()
+    private let counters: ActivityCounters
+
+    /// What the captioner has done so far, for a run report.
+    public struct Activity: Sendable, Equatable {
+        /// Attempts retried after a transient failure.
+        public var retries = 0
+        /// Captions the fallback captioner made instead of the endpoint.
+        public var fallbacks = 0
+        /// Times the circuit breaker opened.
+        public var breakerOpenings = 0
+        public init(retries: Int = 0, fallbacks: Int = 0, breakerOpenings: Int = 0) {
+            self.retries = retries; self.fallbacks = fallbacks; self.breakerOpenings = breakerOpenings
+        }
+    }
+
+    /// Counts since this captioner was made.
+    public var activity: Activity { counters.value }
 
     /// - Parameters:
     ///   - fallback: answers when the endpoint is given up on (normally the embedded
@@ -107,11 +124,16 @@ public final class RemoteCaptioner: Captioner {
         self.fallback = fallback
         self.hooks = hooks
         limiter = ConcurrencyLimiter(limit: config.maxConcurrent)
+        let counters = ActivityCounters()
+        self.counters = counters
         client = BoundedHTTPClient(maxConnectionsPerHost: config.maxConcurrent)
         breaker = CircuitBreaker(threshold: config.breakerThreshold,
                                  cooldown: .seconds(config.breakerCooldownSeconds),
                                  now: hooks.now,
-                                 onTransition: { [onEvent = hooks.onEvent] in onEvent(.circuit($0)) })
+                                 onTransition: { [onEvent = hooks.onEvent, counters] transition in
+                                     if case .opened = transition { counters.update { $0.breakerOpenings += 1 } }
+                                     onEvent(.circuit(transition))
+                                 })
     }
 
     public func caption(_ request: CaptionRequest) async throws -> Caption {
@@ -190,6 +212,7 @@ public final class RemoteCaptioner: Captioner {
             guard hooks.now().advanced(by: delay) < deadline else {
                 return .gaveUp(failure.message + "; a retry after \(Self.format(delay)) would pass deadline_seconds = \(config.deadlineSeconds)")
             }
+            counters.update { $0.retries += 1 }
             hooks.onEvent(.retrying(productID: productID, retry: attempt, delay: delay, reason: failure.message))
             try await hooks.sleep(delay)
         }
@@ -256,6 +279,7 @@ public final class RemoteCaptioner: Captioner {
 
     private func fallBack(_ request: CaptionRequest, because reason: String) async throws -> Caption {
         guard let fallback else { throw CaptionError(prefix + reason) }
+        counters.update { $0.fallbacks += 1 }
         hooks.onEvent(.fellBack(productID: request.product.id, reason: reason))
         do {
             return try await fallback.caption(request)
@@ -485,6 +509,13 @@ private struct ChatResponse: Decodable {
 }
 
 /// A seeded generator shared by concurrent callers.
+private final class ActivityCounters: @unchecked Sendable {
+    private let lock = NSLock()
+    private var activity = RemoteCaptioner.Activity()
+    var value: RemoteCaptioner.Activity { lock.withLock { activity } }
+    func update(_ body: (inout RemoteCaptioner.Activity) -> Void) { lock.withLock { body(&activity) } }
+}
+
 private final class LockedGenerator: @unchecked Sendable {
     private let lock = NSLock()
     private var generator: SplitMix64

@@ -27,6 +27,11 @@ public struct CaptionStage: Sendable {
         public var captioned: Int
         public var fromCache: Int
         public var textOnly: Int
+        /// Images captioned this time by a fallback (the embedded captioner standing in
+        /// for an endpoint that failed): their captions carry the fallback's id.
+        public var fallbacks: Int
+        /// A remote captioner's retries, fallbacks and circuit-breaker openings.
+        public var remoteActivity: RemoteCaptioner.Activity?
         public var diagnostics: [Diagnostic]
         /// New cache entries, for the state database.
         public var newEntries: [(sha256: String, caption: Caption)]
@@ -96,8 +101,10 @@ public struct CaptionStage: Sendable {
                 if let c = try? text.captionNow(CaptionRequest(product: p)) { captions[p.id] = c }
             }
         }
-        return Output(captions: captions, captioned: newEntries.count, fromCache: fromCache,
-                      textOnly: textOnly.count, diagnostics: diagnostics, newEntries: newEntries)
+        return Output(captions: captions, captioned: newEntries.count, fromCache: fromCache, textOnly: textOnly.count,
+                      fallbacks: newEntries.count { $0.caption.captioner != captioner.id },
+                      remoteActivity: (captioner as? RemoteCaptioner)?.activity,
+                      diagnostics: diagnostics, newEntries: newEntries)
     }
 
     /// The product with every text field emptied: pixels alone decide.

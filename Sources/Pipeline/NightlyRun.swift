@@ -120,6 +120,14 @@ public struct NightlyRun: Sendable {
             try st.cacheCaptions(captioned.newEntries, at: iso(now()))
             report.counts.captioned = captioned.captioned
             report.counts.captionsFromCache = captioned.fromCache
+            report.counts.captionFallbacks = captioned.fallbacks
+            report.counts.captionRetries = captioned.remoteActivity?.retries ?? 0
+            report.counts.breakerOpenings = captioned.remoteActivity?.breakerOpenings ?? 0
+            if captioned.fallbacks > 0 {
+                events(.warning("\(captioned.fallbacks) image(s) captioned by the fallback captioner because \(captioner.id) failed"
+                                + (report.counts.breakerOpenings > 0 ? " (its circuit breaker opened \(report.counts.breakerOpenings) time(s))" : "")
+                                + "; the next run asks it again"))
+            }
             report.captioner = captioner.id
             if !captioned.diagnostics.isEmpty {
                 events(.warning("\(captioned.diagnostics.count) image(s) could not be captioned; their products use text-only captions"))

@@ -105,10 +105,18 @@ public struct RunReport: Codable, Sendable, Equatable {
         public var fitbRows = 0
         public var captioned = 0
         public var captionsFromCache = 0
+        /// Images the fallback captioner captioned because the active one failed.
+        public var captionFallbacks = 0
+        /// A remote captioner's retried attempts and circuit-breaker openings.
+        public var captionRetries = 0
+        public var breakerOpenings = 0
         public init() {}
         enum CodingKeys: String, CodingKey {
             case products, outfits, feedback, images, captioned
             case captionsFromCache = "captions_from_cache"
+            case captionFallbacks = "caption_fallbacks"
+            case captionRetries = "caption_retries"
+            case breakerOpenings = "breaker_openings"
             case complementaryRows = "complementary_rows"
             case fitbRows = "fitb_rows"
         }

@@ -4,7 +4,9 @@ import Foundation
 import Imaging
 import LookbookCore
 import LookupStore
+import TestSupport
 import Testing
+import Captioning
 @testable import Pipeline
 
 /// A generated catalog with photos, as the nightly job sees it.
@@ -22,7 +24,7 @@ private func generatedFixture(snapshot: String = "2026-11-28T02:00:00Z", seed: U
     let first = await f.run()
     #expect(first.report.status == .succeeded, "\(first.report.message)")
     #expect(first.report.counts.captioned == 50)
-    #expect(first.report.captioner == "embedded@2")
+    #expect(first.report.captioner == EmbeddedCaptioner().id)
 
     // The next night: a new snapshot with the same photos (prices changed).
     var next = generated
@@ -53,4 +55,25 @@ private func generatedFixture(snapshot: String = "2026-11-28T02:00:00Z", seed: U
     }
     #expect(withImage == 50)
     #expect(familyHits >= withImage * 6 / 10, "\(familyHits) of \(withImage) captions name the garment's colour family")
+}
+
+@Test func aFailingEndpointFallsBackAndTheRunReportCountsIt() async throws {
+    let (f, _) = try generatedFixture(seed: 5)
+    let server = try LoopbackHTTPServer(script: [.json(500, #"{"error": "overloaded"}"#)])
+    var config = RemoteCaptionerConfig(baseURL: server.baseURL, model: "vision")
+    config.maxRetries = 1
+    config.breakerThreshold = 4
+    config.breakerCooldownSeconds = 3600
+    config.timeoutSeconds = 15
+    let remote = try RemoteCaptioner(config: config, fallback: EmbeddedCaptioner(),
+                                     hooks: .init(sleep: { _ in }, random: { 0 }))
+    let outcome = await NightlyRun(job: f.job, captioner: remote).run()
+    #expect(outcome.report.status == .succeeded, "\(outcome.report.message)")
+    // Every image was captioned, by the fallback; the endpoint was tried until the
+    // breaker opened (4 failed attempts: 2 images x 2 attempts), then left alone.
+    #expect(outcome.report.counts.captioned == 50)
+    #expect(outcome.report.counts.captionFallbacks == 50)
+    #expect(outcome.report.counts.breakerOpenings == 1)
+    #expect(outcome.report.counts.captionRetries >= 1)
+    #expect(server.requestCount <= 4 + Int(config.maxConcurrent))
 }
