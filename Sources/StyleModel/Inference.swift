@@ -145,26 +145,7 @@ public final class StyleLMInference: Sendable {
     /// (`ContinuationBatch`). A continuation reaching past the position window is scored on
     /// the tokens that fit (its array is shorter); an empty continuation gives [].
     public func continuationLogProbs(_ state: PromptState, _ continuations: [[Int32]]) -> [[Float]] {
-        let room = config.maxPositionEmbeddings - state.length
-        let scored = continuations.map { Array($0.prefix(room)) }
-        for c in scored { checkIDs(c) }
-        var results = scored.map { c in c.isEmpty ? [] : [state.lastLogProbs[Int(c[0])]] }
-        let batch = ContinuationBatch(scored)
-        guard !batch.tokens.isEmpty else { return results }
-        var x = embed(batch.tokens)
-        _ = decode(&x, segments: batch.segments, past: Cache(length: state.length, keys: state.keys, values: state.values),
-                   keepCache: false)
-        normalize(&x, rows: batch.tokens.count, weight: finalNorm)
-        // Row r predicts continuation c's token j + 1 when r = batch.rows[c][j].
-        var picks: [(row: Int, target: Int32, continuation: Int)] = []
-        for (ci, c) in scored.enumerated() {
-            for (j, row) in batch.rows[ci].enumerated() { picks.append((row, c[j + 1], ci)) }
-        }
-        picks.sort { $0.row < $1.row }
-        let values = logProbabilities(x, rows: batch.tokens.count, picks: picks.map { ($0.row, $0.target) })
-        // Picks of one continuation come in row order, which is token order (rows grow with depth).
-        for (pick, value) in zip(picks, values) { results[pick.continuation].append(value) }
-        return results
+        continuationLogProbs(state, continuations, options: ScoringOptions())
     }
 
     /// Final-norm hidden state of the prompt's last position, [hidden]: a retrieval embedding.
@@ -239,9 +220,22 @@ public final class StyleLMInference: Sendable {
     /// segment's ancestor rows and to its segment's rows 0...j.
     /// With `keepCache`, returns the rotated keys and values of the rows (one segment only).
     func decode(_ x: inout [Float], segments: [Segment], past: Cache?, keepCache: Bool) -> Cache? {
+        let rows = x.count / config.hiddenSize
+        let workspace = InferenceWorkspace()
+        return x.withUnsafeMutableBufferPointer { xb in
+            decode(xb.baseAddress!, rows: rows, segments: segments, past: past, keepCache: keepCache,
+                   workspace: workspace, parallel: true)
+        }
+    }
+
+    /// `decode` over `rows` rows at `x`, with the scratch of `workspace` (grown as needed,
+    /// never freed between calls, so a scoring thread allocates nothing per chunk).
+    /// `parallel` lets the element-wise work between sgemm calls use both cores (when the
+    /// caller is not already running one chunk per core).
+    func decode(_ x: UnsafeMutablePointer<Float>, rows: Int, segments: [Segment], past: Cache?, keepCache: Bool,
+                workspace ws: InferenceWorkspace, parallel: Bool) -> Cache? {
         let h = config.hiddenSize, hd = config.headDim, heads = config.numAttentionHeads
         let inter = config.intermediateSize, half = hd / 2
-        let rows = x.count / h
         let p = past?.length ?? 0
         let longest = segments.map(\.count).max() ?? 0
         let deepest = segments.map(\.ancestors.count).max() ?? 0
@@ -249,118 +243,115 @@ public final class StyleLMInference: Sendable {
         precondition(segments.allSatisfy { p + $0.ancestors.count + $0.count <= config.maxPositionEmbeddings },
                      "positions must stay below max_position_embeddings")
 
-        let xn = UnsafeMutablePointer<Float>.allocate(capacity: rows * h)
-        let qkv = UnsafeMutablePointer<Float>.allocate(capacity: rows * 3 * h)
-        let attn = UnsafeMutablePointer<Float>.allocate(capacity: rows * h)
-        let gateUp = UnsafeMutablePointer<Float>.allocate(capacity: rows * 2 * inter)
+        let xn = ws.xn.reserve(rows * h)
+        let qkv = ws.qkv.reserve(rows * 3 * h)
+        let attn = ws.attn.reserve(rows * h)
+        let gateUp = ws.gateUp.reserve(rows * 2 * inter)
         // Attention scratch for one head (running heads in parallel measured slower: the
         // small sgemm calls then contend with the BLAS threads).
-        let scoresPast = UnsafeMutablePointer<Float>.allocate(capacity: max(rows * p, 1))
-        let scoresOwn = UnsafeMutablePointer<Float>.allocate(capacity: rows * longest)
-        let scoresAncestors = UnsafeMutablePointer<Float>.allocate(capacity: max(rows * deepest, 1))
-        let gathered = UnsafeMutablePointer<Float>.allocate(capacity: max(deepest * hd, 1))   // ancestor keys or values
-        defer {
-            xn.deallocate(); qkv.deallocate(); attn.deallocate(); gateUp.deallocate()
-            scoresPast.deallocate(); scoresOwn.deallocate(); scoresAncestors.deallocate(); gathered.deallocate()
-        }
+        let scoresPast = ws.scoresPast.reserve(max(rows * p, 1))
+        let scoresOwn = ws.scoresOwn.reserve(rows * longest)
+        let scoresAncestors = ws.scoresAncestors.reserve(max(rows * deepest, 1))
+        let gathered = ws.gathered.reserve(max(deepest * hd, 1))   // ancestor keys or values
         // Position of each row, for RoPE.
         var positions = [Int](repeating: 0, count: rows)
         for s in segments { for j in 0..<s.count { positions[s.start + j] = p + s.ancestors.count + j } }
 
         var kept = keepCache ? Cache(length: rows, keys: [], values: []) : nil
-        let rowBlocks = 2
+        let rowBlocks = parallel && rows >= 16 ? 2 : 1
         func rowRange(_ block: Int) -> Range<Int> { (block * rows / rowBlocks)..<((block + 1) * rows / rowBlocks) }
-        x.withUnsafeMutableBufferPointer { xb in
-            let x = xb.baseAddress!
-            for (l, layer) in layers.enumerated() {
-                // Attention block.
-                rmsNorm(x, xn, rows: rows, weight: layer.inputNorm)
-                layer.qkv.withUnsafeBufferPointer { w in
-                    sgemm(rows, 3 * h, h, xn, h, w.baseAddress!, h, transposeB: true, qkv, 3 * h)
-                }
-                ropeCos.withUnsafeBufferPointer { cosT in
-                    ropeSin.withUnsafeBufferPointer { sinT in
-                        for r in 0..<rows {
-                            let c = cosT.baseAddress! + positions[r] * half, sn = sinT.baseAddress! + positions[r] * half
-                            for part in 0..<2 {   // q then k
-                                for head in 0..<heads {
-                                    let v = qkv + r * 3 * h + part * h + head * hd
-                                    for i in 0..<half {
-                                        let a = v[i], b = v[i + half]
-                                        v[i] = a * c[i] - b * sn[i]
-                                        v[i + half] = b * c[i] + a * sn[i]
-                                    }
-                                }
-                            }
-                        }
-                    }
-                }
-                if keepCache {
-                    var k = [Float](repeating: 0, count: rows * h), v = k
+        ws.lap(.other)
+        for (l, layer) in layers.enumerated() {
+            // Attention block.
+            rmsNorm(x, xn, rows: rows, weight: layer.inputNorm)
+            ws.lap(.elementwise)
+            layer.qkv.withUnsafeBufferPointer { w in
+                sgemm(rows, 3 * h, h, xn, h, w.baseAddress!, h, transposeB: true, qkv, 3 * h)
+            }
+            ws.lap(.projections)
+            ropeCos.withUnsafeBufferPointer { cosT in
+                ropeSin.withUnsafeBufferPointer { sinT in
                     for r in 0..<rows {
-                        for c in 0..<h {
-                            k[r * h + c] = qkv[r * 3 * h + h + c]
-                            v[r * h + c] = qkv[r * 3 * h + 2 * h + c]
-                        }
-                    }
-                    kept!.keys.append(k)
-                    kept!.values.append(v)
-                }
-                withPast(past, layer: l) { pastK, pastV in
-                    for head in 0..<heads {
-                        let q = qkv + head * hd, k = qkv + h + head * hd, v = qkv + 2 * h + head * hd
-                        let out = attn + head * hd
-                        // Scores against the past, the ancestors and the own rows; one softmax over all three.
-                        if p > 0 {
-                            sgemm(rows, p, hd, q, 3 * h, pastK! + head * hd, h, transposeB: true, scoresPast, p, alpha: scale)
-                        }
-                        for s in segments {
-                            let a = s.ancestors.count, anc = scoresAncestors + s.start * deepest
-                            if a > 0 {
-                                gather(s.ancestors, from: k, stride: 3 * h, width: hd, into: gathered)
-                                sgemm(s.count, a, hd, q + s.start * 3 * h, 3 * h, gathered, hd, transposeB: true, anc, deepest, alpha: scale)
-                            }
-                            sgemm(s.count, s.count, hd, q + s.start * 3 * h, 3 * h, k + s.start * 3 * h, 3 * h,
-                                  transposeB: true, scoresOwn + s.start * longest, longest, alpha: scale)
-                            for j in 0..<s.count {
-                                softmaxRow(past: scoresPast + (s.start + j) * p, p, ancestors: anc + j * deepest, a,
-                                           own: scoresOwn + (s.start + j) * longest, visible: j + 1, width: s.count)
+                        let c = cosT.baseAddress! + positions[r] * half, sn = sinT.baseAddress! + positions[r] * half
+                        for part in 0..<2 {   // q then k
+                            for head in 0..<heads {
+                                InferenceKernels.rotate(qkv + r * 3 * h + part * h + head * hd, half, cos: c, sin: sn)
                             }
                         }
-                        // Weighted values: the past for every row at once, then each segment's ancestors and own rows.
-                        if p > 0 {
-                            sgemm(rows, hd, p, scoresPast, p, pastV! + head * hd, h, transposeB: false, out, h)
-                        }
-                        for s in segments {
-                            let a = s.ancestors.count
-                            if a > 0 {
-                                gather(s.ancestors, from: v, stride: 3 * h, width: hd, into: gathered)
-                                sgemm(s.count, hd, a, scoresAncestors + s.start * deepest, deepest, gathered, hd, transposeB: false,
-                                      out + s.start * h, h, beta: p > 0 ? 1 : 0)
-                            }
-                            sgemm(s.count, hd, s.count, scoresOwn + s.start * longest, longest, v + s.start * 3 * h, 3 * h,
-                                  transposeB: false, out + s.start * h, h, beta: p > 0 || a > 0 ? 1 : 0)
-                        }
                     }
-                }
-                layer.o.withUnsafeBufferPointer { w in
-                    sgemm(rows, h, h, attn, h, w.baseAddress!, h, transposeB: true, x, h, beta: 1)
-                }
-                // MLP block.
-                rmsNorm(x, xn, rows: rows, weight: layer.postNorm)
-                layer.gateUp.withUnsafeBufferPointer { w in
-                    sgemm(rows, 2 * inter, h, xn, h, w.baseAddress!, h, transposeB: true, gateUp, 2 * inter)
-                }
-                concurrentPerform(rowBlocks, when: rows >= 16) { block in
-                    for r in rowRange(block) {
-                        let g = gateUp + r * 2 * inter
-                        InferenceKernels.swiGLU(g, g + inter, inter)
-                    }
-                }
-                layer.down.withUnsafeBufferPointer { w in
-                    sgemm(rows, h, inter, gateUp, 2 * inter, w.baseAddress!, inter, transposeB: true, x, h, beta: 1)
                 }
             }
+            if keepCache {
+                var k = [Float](repeating: 0, count: rows * h), v = k
+                for r in 0..<rows {
+                    for c in 0..<h {
+                        k[r * h + c] = qkv[r * 3 * h + h + c]
+                        v[r * h + c] = qkv[r * 3 * h + 2 * h + c]
+                    }
+                }
+                kept!.keys.append(k)
+                kept!.values.append(v)
+            }
+            withPast(past, layer: l) { pastK, pastV in
+                for head in 0..<heads {
+                    let q = qkv + head * hd, k = qkv + h + head * hd, v = qkv + 2 * h + head * hd
+                    let out = attn + head * hd
+                    // Scores against the past, the ancestors and the own rows; one softmax over all three.
+                    if p > 0 {
+                        sgemm(rows, p, hd, q, 3 * h, pastK! + head * hd, h, transposeB: true, scoresPast, p, alpha: scale)
+                    }
+                    for s in segments {
+                        let a = s.ancestors.count, anc = scoresAncestors + s.start * deepest
+                        if a > 0 {
+                            gather(s.ancestors, from: k, stride: 3 * h, width: hd, into: gathered)
+                            sgemm(s.count, a, hd, q + s.start * 3 * h, 3 * h, gathered, hd, transposeB: true, anc, deepest, alpha: scale)
+                        }
+                        sgemm(s.count, s.count, hd, q + s.start * 3 * h, 3 * h, k + s.start * 3 * h, 3 * h,
+                              transposeB: true, scoresOwn + s.start * longest, longest, alpha: scale)
+                        for j in 0..<s.count {
+                            softmaxRow(past: scoresPast + (s.start + j) * p, p, ancestors: anc + j * deepest, a,
+                                       own: scoresOwn + (s.start + j) * longest, visible: j + 1, width: s.count)
+                        }
+                    }
+                    // Weighted values: the past for every row at once, then each segment's ancestors and own rows.
+                    if p > 0 {
+                        sgemm(rows, hd, p, scoresPast, p, pastV! + head * hd, h, transposeB: false, out, h)
+                    }
+                    for s in segments {
+                        let a = s.ancestors.count
+                        if a > 0 {
+                            gather(s.ancestors, from: v, stride: 3 * h, width: hd, into: gathered)
+                            sgemm(s.count, hd, a, scoresAncestors + s.start * deepest, deepest, gathered, hd, transposeB: false,
+                                  out + s.start * h, h, beta: p > 0 ? 1 : 0)
+                        }
+                        sgemm(s.count, hd, s.count, scoresOwn + s.start * longest, longest, v + s.start * 3 * h, 3 * h,
+                              transposeB: false, out + s.start * h, h, beta: p > 0 || a > 0 ? 1 : 0)
+                    }
+                }
+            }
+            ws.lap(.attention)
+            layer.o.withUnsafeBufferPointer { w in
+                sgemm(rows, h, h, attn, h, w.baseAddress!, h, transposeB: true, x, h, beta: 1)
+            }
+            ws.lap(.projections)
+            // MLP block.
+            rmsNorm(x, xn, rows: rows, weight: layer.postNorm)
+            ws.lap(.elementwise)
+            layer.gateUp.withUnsafeBufferPointer { w in
+                sgemm(rows, 2 * inter, h, xn, h, w.baseAddress!, h, transposeB: true, gateUp, 2 * inter)
+            }
+            ws.lap(.projections)
+            concurrentPerform(rowBlocks, when: rowBlocks > 1) { block in
+                for r in rowRange(block) {
+                    let g = gateUp + r * 2 * inter
+                    InferenceKernels.swiGLU(g, g + inter, inter)
+                }
+            }
+            ws.lap(.elementwise)
+            layer.down.withUnsafeBufferPointer { w in
+                sgemm(rows, h, inter, gateUp, 2 * inter, w.baseAddress!, inter, transposeB: true, x, h, beta: 1)
+            }
+            ws.lap(.projections)
         }
         return kept
     }
@@ -406,7 +397,7 @@ public final class StyleLMInference: Sendable {
 
     /// Token ids come from the model's own tokenizer, so one outside the vocabulary is a
     /// programming error (a tokenizer and checkpoint that do not belong together).
-    private func checkIDs(_ tokens: [Int32]) {
+    func checkIDs(_ tokens: [Int32]) {
         for t in tokens { precondition(t >= 0 && Int(t) < config.vocabSize, "token id \(t) outside the vocabulary 0..<\(config.vocabSize)") }
     }
 
@@ -421,7 +412,7 @@ public final class StyleLMInference: Sendable {
     }
 
     /// out = x / sqrt(mean(x²) + eps) · weight, row by row.
-    private func rmsNorm(_ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, rows: Int, weight: [Float]) {
+    func rmsNorm(_ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, rows: Int, weight: [Float]) {
         let h = config.hiddenSize, eps = config.rmsNormEps
         weight.withUnsafeBufferPointer { w in
             for r in 0..<rows { InferenceKernels.rmsNorm(x + r * h, w.baseAddress!, out + r * h, h, eps: eps) }
@@ -447,38 +438,6 @@ public final class StyleLMInference: Sendable {
         }
     }
 
-    /// log softmax(x · embeddingᵀ)[target] for each (row, target) pick (sorted by row), in
-    /// blocks of 256 rows: big enough for an efficient sgemm (64 measured ~10 % slower),
-    /// small enough that the block's logits (4 MiB at vocab 4096) are not written to memory
-    /// for the whole batch.
-    private func logProbabilities(_ x: [Float], rows: Int, picks: [(row: Int, target: Int32)]) -> [Float] {
-        let h = config.hiddenSize, v = config.vocabSize, block = 256
-        var out = [Float](repeating: 0, count: picks.count)
-        let logits = UnsafeMutablePointer<Float>.allocate(capacity: block * v)
-        let lse = UnsafeMutablePointer<Float>.allocate(capacity: block)
-        defer { logits.deallocate(); lse.deallocate() }
-        var next = 0
-        x.withUnsafeBufferPointer { xb in
-            embedding.withUnsafeBufferPointer { e in
-                var start = 0
-                while start < rows {
-                    let n = min(block, rows - start)
-                    sgemm(n, v, h, xb.baseAddress! + start * h, h, e.baseAddress!, h, transposeB: true, logits, v)
-                    concurrentPerform(2, when: n >= 16) { half in
-                        for r in (half * n / 2)..<((half + 1) * n / 2) { lse[r] = logSumExp(logits + r * v, v) }
-                    }
-                    while next < picks.count, picks[next].row < start + n {
-                        let r = picks[next].row - start
-                        out[next] = logits[r * v + Int(picks[next].target)] - lse[r]
-                        next += 1
-                    }
-                    start += n
-                }
-            }
-        }
-        return out
-    }
-
     private func logSoftmaxInPlace(_ x: inout [Float]) {
         x.withUnsafeMutableBufferPointer { b in
             let lse = logSumExp(b.baseAddress!, b.count)
@@ -487,7 +446,7 @@ public final class StyleLMInference: Sendable {
     }
 
     @inline(__always)
-    private func logSumExp(_ row: UnsafePointer<Float>, _ n: Int) -> Float {
+    func logSumExp(_ row: UnsafePointer<Float>, _ n: Int) -> Float {
         let m = InferenceKernels.maximum(row, n)
         return m + logf(InferenceKernels.sumExp(row, n, minus: m))
     }
@@ -517,7 +476,7 @@ public final class StyleLMInference: Sendable {
 /// else in order on this thread. The element-wise work between sgemm calls runs here, so
 /// the second core is not left to the idle BLAS thread.
 @inline(__always)
-private func concurrentPerform(_ n: Int, when parallel: Bool, _ body: (Int) -> Void) {
+func concurrentPerform(_ n: Int, when parallel: Bool, _ body: (Int) -> Void) {
     guard parallel else { for i in 0..<n { body(i) }; return }
     // The iterations write disjoint slices of the caller's buffers, which is what makes
     // handing the non-Sendable body to other threads safe.
@@ -527,12 +486,12 @@ private func concurrentPerform(_ n: Int, when parallel: Bool, _ body: (Int) -> V
     }
 }
 
-private struct UncheckedSendable<T>: @unchecked Sendable { let value: T }
+struct UncheckedSendable<T>: @unchecked Sendable { let value: T }
 
 /// Row-major C = α·A·op(B) + β·C through `cblas_sgemm`, with leading dimensions so that
 /// column slices (one head of a fused QKV block) need no copy.
 @inline(__always)
-private func sgemm(_ m: Int, _ n: Int, _ k: Int, _ a: UnsafePointer<Float>, _ lda: Int,
+func sgemm(_ m: Int, _ n: Int, _ k: Int, _ a: UnsafePointer<Float>, _ lda: Int,
                    _ b: UnsafePointer<Float>, _ ldb: Int, transposeB: Bool,
                    _ c: UnsafeMutablePointer<Float>, _ ldc: Int, alpha: Float = 1, beta: Float = 0) {
     guard m > 0, n > 0, k > 0 else { return }

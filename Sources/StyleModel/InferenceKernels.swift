@@ -20,7 +20,7 @@ enum InferenceKernels {
     /// reduction by ln 2 in two parts, degree-5 polynomial, 2ⁿ built from the exponent
     /// bits); inputs below −87 give ~1e-38 rather than 0, which is harmless in a sum.
     @inline(__always) static func exp(_ x: V) -> V {
-        let x = pointwiseMin(pointwiseMax(x, V(repeating: -87.0)), V(repeating: 88.0))
+        let x = lanewiseMin(lanewiseMax(x, V(repeating: -87.0)), V(repeating: 88.0))
         // Round x·log2(e) to the nearest integer with the 1.5·2²³ trick: the integer sits in the low mantissa bits.
         let shifted = x * 1.442_695_04 + 12_582_912
         let n = shifted - 12_582_912
@@ -37,6 +37,12 @@ enum InferenceKernels {
         return y * pow2
     }
 
+    /// Lane-wise max and min that compile to one `maxps` / `minps` (the standard library's
+    /// `pointwiseMax` / `pointwiseMin` become a NaN-aware scalar loop with a branch per lane
+    /// and are not inlined: they cost more than the rest of `exp`). NaN handling is not needed here.
+    @inline(__always) static func lanewiseMax(_ a: V, _ b: V) -> V { a.replacing(with: b, where: a .< b) }
+    @inline(__always) static func lanewiseMin(_ a: V, _ b: V) -> V { a.replacing(with: b, where: b .< a) }
+
     @inline(__always) static func scalarExp(_ x: Float) -> Float { Foundation.exp(x) }
 
     /// The largest of `n` values (−∞ for none).
@@ -45,7 +51,7 @@ enum InferenceKernels {
         if n >= width {
             var v = load(p)
             i = width
-            while i + width <= n { v = pointwiseMax(v, load(p + i)); i += width }
+            while i + width <= n { v = lanewiseMax(v, load(p + i)); i += width }
             m = Swift.max(Swift.max(v[0], v[1]), Swift.max(v[2], v[3]))
         }
         while i < n { m = Swift.max(m, p[i]); i += 1 }
@@ -104,5 +110,23 @@ enum InferenceKernels {
         i = 0
         while i + width <= n { store(load(x + i) * inv * load(w + i), out + i); i += width }
         while i < n { out[i] = x[i] * inv * w[i]; i += 1 }
+    }
+
+    /// Rotary embedding of one head: (v[i], v[i + half]) turned by the angle whose cos and
+    /// sin are c[i] and s[i] (Hugging Face `rotate_half` pairing).
+    @inline(__always) static func rotate(_ v: UnsafeMutablePointer<Float>, _ half: Int, cos c: UnsafePointer<Float>, sin s: UnsafePointer<Float>) {
+        var i = 0
+        while i + width <= half {
+            let a = load(v + i), b = load(v + half + i), cv = load(c + i), sv = load(s + i)
+            store(a * cv - b * sv, v + i)
+            store(b * cv + a * sv, v + half + i)
+            i += width
+        }
+        while i < half {
+            let a = v[i], b = v[i + half]
+            v[i] = a * c[i] - b * s[i]
+            v[i + half] = b * c[i] + a * s[i]
+            i += 1
+        }
     }
 }

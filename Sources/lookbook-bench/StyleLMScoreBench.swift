@@ -1,19 +1,24 @@
 import ArgumentParser
 import COpenBLAS
+import Dispatch
 import Foundation
 import LookbookCore
 import StyleModel
 
 /// StyleLM candidate scoring: one prompt prefilled once, then every candidate continuation
 /// scored in one batch against its KV cache (`StyleLMInference.continuationLogProbs`), with
-/// the standard model and random weights. The reference in the same run is a plain
-/// `cblas_sgemm` of the shape that dominates scoring (the fused gate/up projection of the
-/// whole candidate batch), so the achieved GFLOP/s can be read against what the BLAS does.
+/// the recipe's standard and small networks and random weights (speed does not depend on
+/// the weights). Next to it, in the same run, the sgemm ceiling of this machine for the
+/// shape that dominates scoring (the fused gate/up projection), measured both ways the
+/// scorer may use two cores: OpenBLAS's two threads on one call, and two single-threaded
+/// calls side by side. FLOPs count the rows actually run (one per distinct candidate
+/// prefix; a candidate's last token is never run).
 struct StyleLMScoreBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "stylelm-score",
-        abstract: "StyleLM scoring candidates/s (shared prompt, KV cache, batched; target ≥ 5,000/s), prefill ms, GFLOP/s vs plain sgemm.")
+        abstract: "StyleLM scoring candidates/s (shared prompt, KV cache, batched; target ≥ 5,000/s), FLOPs per candidate, GFLOP/s vs same-run sgemm, where the time goes.")
 
+    @Option(help: "Recipes to measure, comma-separated: standard, small.") var models = "standard,small"
     @Option(help: "Prompt tokens.") var promptLength = 60
     @Option(help: "Candidates per prompt.") var candidates = 200
     @Option(help: "Mean candidate tokens (lengths vary by ±2).") var candidateLength = 12
@@ -21,9 +26,27 @@ struct StyleLMScoreBench: ParsableCommand {
     var shared = 0
     @Option(help: "Prompts per run.") var prompts = 5
     @Option(help: "Runs; medians are printed.") var runs = 3
+    @Option(help: "Scoring threads to compare, comma-separated (2: two chunk threads with single-threaded OpenBLAS; 1: one thread, OpenBLAS's own threads). The first is the headline.")
+    var threads = "2,1"
+    @Option(help: "Rows per chunk (0: the default).") var chunkRows = 0
+    @Option(help: "Rows per vocabulary-projection block (0: the default).") var vocabularyRows = 0
 
     func run() throws {
-        let config = StyleLMConfig.standard(vocabSize: 4096)
+        let modes = threads.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard !modes.isEmpty else { throw ValidationError("--threads needs at least one count, e.g. 2,1") }
+        for name in models.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) {
+            let recipe: StyleLMRecipe
+            switch name {
+            case "standard": recipe = StyleLMRecipe()
+            case "small": recipe = .small
+            default: throw ValidationError("unknown model \(name): use standard or small")
+            }
+            try measure(name, recipe.config(vocabSize: recipe.vocabSize), modes: modes)
+            print("")
+        }
+    }
+
+    func measure(_ name: String, _ config: StyleLMConfig, modes: [Int]) throws {
         let model = try StyleLMInference(config: config, weights: StyleLMWeights.initial(config, seed: 1))
         var random = SplitMix64(seed: 42)
         let work: [(prompt: [Int32], candidates: [[Int32]])] = (0..<prompts).map { _ in
@@ -36,50 +59,95 @@ struct StyleLMScoreBench: ParsableCommand {
             }
             return (prompt, cands)
         }
-        let flops = work.reduce(0.0) { $0 + Self.scoringFLOPs(config, prompt: $1.prompt.count, candidates: $1.candidates) }
+        var defaults = ScoringOptions()
+        if chunkRows > 0 { defaults.chunkRows = chunkRows }
+        if vocabularyRows > 0 { defaults.vocabularyRows = vocabularyRows }
+        let options = modes.map { t in var o = defaults; o.threads = t; return o }
+
+        let parts = work.map { Self.scoringFLOPs(config, prompt: $0.prompt.count, candidates: $0.candidates) }
+        let flops = parts.reduce(0.0) { $0 + $1.total }
+        let total = Double(prompts * candidates)
         let rows = work[0].candidates.reduce(0) { $0 + max($1.count - 1, 0) }
         let distinctRows = Self.runPrefixes(work[0].candidates).count
-        print("model: standard, vocab \(config.vocabSize), \(config.parameterCount) parameters; \(prompts) prompts × \(promptLength) tokens, \(candidates) candidates of ~\(candidateLength) tokens, groups of 10 sharing \(shared) leading tokens (\(rows) rows per batch, \(distinctRows) distinct)")
-        _ = model.continuationLogProbs(model.prefill(work[0].prompt), work[0].candidates)   // warm-up
+        print("model: \(name) (hidden \(config.hiddenSize), intermediate \(config.intermediateSize), \(config.numHiddenLayers) layers, \(config.numAttentionHeads) heads, vocab \(config.vocabSize)), \(config.parameterCount) parameters; \(prompts) prompts × \(promptLength) tokens, \(candidates) candidates of ~\(candidateLength) tokens, groups of 10 sharing \(shared) leading tokens (\(rows) rows per batch, \(distinctRows) distinct); OpenBLAS threads \(openblas_get_num_threads())")
+        for o in options { _ = model.continuationLogProbs(model.prefill(work[0].prompt), work[0].candidates, options: o) }   // warm-up
 
-        var rates: [Double] = [], scoreOnly: [Double] = [], prefills: [Double] = [], gflops: [Double] = [], reference: [Double] = []
+        var rates = [[Double]](repeating: [], count: modes.count), scoreOnly = rates, gflops = rates
+        var prefills: [Double] = [], blasTwo: [Double] = [], sideBySide: [Double] = []
         for run in 0..<runs {
-            var prefillTime = 0.0, scoreTime = 0.0
-            for (prompt, cands) in work {
-                var state: StyleLMInference.PromptState?
-                prefillTime += seconds { state = model.prefill(prompt) }
-                scoreTime += seconds { _ = model.continuationLogProbs(state!, cands) }
+            var report: [String] = []
+            for (m, o) in options.enumerated() {
+                var prefillTime = 0.0, scoreTime = 0.0
+                for (prompt, cands) in work {
+                    var state: StyleLMInference.PromptState?
+                    prefillTime += seconds { state = model.prefill(prompt) }
+                    scoreTime += seconds { _ = model.continuationLogProbs(state!, cands, options: o) }
+                }
+                rates[m].append(total / (prefillTime + scoreTime))
+                scoreOnly[m].append(total / scoreTime)
+                gflops[m].append(flops / scoreTime / 1e9)
+                if m == 0 { prefills.append(prefillTime / Double(prompts) * 1000) }
+                report.append("threads \(o.threads): \(fmt(rates[m].last!, 0)) candidates/s (scoring alone \(fmt(scoreOnly[m].last!, 0))/s, \(fmt(gflops[m].last!, 1)) GFLOP/s)")
             }
-            let total = Double(prompts * candidates)
-            rates.append(total / (prefillTime + scoreTime))
-            scoreOnly.append(total / scoreTime)
-            prefills.append(prefillTime / Double(prompts) * 1000)
-            gflops.append(flops / scoreTime / 1e9)
-            reference.append(Self.plainSgemmGFLOPs(m: distinctRows, n: 2 * config.intermediateSize, k: config.hiddenSize))
-            print("run \(run + 1): \(fmt(rates.last!, 0)) candidates/s (scoring alone \(fmt(scoreOnly.last!, 0))/s), prefill \(fmt(prefills.last!, 2)) ms, \(fmt(gflops.last!, 1)) GFLOP/s (plain sgemm \(fmt(reference.last!, 1)))")
+            blasTwo.append(Self.plainSgemmGFLOPs(m: distinctRows, n: 2 * config.intermediateSize, k: config.hiddenSize))
+            sideBySide.append(Self.sideBySideSgemmGFLOPs(m: defaults.chunkRows, n: 2 * config.intermediateSize, k: config.hiddenSize))
+            print("run \(run + 1): " + report.joined(separator: "; ") + "; sgemm: OpenBLAS 2 threads \(fmt(blasTwo.last!, 1)), 2 × 1 thread side by side \(fmt(sideBySide.last!, 1)) GFLOP/s")
         }
-        let perCandidate = flops / Double(prompts * candidates)
-        line("candidates/s incl. prefill, median of \(runs)", "\(fmt(median(rates), 0)) (target ≥ 5,000)")
-        line("candidates/s, batch scoring alone", fmt(median(scoreOnly), 0))
+        let reference = max(median(blasTwo), median(sideBySide))
+        let perCandidate = flops / total
+        line("candidates/s incl. prefill, median of \(runs)", "\(fmt(median(rates[0]), 0)) (threads \(modes[0]); target ≥ 5,000)")
+        for m in modes.indices.dropFirst() {
+            line("  with threads \(modes[m])", "\(fmt(median(rates[m]), 0)) candidates/s, \(fmt(median(gflops[m]), 1)) GFLOP/s")
+        }
+        line("candidates/s, batch scoring alone", fmt(median(scoreOnly[0]), 0))
         line("prefill ms per \(promptLength)-token prompt", fmt(median(prefills), 2))
-        line("scoring GFLOP/s", fmt(median(gflops), 1))
-        line("reference: plain sgemm \(distinctRows)×\(2 * config.intermediateSize)×\(config.hiddenSize)", "\(fmt(median(reference), 1)) GFLOP/s")
-        line("scoring / plain sgemm", fmt(median(gflops) / median(reference), 2))
-        line("MFLOP per candidate", fmt(perCandidate / 1e6, 1))
-        line("ceiling at plain-sgemm speed", "\(fmt(median(reference) * 1e9 / perCandidate, 0)) candidates/s")
+        line("scoring GFLOP/s", fmt(median(gflops[0]), 1))
+        line("sgemm \(distinctRows)×\(2 * config.intermediateSize)×\(config.hiddenSize), OpenBLAS 2 threads", "\(fmt(median(blasTwo), 1)) GFLOP/s")
+        line("sgemm \(defaults.chunkRows)×\(2 * config.intermediateSize)×\(config.hiddenSize), 2 × 1 thread", "\(fmt(median(sideBySide), 1)) GFLOP/s")
+        line("scoring / best same-run sgemm", fmt(median(gflops[0]) / reference, 2))
+        let share = parts.reduce((0.0, 0.0, 0.0)) { ($0.0 + $1.projections, $0.1 + $1.attention, $0.2 + $1.vocabulary) }
+        line("MFLOP per candidate", "\(fmt(perCandidate / 1e6, 1)) (layer projections \(fmt(share.0 / total / 1e6, 1)), attention \(fmt(share.1 / total / 1e6, 1)), vocabulary \(fmt(share.2 / total / 1e6, 1)))")
+        line("ceiling at best same-run sgemm speed", "\(fmt(reference * 1e9 / perCandidate, 0)) candidates/s")
+        line("GFLOP/s that 5,000 candidates/s needs", fmt(5000 * perCandidate / 1e9, 0))
+
+        // Where the time goes: one more pass with per-stage clocks (thread-seconds).
+        let profile = ScoringProfile()
+        var wall = 0.0
+        for (prompt, cands) in work {
+            let state = model.prefill(prompt)
+            wall += seconds { _ = model.continuationLogProbs(state, cands, options: options[0], profile: profile) }
+        }
+        let stageSeconds = profile.seconds
+        let busy = stageSeconds.values.reduce(0, +)
+        print("where the time goes (threads \(modes[0]), thread-seconds per candidate; \(fmt(busy / wall, 2)) threads busy on average):")
+        let stageFLOPs: [ScoringProfile.Stage: Double] = [.projections: share.0, .attention: share.1, .vocabulary: share.2]
+        for stage in ScoringProfile.Stage.allCases {
+            let s = stageSeconds[stage] ?? 0
+            var text = "\(fmt(s / total * 1e6, 1)) µs (\(fmt(100 * s / busy, 1)) %)"
+            if let f = stageFLOPs[stage], s > 0 { text += ", \(fmt(f / s / 1e9, 1)) GFLOP/s per thread" }
+            line("  " + stage.name, text)
+        }
+    }
+
+    struct FLOPs {
+        var projections = 0.0, attention = 0.0, vocabulary = 0.0
+        var total: Double { projections + attention + vocabulary }
     }
 
     /// Floating-point operations of one `continuationLogProbs` call (multiply-add = 2):
-    /// every projection, attention over prompt + own prefix, and the vocabulary projection,
-    /// for the rows actually run: one per distinct candidate prefix (a candidate's last
-    /// token is never run, a shared prefix runs once).
-    static func scoringFLOPs(_ c: StyleLMConfig, prompt: Int, candidates: [[Int32]]) -> Double {
-        let h = Double(c.hiddenSize), i = Double(c.intermediateSize), v = Double(c.vocabSize)
-        return runPrefixes(candidates).reduce(0.0) { total, prefix in
+    /// every projection, attention over prompt + own prefix (scores and weighted values),
+    /// and the vocabulary projection, for the rows actually run: one per distinct candidate
+    /// prefix (a candidate's last token is never run, a shared prefix runs once).
+    static func scoringFLOPs(_ c: StyleLMConfig, prompt: Int, candidates: [[Int32]]) -> FLOPs {
+        let h = Double(c.hiddenSize), i = Double(c.intermediateSize), v = Double(c.vocabSize), l = Double(c.numHiddenLayers)
+        var f = FLOPs()
+        for prefix in runPrefixes(candidates) {
             let keys = Double(prompt + prefix.count)
-            let layer = 2 * (4 * h * h + 3 * h * i) + 2 * 2 * keys * h
-            return total + Double(c.numHiddenLayers) * layer + 2 * h * v
+            f.projections += l * 2 * (4 * h * h + 3 * h * i)
+            f.attention += l * 2 * 2 * keys * h
+            f.vocabulary += 2 * h * v
         }
+        return f
     }
 
     /// The distinct prefixes the scorer runs, one row each: lengths 1..<count of every candidate.
@@ -87,10 +155,9 @@ struct StyleLMScoreBench: ParsableCommand {
         Set(candidates.flatMap { c in (1..<max(c.count, 1)).map { Array(c.prefix($0)) } })
     }
 
-    /// GFLOP/s of `C = A·Bᵀ` with A [m × k], B [n × k], median of 5.
+    /// GFLOP/s of `C = A·Bᵀ` with A [m × k], B [n × k] with OpenBLAS's own threads, median of 5.
     static func plainSgemmGFLOPs(m: Int, n: Int, k: Int) -> Double {
-        var random = SplitMix64(seed: 3)
-        let a = (0..<(m * k)).map { _ in Float(random.unit()) }, b = (0..<(n * k)).map { _ in Float(random.unit()) }
+        let (a, b) = operands(m: m, n: n, k: k)
         var c = [Float](repeating: 0, count: m * n)
         let times = (0..<5).map { _ in
             seconds {
@@ -98,5 +165,31 @@ struct StyleLMScoreBench: ParsableCommand {
             }
         }
         return 2 * Double(m) * Double(n) * Double(k) / median(times) / 1e9
+    }
+
+    /// GFLOP/s of two threads each running single-threaded `C = A·Bᵀ` (A [m × k], B [n × k])
+    /// 8 times side by side, as the scorer's two chunk threads do; median of 5.
+    static func sideBySideSgemmGFLOPs(m: Int, n: Int, k: Int) -> Double {
+        let (a, b) = operands(m: m, n: n, k: k)
+        let repeats = 8
+        let saved = openblas_get_num_threads()
+        openblas_set_num_threads(1)
+        defer { openblas_set_num_threads(saved) }
+        let times = (0..<5).map { _ in
+            seconds {
+                DispatchQueue.concurrentPerform(iterations: 2) { _ in
+                    var c = [Float](repeating: 0, count: m * n)
+                    for _ in 0..<repeats {
+                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(m), Int32(n), Int32(k), 1, a, Int32(k), b, Int32(k), 0, &c, Int32(n))
+                    }
+                }
+            }
+        }
+        return 2 * Double(repeats) * 2 * Double(m) * Double(n) * Double(k) / median(times) / 1e9
+    }
+
+    static func operands(m: Int, n: Int, k: Int) -> ([Float], [Float]) {
+        var random = SplitMix64(seed: 3)
+        return ((0..<(m * k)).map { _ in Float(random.unit()) }, (0..<(n * k)).map { _ in Float(random.unit()) })
     }
 }

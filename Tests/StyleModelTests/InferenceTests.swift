@@ -127,6 +127,100 @@ private func maxAbsDifference(_ a: [Float], _ b: [Float]) -> Float {
     }
 }
 
+/// The scorer splits a batch into chunks of whole prefix subtrees and runs them on two
+/// threads (or one after another); every way must give the uncached forward pass's numbers.
+@Suite struct InferenceChunkedScoringTests {
+    let prompt: [Int32] = [3, 14, 15, 9, 26, 5]
+    static let batch: [[Int32]] = [
+        [7, 9, 3, 4], [7, 9, 3, 5], [7, 9, 1], [7, 2, 2, 2, 2], [7], [7, 9], [6, 9, 3, 4], [8], [],
+        [2, 36, 0, 11, 4, 20, 19, 1], [5, 6, 7], [5, 6, 7], [1, 2], [33, 33, 33, 12], [1, 2, 3], [6, 9, 3, 4],
+    ]
+
+    static let options: [ScoringOptions] = [
+        ScoringOptions(threads: 1, chunkRows: 1_000),
+        ScoringOptions(threads: 1, chunkRows: 3, vocabularyRows: 2),
+        ScoringOptions(threads: 2, chunkRows: 1, vocabularyRows: 1),
+        ScoringOptions(threads: 2, chunkRows: 5, vocabularyRows: 3),
+        ScoringOptions(threads: 2),
+    ]
+
+    @Test(arguments: options)
+    func everyChunkingScoresLikeTheUncachedForwardPass(_ options: ScoringOptions) {
+        let state = tinyModel.prefill(prompt)
+        let scores = tinyModel.continuationLogProbs(state, Self.batch, options: options)
+        #expect(scores.map(\.count) == Self.batch.map(\.count))
+        let reference = tinyModel.continuationLogProbs(state, Self.batch, options: ScoringOptions(threads: 1, chunkRows: 1_000))
+        for (c, (got, want)) in zip(Self.batch, zip(scores, reference)) {
+            #expect(maxAbsDifference(got, want) < 1e-5, "continuation \(c)")
+            let logits = tinyModel.logits(prompt + c)
+            for j in 0..<c.count {
+                let exact = logSoftmaxRow(logits, row: prompt.count - 1 + j, vocab: tinyConfig.vocabSize)[Int(c[j])]
+                #expect(abs(Double(got[j]) - exact) < 1e-4, "continuation \(c) token \(j): \(got[j]) vs \(exact)")
+            }
+        }
+    }
+
+    /// Chunks cover every row once, hold whole subtrees (no segment attends to a row of
+    /// another chunk) and stay within the limit unless one subtree alone is larger.
+    @Test(arguments: [1, 2, 3, 4, 7, 100])
+    func chunksHoldWholeSubtrees(_ maxRows: Int) {
+        let batch = ContinuationBatch(Self.batch)
+        let chunks = batch.chunks(maxRows: maxRows)
+        #expect(chunks.first?.rows.lowerBound == 0 && chunks.last?.rows.upperBound == batch.tokens.count)
+        #expect(chunks.first?.segments.lowerBound == 0 && chunks.last?.segments.upperBound == batch.segments.count)
+        for (a, b) in zip(chunks, chunks.dropFirst()) {
+            #expect(a.rows.upperBound == b.rows.lowerBound && a.segments.upperBound == b.segments.lowerBound)
+        }
+        for chunk in chunks {
+            #expect(!chunk.rows.isEmpty)
+            let segments = batch.segments[chunk.segments]
+            #expect(segments.first?.start == chunk.rows.lowerBound)
+            #expect(segments.first?.ancestors.isEmpty == true)
+            for s in segments {
+                #expect(s.ancestors.allSatisfy { chunk.rows.contains($0) })
+                #expect(chunk.rows.contains(s.start) && chunk.rows.contains(s.start + s.count - 1))
+            }
+            let subtrees = segments.filter(\.ancestors.isEmpty).count
+            #expect(chunk.rows.count <= maxRows || subtrees == 1, "chunk \(chunk.rows) over \(maxRows) rows with \(subtrees) subtrees")
+        }
+    }
+
+    /// A head size that is not a multiple of the SIMD width (RoPE's scalar tail), several
+    /// heads, and a prompt long enough that continuations hit the window's end.
+    @Test func oddHeadSizeAndWindowEnd() throws {
+        let config = StyleLMConfig(vocabSize: 41, hiddenSize: 36, intermediateSize: 20, numHiddenLayers: 2,
+                                   numAttentionHeads: 3, maxPositionEmbeddings: 14)
+        let model = try StyleLMInference(config: config, weights: ReferenceWeights.make(config))
+        let prompt: [Int32] = [1, 40, 7, 7, 3, 22, 9, 0]
+        let batch: [[Int32]] = [[5, 6, 7, 8, 9, 10, 11], [5, 6, 2], [40, 1], [5, 6, 7, 8, 1], [13]]
+        let state = model.prefill(prompt)
+        for options in [ScoringOptions(threads: 2, chunkRows: 2), ScoringOptions(threads: 1)] {
+            let scores = model.continuationLogProbs(state, batch, options: options)
+            #expect(scores.map(\.count) == batch.map { min($0.count, config.maxPositionEmbeddings - prompt.count) })
+            for (c, got) in zip(batch, scores) {
+                let logits = model.logits(prompt + c.prefix(got.count))
+                for j in 0..<got.count {
+                    let exact = logSoftmaxRow(logits, row: prompt.count - 1 + j, vocab: config.vocabSize)[Int(c[j])]
+                    #expect(abs(Double(got[j]) - exact) < 1e-4, "continuation \(c) token \(j)")
+                }
+            }
+        }
+    }
+
+    @Test func profileChargesTheStages() {
+        let profile = ScoringProfile()
+        let state = tinyModel.prefill(prompt)
+        let profiled = tinyModel.continuationLogProbs(state, Self.batch, options: ScoringOptions(threads: 2, chunkRows: 4), profile: profile)
+        #expect(profiled == tinyModel.continuationLogProbs(state, Self.batch, options: ScoringOptions(threads: 2, chunkRows: 4)))
+        let seconds = profile.seconds
+        for stage in [ScoringProfile.Stage.planning, .projections, .attention, .vocabulary, .logSumExp] {
+            #expect((seconds[stage] ?? 0) > 0, "\(stage.name)")
+        }
+        profile.reset()
+        #expect(profile.seconds.values.allSatisfy { $0 == 0 })
+    }
+}
+
 /// Inputs longer than the position window are cut from the left, never extrapolated.
 @Suite struct InferenceWindowTests {
     let long: [Int32] = (0..<20).map { Int32(($0 * 7) % 37) }   // maxPositionEmbeddings is 16
