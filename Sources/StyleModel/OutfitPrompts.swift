@@ -59,10 +59,20 @@ public struct OutfitPrompts: Sendable {
     /// Words of one item are cut to this many tokens.
     public let maxItemTokens: Int
 
+    /// How product text alone reads in pretraining (and in `.base` calibration).
+    public enum ProductFormat: String, Sendable, Codable, CaseIterable {
+        /// `<s> <slot> words </s>`: a format of its own.
+        case slot
+        /// `<s> <blank> <slot> words </s>`: the blank of an empty outfit, so the base model
+        /// already speaks the fine-tuning format and scores a context-free prior in it.
+        case blank
+    }
+    public let productFormat: ProductFormat
+
     let padID: Int32, beginID: Int32, endID: Int32, separatorID: Int32, blankID: Int32
     let slotIDs: [Slot: Int32]
 
-    public init(tokenizer: BPETokenizer, maxLength: Int, maxItemTokens: Int = 24) throws {
+    public init(tokenizer: BPETokenizer, maxLength: Int, maxItemTokens: Int = 24, productFormat: ProductFormat = .slot) throws {
         func id(_ token: String) throws -> Int32 {
             guard let id = tokenizer.id(ofSpecial: token) else {
                 throw LookbookError(.model, "the tokenizer has no special token \(token); train it with OutfitPrompts.specialTokens")
@@ -72,6 +82,7 @@ public struct OutfitPrompts: Sendable {
         self.tokenizer = tokenizer
         self.maxLength = maxLength
         self.maxItemTokens = maxItemTokens
+        self.productFormat = productFormat
         padID = try id(Self.pad)
         beginID = try id(Self.begin)
         endID = try id(Self.end)
@@ -134,13 +145,28 @@ public struct OutfitPrompts: Sendable {
         }
     }
 
-    /// Product text alone, for the base model: `<s> <slot> words </s>`, loss on the words.
+    /// Product text alone, for the base model: `productPrompt` + words + `</s>`, loss on
+    /// the words and `</s>`.
     public func pretrainingExample(_ item: ItemText) -> TrainingExample {
         example(prompt: productPrompt(item.slot), answer: continuation(item.text), weight: 1)
     }
 
-    /// What precedes a product's words in pretraining: `<s> <slot>`.
-    public func productPrompt(_ slot: Slot) -> [Int32] { [beginID, slotIDs[slot]!] }
+    /// What precedes a product's words in pretraining: `<s> <slot>`, or `<s> <blank> <slot>`
+    /// (the fill-in-the-blank prompt of an empty outfit) in the `.blank` format.
+    public func productPrompt(_ slot: Slot) -> [Int32] {
+        switch productFormat {
+        case .slot: [beginID, slotIDs[slot]!]
+        case .blank: prompt(context: [], blank: slot)
+        }
+    }
+
+    /// Every item of an outfit as the blank of an empty outfit (`<s> <blank> <slot>` +
+    /// words + `</s>`): fine-tuning keeps the model's context-free prior in its own
+    /// format, which `.contextFree` calibration subtracts.
+    public func contextFreeExamples(outfit: [ItemText], weight: Float = 1) -> [TrainingExample] {
+        guard outfit.count >= 2 else { return [] }
+        return outfit.map { example(prompt: prompt(context: [], blank: $0.slot), answer: continuation($0.text), weight: weight) }
+    }
 
     func example(prompt: [Int32], answer: [Int32], weight: Float) -> TrainingExample {
         var tokens = prompt + answer

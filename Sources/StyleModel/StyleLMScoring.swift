@@ -4,53 +4,107 @@ import LookbookCore
 /// A trained StyleLM ready to score: how likely each candidate is as the missing item
 /// of a look, and what the model would describe there.
 public final class StyleLMScoring: Sendable {
+    /// What a candidate's log-likelihood is measured against, so an item is not preferred
+    /// merely for being a likely sentence (pointwise mutual information).
+    public enum Calibration: String, Sendable, CaseIterable, Codable {
+        /// The likelihood alone.
+        case none
+        /// Minus the same words as product text (`<s> <slot>`) under the base model.
+        case base
+        /// Minus the same words as the blank of an empty outfit (`<s> <blank> <slot>`)
+        /// under the scoring model itself: whatever the model learned about an item on its
+        /// own (including having seen it in training outfits) cancels out, and what is left
+        /// is what the context adds.
+        case contextFree = "context-free"
+    }
+
+    /// How candidates are scored.
+    public struct Options: Sendable, Equatable, Codable {
+        public var calibration: Calibration
+        /// The mean log-probability per token (true) or the sum over the tokens (false).
+        public var lengthNormalised: Bool
+        /// Whether `</s>` counts among the scored tokens.
+        public var scoreEnd: Bool
+
+        public init(calibration: Calibration = .base, lengthNormalised: Bool = true, scoreEnd: Bool = true) {
+            self.calibration = calibration
+            self.lengthNormalised = lengthNormalised
+            self.scoreEnd = scoreEnd
+        }
+    }
+
     public let prompts: OutfitPrompts
     public let inference: StyleLMInference
     /// The version stores and reports record (`stylelm-<weights hash>`).
     public let version: String
-    /// Subtract each candidate's score as product text alone under the base model
-    /// (pointwise mutual information), so an item is not preferred merely for being a
-    /// likely sentence.
-    public let calibrated: Bool
+    public let options: Options
+    /// True unless the calibration is `.none`.
+    public var calibrated: Bool { options.calibration != .none }
 
-    /// Each candidate's base score depends on nothing else: kept.
+    /// Each candidate's prior depends on nothing else: kept.
     let priors = PriorCache()
 
-    /// The base model (product text alone) that calibration asks how likely a
+    /// The base model (product text alone) that `.base` calibration asks how likely a
     /// candidate's words are anyway; the model itself when there is no separate base.
     public let base: StyleLMInference
 
     public init(prompts: OutfitPrompts, inference: StyleLMInference, base: StyleLMInference? = nil, version: String,
-                calibrated: Bool = true) {
+                options: Options) {
         self.prompts = prompts
         self.inference = inference
         self.base = base ?? inference
         self.version = version
-        self.calibrated = calibrated
+        self.options = options
+    }
+
+    public convenience init(prompts: OutfitPrompts, inference: StyleLMInference, base: StyleLMInference? = nil, version: String,
+                            calibrated: Bool = true) {
+        self.init(prompts: prompts, inference: inference, base: base, version: version,
+                  options: Options(calibration: calibrated ? .base : .none))
     }
 
     /// Loads a model directory written by `lookbook train`: the fine-tuned model has its
     /// adapters merged; the base weights alone are the calibration's base model.
     public convenience init(directory url: URL, calibrated: Bool = true) throws {
+        try self.init(directory: url, options: nil, calibrated: calibrated)
+    }
+
+    /// Loads a model directory with the scoring `options` (nil: the ones its recipe
+    /// names, calibrated or not as `calibrated` says).
+    public convenience init(directory url: URL, options: Options?, calibrated: Bool = true) throws {
         let loaded = try ModelDirectory(url).load()
         var weights = loaded.weights
         var base: StyleLMInference?
         if let (lora, adapters) = loaded.adapters {
-            if calibrated { base = try StyleLMInference(config: loaded.config, weights: weights) }
+            base = try StyleLMInference(config: loaded.config, weights: weights)
             weights = ModelDirectory.mergedWeights(base: weights, config: loaded.config, lora: lora, adapters: adapters)
         }
         let tokenizer = try BPETokenizer(json: loaded.tokenizerJSON)
+        let recipe = Self.recipe(loaded.metadata)
         let prompts = try OutfitPrompts(tokenizer: tokenizer, maxLength: loaded.config.maxPositionEmbeddings,
-                                        maxItemTokens: Self.recipeItemTokens(loaded.metadata))
-        try self.init(prompts: prompts, inference: StyleLMInference(config: loaded.config, weights: weights), base: base,
-                      version: loaded.metadata["version"] ?? "stylelm", calibrated: calibrated)
+                                        maxItemTokens: recipe.maxItemTokens, productFormat: recipe.productFormat)
+        var chosen = options ?? recipe.scoring
+        if options == nil && !calibrated { chosen.calibration = .none }
+        try self.init(prompts: prompts, inference: StyleLMInference(config: loaded.config, weights: weights),
+                      base: chosen.calibration == .base ? base : nil,
+                      version: loaded.metadata["version"] ?? "stylelm", options: chosen)
     }
 
-    static func recipeItemTokens(_ metadata: [String: String]) -> Int {
+    /// The item token limit of a directory's recipe.
+    static func recipeItemTokens(_ metadata: [String: String]) -> Int { recipe(metadata).maxItemTokens }
+
+    /// The recipe the model directory at `url` was trained with.
+    public static func recipe(directory url: URL) throws -> StyleLMRecipe {
+        recipe(try ModelDirectory(url).load().metadata)
+    }
+
+    /// The recipe a model directory was trained with; models from before a recipe key
+    /// existed read it as it was then (see `StyleLMRecipe.init(from:)`).
+    static func recipe(_ metadata: [String: String]) -> StyleLMRecipe {
         guard let json = metadata["recipe"], let recipe = try? JSONDecoder().decode(StyleLMRecipe.self, from: Data(json.utf8)) else {
-            return StyleLMRecipe().maxItemTokens
+            return StyleLMRecipe.legacy
         }
-        return recipe.maxItemTokens
+        return recipe
     }
 
     /// True when `url` holds a StyleLM model directory.
@@ -59,18 +113,24 @@ public final class StyleLMScoring: Sendable {
             && FileManager.default.fileExists(atPath: url.appendingPathComponent("model.safetensors").path)
     }
 
-    /// Per candidate: the mean log-probability per token of its words (and `</s>`) as the
-    /// blank of `context` in `slot`, minus, when calibrated, the same words' score as
-    /// product text under the base model.
+    /// Per candidate: the log-probability of its words (and `</s>` when `scoreEnd`) as
+    /// the blank of `context` in `slot`, per token when `lengthNormalised`, minus the
+    /// same words' score under the calibration's prior.
     public func scores(context: [ItemText], slot: Slot, candidates: [ItemText]) -> [Double] {
         guard !candidates.isEmpty else { return [] }
         let continuations = candidates.map { prompts.continuation($0.text) }
-        let conditional = meanLogProbs(prompt: prompts.prompt(context: context, blank: slot), continuations)
+        let conditional = logLikelihoods(prompt: prompts.prompt(context: context, blank: slot), continuations)
         guard calibrated else { return conditional }
         var prior = candidates.map { priors[PriorCache.Key(slot: slot, text: $0.text)] }
         let missing = prior.indices.filter { prior[$0] == nil }
         if !missing.isEmpty {
-            let computed = meanLogProbs(prompt: prompts.productPrompt(slot), missing.map { continuations[$0] }, model: base)
+            let computed: [Double]
+            switch options.calibration {
+            case .base, .none:
+                computed = logLikelihoods(prompt: prompts.productPrompt(slot), missing.map { continuations[$0] }, model: base)
+            case .contextFree:
+                computed = logLikelihoods(prompt: prompts.prompt(context: [], blank: slot), missing.map { continuations[$0] })
+            }
             for (i, value) in zip(missing, computed) {
                 prior[i] = value
                 priors[PriorCache.Key(slot: slot, text: candidates[i].text)] = value
@@ -79,7 +139,19 @@ public final class StyleLMScoring: Sendable {
         return zip(conditional, prior).map { $0 - $1! }
     }
 
-    func meanLogProbs(prompt: [Int32], _ continuations: [[Int32]], model: StyleLMInference? = nil) -> [Double] {
+    /// Each continuation's score as the options say: per token or summed, with or
+    /// without `</s>` (which every continuation ends with).
+    func logLikelihoods(prompt: [Int32], _ continuations: [[Int32]], model: StyleLMInference? = nil) -> [Double] {
+        let options = self.options
+        return aggregate(prompt: prompt, continuations, model: model) { logProbs in
+            let scored = options.scoreEnd || logProbs.count < 2 ? logProbs[...] : logProbs.dropLast()
+            guard !scored.isEmpty else { return -.infinity }
+            let sum = Double(scored.reduce(0, +))
+            return options.lengthNormalised ? sum / Double(scored.count) : sum
+        }
+    }
+
+    func aggregate(prompt: [Int32], _ continuations: [[Int32]], model: StyleLMInference?, _ reduce: ([Float]) -> Double) -> [Double] {
         let inference = model ?? self.inference
         let state = inference.prefill(prompt)
         var out: [Double] = []
@@ -88,9 +160,7 @@ public final class StyleLMScoring: Sendable {
         var start = 0
         while start < continuations.count {
             let chunk = Array(continuations[start..<min(continuations.count, start + 256)])
-            for logProbs in inference.continuationLogProbs(state, chunk) {
-                out.append(logProbs.isEmpty ? -.infinity : Double(logProbs.reduce(0, +)) / Double(logProbs.count))
-            }
+            for logProbs in inference.continuationLogProbs(state, chunk) { out.append(reduce(logProbs)) }
             start += chunk.count
         }
         return out

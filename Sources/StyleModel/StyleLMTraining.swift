@@ -31,8 +31,62 @@ public struct StyleLMRecipe: Codable, Sendable, Equatable {
     /// LoRA adapters for fine-tuning; nil fine-tunes every weight.
     public var lora: LoRAConfig? = LoRAConfig(rank: 16, alpha: 32)
     public var seed: UInt64 = 0
+    /// How product text reads in pretraining.
+    public var productFormat: OutfitPrompts.ProductFormat = .slot
+    /// Fine-tuning also learns each outfit item as the blank of an empty outfit, weighted
+    /// by this (0: not at all): the context-free prior `.contextFree` scoring subtracts.
+    public var contextFreeWeight: Float = 0
+    /// How the trained model scores candidates unless the caller says otherwise.
+    public var scoring = StyleLMScoring.Options()
 
     public init() {}
+
+    /// What models trained before `productFormat`, `contextFreeWeight` and `scoring`
+    /// existed were made with: their directories load with these.
+    public static var legacy: StyleLMRecipe { StyleLMRecipe() }
+
+    enum CodingKeys: String, CodingKey {
+        case vocabSize, hiddenSize, intermediateSize, layers, heads, maxLength, maxItemTokens, pretraining, fineTuning
+        case lora, seed, productFormat, contextFreeWeight, scoring
+    }
+
+    /// Missing keys take the legacy values, so older recipes and model directories load.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let d = StyleLMRecipe.legacy
+        vocabSize = try c.decodeIfPresent(Int.self, forKey: .vocabSize) ?? d.vocabSize
+        hiddenSize = try c.decodeIfPresent(Int.self, forKey: .hiddenSize) ?? d.hiddenSize
+        intermediateSize = try c.decodeIfPresent(Int.self, forKey: .intermediateSize) ?? d.intermediateSize
+        layers = try c.decodeIfPresent(Int.self, forKey: .layers) ?? d.layers
+        heads = try c.decodeIfPresent(Int.self, forKey: .heads) ?? d.heads
+        maxLength = try c.decodeIfPresent(Int.self, forKey: .maxLength) ?? d.maxLength
+        maxItemTokens = try c.decodeIfPresent(Int.self, forKey: .maxItemTokens) ?? d.maxItemTokens
+        pretraining = try c.decodeIfPresent(TrainingSettings.self, forKey: .pretraining) ?? d.pretraining
+        fineTuning = try c.decodeIfPresent(TrainingSettings.self, forKey: .fineTuning) ?? d.fineTuning
+        lora = try c.decodeIfPresent(LoRAConfig.self, forKey: .lora)  // absent: full fine-tuning, as before
+        seed = try c.decodeIfPresent(UInt64.self, forKey: .seed) ?? d.seed
+        productFormat = try c.decodeIfPresent(OutfitPrompts.ProductFormat.self, forKey: .productFormat) ?? d.productFormat
+        contextFreeWeight = try c.decodeIfPresent(Float.self, forKey: .contextFreeWeight) ?? d.contextFreeWeight
+        scoring = try c.decodeIfPresent(StyleLMScoring.Options.self, forKey: .scoring) ?? d.scoring
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(vocabSize, forKey: .vocabSize)
+        try c.encode(hiddenSize, forKey: .hiddenSize)
+        try c.encode(intermediateSize, forKey: .intermediateSize)
+        try c.encode(layers, forKey: .layers)
+        try c.encode(heads, forKey: .heads)
+        try c.encode(maxLength, forKey: .maxLength)
+        try c.encode(maxItemTokens, forKey: .maxItemTokens)
+        try c.encode(pretraining, forKey: .pretraining)
+        try c.encode(fineTuning, forKey: .fineTuning)
+        try c.encodeIfPresent(lora, forKey: .lora)
+        try c.encode(seed, forKey: .seed)
+        try c.encode(productFormat, forKey: .productFormat)
+        try c.encode(contextFreeWeight, forKey: .contextFreeWeight)
+        try c.encode(scoring, forKey: .scoring)
+    }
 
     public func config(vocabSize: Int) -> StyleLMConfig {
         StyleLMConfig(vocabSize: vocabSize, hiddenSize: hiddenSize, intermediateSize: intermediateSize,
@@ -128,7 +182,8 @@ public enum StyleLMTraining {
         } else {
             tokenizer = OutfitPrompts.trainTokenizer(on: texts, vocabSize: recipe.vocabSize)
         }
-        let prompts = try OutfitPrompts(tokenizer: tokenizer, maxLength: recipe.maxLength, maxItemTokens: recipe.maxItemTokens)
+        let prompts = try OutfitPrompts(tokenizer: tokenizer, maxLength: recipe.maxLength, maxItemTokens: recipe.maxItemTokens,
+                                        productFormat: recipe.productFormat)
         let config = resumed?.config ?? recipe.config(vocabSize: tokenizer.vocabSize)
         if let problem = config.problem() { throw LookbookError(.model, "the recipe makes no model: \(problem)") }
         let model = try resumed.map { try StyleLM(config: $0.config, weights: $0.weights) } ?? StyleLM(config: config, seed: recipe.seed)
@@ -155,7 +210,12 @@ public enum StyleLMTraining {
         }
 
         // Stage 2: supervised fine-tuning on every leave-one-out of every outfit.
-        let fineTuningExamples = corpus.outfits.flatMap { prompts.fillInTheBlankExamples(outfit: $0.items, weight: $0.weight) }
+        var fineTuningExamples = corpus.outfits.flatMap { prompts.fillInTheBlankExamples(outfit: $0.items, weight: $0.weight) }
+        if recipe.contextFreeWeight > 0 {
+            fineTuningExamples += corpus.outfits.flatMap {
+                prompts.contextFreeExamples(outfit: $0.items, weight: $0.weight * recipe.contextFreeWeight)
+            }
+        }
         report.fineTuningExamples = fineTuningExamples.count
         if finished && recipe.fineTuning.epochs > 0 && !fineTuningExamples.isEmpty {
             if let lora = recipe.lora {

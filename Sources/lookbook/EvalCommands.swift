@@ -1,4 +1,6 @@
 import ArgumentParser
+import Captioning
+import CatalogIngest
 import Evaluation
 import Foundation
 import LookbookCore
@@ -110,7 +112,8 @@ struct EvalCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "eval",
         abstract: "Measure models: fill-in-the-blank, compatibility, retrieval; make question sets; run baselines; write reports.",
-        subcommands: [EvalFITB.self, EvalCompat.self, EvalRetrieval.self, MakeQuestions.self, EvalBaselines.self, EvalReportCommand.self])
+        subcommands: [EvalFITB.self, EvalCompat.self, EvalRetrieval.self, MakeQuestions.self, EvalBaselines.self, EvalReportCommand.self,
+                      TextCaptions.self])
 }
 
 struct EvalOptionsGroup: ParsableArguments {
@@ -121,13 +124,45 @@ struct EvalOptionsGroup: ParsableArguments {
     @Option(help: "The key; with it the metrics are printed and saved as PRED.result.json.") var answers: String?
     @Option(help: "Bootstrap resamples for the confidence intervals.") var bootstrap = 1000
     @Flag(help: "StyleLM: score candidates by their likelihood alone, without subtracting the base model's.") var uncalibrated = false
+    @Option(help: "StyleLM: none | base | context-free (default: the model's recipe).") var calibration: String?
+    @Option(help: "StyleLM: mean (per token) | sum of the candidate's log-probabilities (default: the model's recipe).")
+    var lengthNorm: String?
+    @Option(help: "StyleLM: whether </s> counts among the scored tokens: yes | no (default: the model's recipe).") var scoreEnd: String?
+
+    /// The scoring options the flags ask for, nil when they ask for none (the recipe's).
+    func scoringOptions(recipe: StyleLMScoring.Options) throws -> StyleLMScoring.Options? {
+        guard calibration != nil || lengthNorm != nil || scoreEnd != nil || uncalibrated else { return nil }
+        var options = recipe
+        if let calibration {
+            guard let c = StyleLMScoring.Calibration(rawValue: calibration) else {
+                throw LookbookError(.usage, "--calibration must be none, base or context-free, got \(calibration)")
+            }
+            options.calibration = c
+        }
+        if uncalibrated { options.calibration = .none }
+        switch lengthNorm {
+        case nil: break
+        case "mean": options.lengthNormalised = true
+        case "sum": options.lengthNormalised = false
+        default: throw LookbookError(.usage, "--length-norm must be mean or sum, got \(lengthNorm!)")
+        }
+        switch scoreEnd {
+        case nil: break
+        case "yes": options.scoreEnd = true
+        case "no": options.scoreEnd = false
+        default: throw LookbookError(.usage, "--score-end must be yes or no, got \(scoreEnd!)")
+        }
+        return options
+    }
 
     func run(_ task: EvalTask) throws {
         let scorer: any Scorer
         if BaselineModelFile.exists(in: model) {
             scorer = try BaselineModelFile.load(from: model)
         } else if StyleLMScoring.isModelDirectory(URL(fileURLWithPath: model)) {
-            scorer = StyleLMScorer(try StyleLMScoring(directory: URL(fileURLWithPath: model), calibrated: !uncalibrated))
+            let url = URL(fileURLWithPath: model)
+            let options = try scoringOptions(recipe: StyleLMScoring.recipe(directory: url).scoring)
+            scorer = StyleLMScorer(try StyleLMScoring(directory: url, options: options))
         } else {
             throw LookbookError(.usage, "\(model) is not a model directory; make one with `lookbook train --catalog TRAIN --out \(model)`")
         }
@@ -142,6 +177,45 @@ struct EvalOptionsGroup: ParsableArguments {
             }
         }
         print("wrote \(out) (\(run.result.predicted) predictions, \(String(format: "%.2f", run.result.seconds ?? 0)) s)")
+    }
+}
+
+struct TextCaptions: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "text-captions",
+        abstract: "Copy a catalog with a caption read from each product's own text (colour, pattern, material, style, type), for catalogs without images.",
+        discussion: """
+            Each product gets attribute `caption` = the words TextAttributes finds in its title, category and \
+            description, in the paper's order (e.g. "khaki knit cardigan"), so StyleLM and the baselines see short \
+            style captions instead of brand-laden titles. A product where no word is found keeps no caption (its title \
+            speaks). Products that already have a caption keep it.
+            """)
+    @Option(help: "The catalog.") var catalog: String
+    @Option(help: "The catalog to write (a directory).") var out: String
+
+    func run() throws {
+        let read = try CatalogReader.read(path: catalog)
+        printDiagnostics(read.diagnostics)
+        var captioned = read.catalog
+        var count = 0
+        captioned.products = read.catalog.products.map { product in
+            var p = product
+            if let caption = Self.caption(product) {
+                p.attributes["caption"] = caption
+                count += 1
+            }
+            return p
+        }
+        try CatalogWriter.write(captioned, to: out)
+        print("wrote \(out): \(count) of \(captioned.products.count) products captioned from their text")
+    }
+
+    /// The text-only caption of a product, nil when it has one already or no word is found.
+    static func caption(_ product: Product) -> String? {
+        if let existing = product.attributes["caption"], !existing.isEmpty { return nil }
+        let found = TextAttributes.read(product)
+        let text = captionText(color: found.color, pattern: found.pattern, material: found.material, style: found.style, type: found.type)
+        return text.isEmpty ? nil : text
     }
 }
 

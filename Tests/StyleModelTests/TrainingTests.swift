@@ -250,3 +250,108 @@ enum ToyOutfits {
         #expect(a.weights != c.weights)
     }
 }
+
+/// The prompt formats and the recipe keys the scoring options came with.
+@Suite struct ScoringFormatTests {
+    let tokenizer = OutfitPrompts.trainTokenizer(on: ["white cotton shirt", "navy wool trousers", "black leather loafers"],
+                                                 vocabSize: 300)
+
+    @Test func blankProductFormatIsTheEmptyOutfitPrompt() throws {
+        let blank = try OutfitPrompts(tokenizer: tokenizer, maxLength: 96, maxItemTokens: 24, productFormat: .blank)
+        let slot = try OutfitPrompts(tokenizer: tokenizer, maxLength: 96, maxItemTokens: 24)
+        #expect(blank.productPrompt(.top) == blank.prompt(context: [], blank: .top))
+        #expect(tokenizer.decode(blank.productPrompt(.top)) == "<s><blank><slot:top>")
+        #expect(tokenizer.decode(slot.productPrompt(.top)) == "<s><slot:top>")
+        let item = ItemText(slot: .bottom, text: "navy wool trousers")
+        #expect(tokenizer.decode(blank.pretrainingExample(item).tokens) == "<s><blank><slot:bottom>navy wool trousers</s>")
+    }
+
+    @Test func contextFreeExamplesTrainEachItemWithoutContext() throws {
+        let prompts = try OutfitPrompts(tokenizer: tokenizer, maxLength: 96, maxItemTokens: 24)
+        let outfit = [ItemText(slot: .top, text: "white cotton shirt"), ItemText(slot: .shoes, text: "black leather loafers")]
+        let examples = prompts.contextFreeExamples(outfit: outfit, weight: 0.5)
+        #expect(examples.map { tokenizer.decode($0.tokens) }
+                == ["<s><blank><slot:top>white cotton shirt</s>", "<s><blank><slot:shoes>black leather loafers</s>"])
+        for example in examples {
+            #expect(example.weights.prefix(3).allSatisfy { $0 == 0 })
+            #expect(example.weights.dropFirst(3).allSatisfy { $0 == 0.5 })
+        }
+        #expect(prompts.contextFreeExamples(outfit: [outfit[0]]).isEmpty)
+    }
+
+    /// Model directories and recipe files written before the new keys load as they were
+    /// trained: product text as `<s> <slot>`, no context-free examples, base calibration,
+    /// and an absent `lora` still means full fine-tuning.
+    @Test func recipeWithoutTheNewKeysLoadsAsBefore() throws {
+        let old = #"{"hiddenSize": 128, "fineTuning": {"epochs": 6, "batch_tokens": 2048, "learning_rate": 0.001, "warmup_fraction": 0.05, "min_learning_rate_ratio": 0.1, "weight_decay": 0.01, "clip_norm": 1, "beta1": 0.9, "beta2": 0.98, "epsilon": 1e-8, "seed": 0}}"#
+        let recipe = try JSONDecoder().decode(StyleLMRecipe.self, from: Data(old.utf8))
+        #expect(recipe.hiddenSize == 128 && recipe.fineTuning.epochs == 6 && recipe.layers == StyleLMRecipe.legacy.layers)
+        #expect(recipe.productFormat == .slot && recipe.contextFreeWeight == 0)
+        #expect(recipe.scoring == StyleLMScoring.Options(calibration: .base, lengthNormalised: true, scoreEnd: true))
+        #expect(recipe.lora == nil)
+        for r in [StyleLMRecipe(), .small, .tiny, .legacy] {
+            #expect(try JSONDecoder().decode(StyleLMRecipe.self, from: JSONEncoder().encode(r)) == r)
+        }
+    }
+}
+
+/// Scoring options against the model's raw per-token log-probabilities.
+@Suite struct ScoringOptionsTests {
+    let prompts: OutfitPrompts
+    let inference: StyleLMInference
+    let context = [ItemText(slot: .top, text: "white cotton shirt"), ItemText(slot: .shoes, text: "black leather loafers")]
+    let candidates = [ItemText(slot: .bottom, text: "navy wool trousers"), ItemText(slot: .bottom, text: "white jeans"),
+                      ItemText(slot: .bottom, text: "shirt")]
+
+    init() throws {
+        let tokenizer = OutfitPrompts.trainTokenizer(on: ["white cotton shirt", "navy wool trousers", "black leather loafers"],
+                                                     vocabSize: 300)
+        prompts = try OutfitPrompts(tokenizer: tokenizer, maxLength: 96, maxItemTokens: 24, productFormat: .blank)
+        var config = StyleLMConfig.tiny(vocabSize: tokenizer.vocabSize)
+        config.maxPositionEmbeddings = 96
+        inference = try StyleLMInference(config: config, weights: StyleLMTests.randomized(config, seed: 5).weightValues())
+    }
+
+    func scoring(_ options: StyleLMScoring.Options) -> StyleLMScoring {
+        StyleLMScoring(prompts: prompts, inference: inference, version: "test", options: options)
+    }
+
+    /// Per-token log-probabilities of each candidate (words then `</s>`) after `prompt`.
+    func raw(_ prompt: [Int32]) -> [[Double]] {
+        inference.continuationLogProbs(inference.prefill(prompt), candidates.map { prompts.continuation($0.text) })
+            .map { $0.map(Double.init) }
+    }
+
+    @Test func meanSumAndEndTokenAggregateTheSameLogProbabilities() {
+        let raw = raw(prompts.prompt(context: context, blank: .bottom))
+        let mean = scoring(.init(calibration: .none)).scores(context: context, slot: .bottom, candidates: candidates)
+        let sum = scoring(.init(calibration: .none, lengthNormalised: false)).scores(context: context, slot: .bottom, candidates: candidates)
+        let words = scoring(.init(calibration: .none, scoreEnd: false)).scores(context: context, slot: .bottom, candidates: candidates)
+        for (i, lp) in raw.enumerated() {
+            #expect(lp.count >= 2)
+            #expect(abs(sum[i] - lp.reduce(0, +)) < 1e-4)
+            #expect(abs(mean[i] - lp.reduce(0, +) / Double(lp.count)) < 1e-4)
+            #expect(abs(words[i] - lp.dropLast().reduce(0, +) / Double(lp.count - 1)) < 1e-4)
+        }
+        #expect(Set(sum.map { Float($0) }).count == 3)  // the candidates differ
+    }
+
+    /// `.contextFree` subtracts the same model's score of the candidate as the blank of
+    /// an empty outfit; `.base` subtracts the base model's score after `productPrompt`.
+    @Test func calibrationsSubtractTheirPrior() throws {
+        let conditional = raw(prompts.prompt(context: context, blank: .bottom)).map { $0.reduce(0, +) / Double($0.count) }
+        let empty = raw(prompts.prompt(context: [], blank: .bottom)).map { $0.reduce(0, +) / Double($0.count) }
+        let contextFree = scoring(.init(calibration: .contextFree)).scores(context: context, slot: .bottom, candidates: candidates)
+        for i in candidates.indices { #expect(abs(contextFree[i] - (conditional[i] - empty[i])) < 1e-4) }
+        // Without context there is nothing to add: every candidate scores 0.
+        let none = scoring(.init(calibration: .contextFree)).scores(context: [], slot: .bottom, candidates: candidates)
+        #expect(none.allSatisfy { abs($0) < 1e-5 })
+
+        let other = try StyleLMInference(config: inference.config, weights: StyleLMTests.randomized(inference.config, seed: 6).weightValues())
+        let based = StyleLMScoring(prompts: prompts, inference: inference, base: other, version: "test", options: .init(calibration: .base))
+        let prior = other.continuationLogProbs(other.prefill(prompts.productPrompt(.bottom)), candidates.map { prompts.continuation($0.text) })
+            .map { Double($0.reduce(0, +)) / Double($0.count) }
+        let scores = based.scores(context: context, slot: .bottom, candidates: candidates)
+        for i in candidates.indices { #expect(abs(scores[i] - (conditional[i] - prior[i])) < 1e-4) }
+    }
+}
