@@ -624,7 +624,8 @@ private struct Reader {
             let share = Double(r.rejected) / Double(r.read)
             if share > limits.maxBadRowFraction {
                 throw LookbookError(.tooManyBadRows,
-                                    "\(file) in catalog \(path): \(r.rejected) of \(r.read) rows are bad (\(Int((share * 100).rounded()))%), more than max_bad_row_fraction = \(limits.maxBadRowFraction); see the quarantine report, fix the export or raise the limit")
+                                    "\(file) in catalog \(path): \(r.rejected) of \(r.read) rows are bad (\(Int((share * 100).rounded()))%), more than max_bad_row_fraction = \(limits.maxBadRowFraction); see the quarantine report, fix the export or raise the limit",
+                                    diagnostics: diagnostics)
             }
         }
         guard !products.isEmpty else {

@@ -52,9 +52,12 @@ public struct LookbookError: Error, Sendable, Equatable, CustomStringConvertible
     public var message: String
     /// The underlying library's code and message (libarchive, SQLite, errno), if any.
     public var underlying: String?
+    /// The problems found before giving up (the bad rows of a catalog refused for having
+    /// too many), so the runner can still write them to the quarantine report.
+    public var diagnostics: [Diagnostic]
 
-    public init(_ code: Code, _ message: String, underlying: String? = nil) {
-        self.code = code; self.message = message; self.underlying = underlying
+    public init(_ code: Code, _ message: String, underlying: String? = nil, diagnostics: [Diagnostic] = []) {
+        self.code = code; self.message = message; self.underlying = underlying; self.diagnostics = diagnostics
     }
 
     public var description: String {

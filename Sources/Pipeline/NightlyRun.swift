@@ -29,6 +29,8 @@ public struct NightlyRun: Sendable {
     public var events: @Sendable (RunEvent) -> Void
     /// Captions the products; nil: the one the job file chooses.
     public var captioner: (any Captioner)?
+    /// Seams of the model stage for tests.
+    var modelHooks = ModelStage.Hooks()
 
     /// The reranker the recommend stage uses for `model` (the co-occurrence model the
     /// run trained). This is where StyleLM plugs in: return its `Reranker` here and its
@@ -145,10 +147,12 @@ public struct NightlyRun: Sendable {
             stage("train")
             let model = CooccurrenceModel.train(products: catalog.products, outfits: catalog.outfits, captions: captions)
             let reranker: any Reranker
-            if let choice = try ModelStage(job: job, events: events).choose(catalog: catalog, captions: captions) {
+            if let choice = try ModelStage(job: job, events: events, hooks: modelHooks, now: now)
+                .choose(catalog: catalog, captions: captions, state: st) {
                 reranker = StyleLMReranker(scoring: choice.scoring, captions: captions)
                 report.modelSource = "\(choice.source): \(choice.path)"
-                events(.info("StyleLM \(choice.scoring.version) reranks (\(choice.source == "job" ? "from the job" : choice.source == "trained" ? "trained tonight" : "trained by an earlier run"): \(choice.path))"))
+                report.modelDecision = choice.decision
+                events(.info("StyleLM \(choice.scoring.version) reranks (\(choice.origin): \(choice.path))"))
             } else {
                 reranker = Self.makeReranker(model: model, products: catalog.products, captions: captions)
                 report.modelSource = "co-occurrence model trained tonight"
@@ -204,6 +208,14 @@ public struct NightlyRun: Sendable {
         } catch {
             report.status = .failed
             report.message = (error as? LookbookError)?.description ?? "\(error)"
+            // A catalog refused for its bad rows still gets its quarantine report, so
+            // whoever fixes the export sees every row that was wrong.
+            if let failure = error as? LookbookError, !failure.diagnostics.isEmpty, let runID,
+               let path = try? writeQuarantine(failure.diagnostics, runID: runID) {
+                report.quarantined = failure.diagnostics.count
+                report.quarantineReport = path
+                report.message += " (quarantine report: \(path))"
+            }
             if currentStage != "start" && currentStage != "done" {
                 report.stages.append(.init(name: currentStage, seconds: now().timeIntervalSince(stageStart)))
             }

@@ -183,6 +183,12 @@ struct Fixture {
     #expect(outcome.report.status == .failed)
     #expect(outcome.report.message.contains("max_bad_row_fraction"))
     #expect(!FileManager.default.fileExists(atPath: f.storePath))
+    // The rows that were wrong are in the quarantine report the message points to.
+    let report = try #require(outcome.report.quarantineReport)
+    #expect(outcome.report.message.contains(report))
+    let lines = try String(contentsOfFile: report, encoding: .utf8).split(separator: "\n")
+    #expect(lines.count == 5)
+    #expect(lines.allSatisfy { $0.contains("no category") })
 }
 
 @Test func jobFileRejectsUnknownKeys() async throws {
