@@ -47,7 +47,7 @@ let package = Package(
         .target(name: "CatalogGenerator", dependencies: ["LookbookCore", "Imaging", "CatalogIngest"]),
         .target(name: "Evaluation", dependencies: ["LookbookCore", "CatalogIngest", "Recommender", "StyleModel", "COpenBLAS"]),
         .target(name: "Pipeline", dependencies: [
-            "LookbookCore", "CatalogIngest", "LookupStore", "Recommender", "StyleModel", "SQLiteSupport", "Captioning",
+            "LookbookCore", "CatalogIngest", "LookupStore", "Recommender", "StyleModel", "SQLiteSupport", "Captioning", "Evaluation",
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
 

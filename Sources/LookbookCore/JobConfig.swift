@@ -82,6 +82,13 @@ public struct ModelTrainingSettings: Sendable, Equatable {
     /// Override the recipe's passes (nil: the recipe's defaults).
     public var pretrainEpochs: Double?
     public var sftEpochs: Double?
+    /// Whether a run refreshes the state's current StyleLM by one preference-tuning
+    /// (DPO) round when its snapshot brings new outfits or feedback verdicts; the new
+    /// version replaces the current one only if it passes the promotion gate.
+    public var tune = false
+    /// The refresh (mining, reference pass, training) stops after this long; the round's
+    /// model is still gated.
+    public var tuneTimeBudgetSeconds: Double = 600
 
     public init() {}
 }
@@ -256,7 +263,7 @@ extension JobConfig {
             }
         }
         if var m = try reader.table("model") {
-            try m.allowOnly(["train", "size", "time_budget_seconds", "pretrain_epochs", "sft_epochs"])
+            try m.allowOnly(["train", "size", "time_budget_seconds", "pretrain_epochs", "sft_epochs", "tune", "tune_time_budget_seconds"])
             c.modelTraining.train = try m.bool("train") ?? c.modelTraining.train
             if let size = try m.string("size") {
                 guard let v = ModelTrainingSettings.Size(rawValue: size) else {
@@ -267,6 +274,12 @@ extension JobConfig {
             c.modelTraining.timeBudgetSeconds = try m.double("time_budget_seconds", min: 1, max: 7 * 86400) ?? c.modelTraining.timeBudgetSeconds
             c.modelTraining.pretrainEpochs = try m.double("pretrain_epochs", min: 0, max: 1000) ?? c.modelTraining.pretrainEpochs
             c.modelTraining.sftEpochs = try m.double("sft_epochs", min: 0, max: 1000) ?? c.modelTraining.sftEpochs
+            c.modelTraining.tune = try m.bool("tune") ?? c.modelTraining.tune
+            c.modelTraining.tuneTimeBudgetSeconds = try m.double("tune_time_budget_seconds", min: 1, max: 7 * 86400)
+                ?? c.modelTraining.tuneTimeBudgetSeconds
+            if c.modelTraining.tune && !c.modelTraining.train {
+                throw m.error("model.tune = true refreshes the StyleLM this state trained, so it needs model.train = true")
+            }
         }
         if var p = try reader.table("publish") {
             try p.allowOnly(["keep"])

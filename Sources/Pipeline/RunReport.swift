@@ -32,6 +32,9 @@ public struct RunReport: Codable, Sendable, Equatable {
     /// Where the reranking model came from: the job's model directory, one this run
     /// trained, an earlier run's, or the co-occurrence model.
     public var modelSource: String?
+    /// The model registry's decision: which version reranks, and the promotion gate's
+    /// verdict with both models' figures when a new version was trained.
+    public var modelDecision: ModelDecision?
     public var captioner: String?
     /// What the recommend stage recomputed and why, and where its time went.
     public var precompute: Precompute?
@@ -143,5 +146,6 @@ public struct RunReport: Codable, Sendable, Equatable {
         case quarantineReport = "quarantine_report"
         case store, model, captioner, precompute
         case modelSource = "model_source"
+        case modelDecision = "model_decision"
     }
 }

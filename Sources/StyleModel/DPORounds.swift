@@ -58,17 +58,7 @@ public enum PreferenceTuning {
         for round in 1...options.rounds {
             let (own, skipped) = catalogPairs(products: products, outfits: outfits, feedback: feedback, pool: pool, options: options, round: round)
             if skipped > 0 { log("\(skipped) feedback verdicts name unknown products; skipped") }
-            // Under a cap the mined mistakes are kept whole (they are few and the point of
-            // the round); the catalog's pairs are sampled to fill the rest.
-            var own_ = own, mined = mistakes
-            if let cap = options.maxPairs, own.count + mistakes.count > cap {
-                var rng = SplitMix64.stream(options.seed, "sample-round-\(round)")
-                rng.shuffle(&mined)
-                mined = Array(mined.prefix(cap))
-                rng.shuffle(&own_)
-                own_ = Array(own_.prefix(cap - mined.count))
-            }
-            let pairs = own_ + mined
+            let pairs = capped(own: own, mined: mistakes, options: options, round: round)
             let deadline = options.roundBudget.map { Date(timeIntervalSinceNow: $0) }
             var settings = options.settings
             settings.training.seed = SplitMix64.mix(options.seed ^ UInt64(round) ^ 0x5EED)
@@ -78,14 +68,63 @@ public enum PreferenceTuning {
             if round < options.rounds {
                 let clock = Date()
                 let scoring = try model.scoring()
-                mistakes = PreferencePairs.mistakes(outfits: corpus.outfits.map(\.items), pool: pool, candidates: options.mineCandidates,
-                                                    limit: options.mineOutfits, seed: SplitMix64.mix(options.seed ^ UInt64(round) ^ 0x3157),
-                                                    score: scoring.scores)
+                mistakes = mine(scoring, corpus: corpus, pool: pool, options: options, round: round)
                 miningSeconds = Date().timeIntervalSince(clock)
                 log(String(format: "mined %d mistakes of round %d on %d outfits in %.1f s", mistakes.count, round,
                            min(options.mineOutfits, corpus.outfits.count), miningSeconds))
             }
         }
         return current
+    }
+
+    /// Under `options.maxPairs` the mined mistakes are kept whole (they are few and the
+    /// point of the round); the catalog's pairs are sampled to fill the rest.
+    static func capped(own: [PreferencePair], mined: [PreferencePair], options: Options, round: Int) -> [PreferencePair] {
+        var own_ = own, mined_ = mined
+        if let cap = options.maxPairs, own.count + mined.count > cap {
+            var rng = SplitMix64.stream(options.seed, "sample-round-\(round)")
+            rng.shuffle(&mined_)
+            mined_ = Array(mined_.prefix(cap))
+            rng.shuffle(&own_)
+            own_ = Array(own_.prefix(cap - mined_.count))
+        }
+        return own_ + mined_
+    }
+
+    /// The mistakes `scoring` makes on leave-one-outs of the corpus's outfits.
+    static func mine(_ scoring: StyleLMScoring, corpus: OutfitCorpus, pool: PreferencePairs.Pool, options: Options,
+                     round: Int) -> [PreferencePair] {
+        PreferencePairs.mistakes(outfits: corpus.outfits.map(\.items), pool: pool, candidates: options.mineCandidates,
+                                 limit: options.mineOutfits, seed: SplitMix64.mix(options.seed ^ UInt64(round) ^ 0x3157),
+                                 score: scoring.scores)
+    }
+
+    /// One refresh round, as the nightly job runs it: the start model's own mistakes
+    /// (mined first, when `options.mineOutfits` > 0) join the catalog's pairs, and
+    /// `adjust` sees the pairs last (the identity in production; tests corrupt them).
+    /// Mining, the reference pass and training all count against `deadline`: training
+    /// stops there and the round's model is still returned.
+    public static func refresh(from start: TunableModel, products: [Product], outfits: [Outfit], feedback: [Feedback],
+                               options: Options, deadline: Date? = nil,
+                               adjust: ([PreferencePair]) -> [PreferencePair] = { $0 },
+                               log: (String) -> Void = { _ in }) throws -> Round {
+        let corpus = OutfitCorpus(products: products, outfits: outfits)
+        let pool = PreferencePairs.Pool(corpus.items)
+        var mistakes: [PreferencePair] = []
+        var miningSeconds = 0.0
+        if options.mineOutfits > 0 && !corpus.outfits.isEmpty {
+            let clock = Date()
+            mistakes = mine(try start.scoring(), corpus: corpus, pool: pool, options: options, round: 0)
+            miningSeconds = Date().timeIntervalSince(clock)
+            log(String(format: "mined %d mistakes of the current model on %d outfits in %.1f s", mistakes.count,
+                       min(options.mineOutfits, corpus.outfits.count), miningSeconds))
+        }
+        let (own, skipped) = catalogPairs(products: products, outfits: outfits, feedback: feedback, pool: pool, options: options, round: 1)
+        if skipped > 0 { log("\(skipped) feedback verdicts name unknown products; skipped") }
+        let pairs = adjust(capped(own: own, mined: mistakes, options: options, round: 1))
+        var settings = options.settings
+        settings.training.seed = SplitMix64.mix(options.seed ^ 1 ^ 0x5EED)
+        let (model, report) = try DPOTraining.train(start, pairs: pairs, settings: settings, deadline: deadline, log: log)
+        return Round(number: 1, pairs: pairs, model: model, report: report, miningSeconds: miningSeconds)
     }
 }

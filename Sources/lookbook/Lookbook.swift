@@ -10,7 +10,7 @@ struct Lookbook: AsyncParsableCommand {
         commandName: "lookbook",
         abstract: "Outfit recommendations, precomputed nightly into a read-only SQLite store.",
         subcommands: [RunCommand.self, QueryCommand.self, ExportCommand.self, InspectCommand.self, GenerateCommand.self,
-                      ImportCommand.self, TrainCommand.self, TuneCommand.self, EvalCommand.self, CaptionCommand.self]
+                      ImportCommand.self, TrainCommand.self, TuneCommand.self, ModelsCommand.self, EvalCommand.self, CaptionCommand.self]
     )
 
     /// Exit codes of the stable CLI: 0 success, 1 failure, 2 usage error. Errors are one

@@ -19,9 +19,10 @@ import Testing
         #expect(first.report.status == .succeeded, "\(first.report.message)")
         #expect(first.report.model?.hasPrefix("stylelm-") == true, "\(first.report.model ?? "nil")")
         #expect(first.report.modelSource?.hasPrefix("trained:") == true)
-        let directory = URL(fileURLWithPath: f.job.state).appendingPathComponent("models/stylelm")
-        #expect(StyleLMScoring.isModelDirectory(directory))
-        #expect(!FileManager.default.fileExists(atPath: directory.appendingPathExtension("checkpoint").path))
+        // The model registry keeps it as a version; no training is left in progress.
+        let models = URL(fileURLWithPath: f.job.state).appendingPathComponent("models")
+        #expect(StyleLMScoring.isModelDirectory(models.appendingPathComponent("versions/\(first.report.model ?? "")")))
+        #expect(!FileManager.default.fileExists(atPath: models.appendingPathComponent("stylelm.checkpoint").path))
 
         // The store's lists come from the model: its version is recorded and the
         // reasons are the model's own description of the missing item.
