@@ -11,8 +11,10 @@ import SQLiteSupport
 /// last complete run and the next run redoes the work.
 ///
 /// Since schema 3 it also keeps the last precompute (`recommend_*` tables: its
-/// fingerprint, each product's input, each anchor's and outfit's lists and retrieval
-/// thresholds as JSON) so the next run recomputes only what changed.
+/// fingerprint, each product's input, each anchor's and outfit's lists and what the
+/// retrieval stage kept for them as JSON) so the next run recomputes only what changed.
+/// Rows from an older precompute format still decode where they can; the fingerprint
+/// (which names the format) then asks for a full recompute.
 public final class StateStore {
     public static let schemaVersion = 3
     let db: SQLiteDatabase
@@ -282,9 +284,9 @@ extension StateStore {
         if incremental, let previous {
             try upsert("recommend_inputs", state.inputs.lazy.filter { previous.inputs[$0.key] != $0.value }.map { ($0.key, $0.value) })
             try delete("recommend_inputs", previous.inputs.keys.filter { state.inputs[$0] == nil })
-            try upsert("recommend_anchors", stats.recomputedAnchorIDs.lazy.compactMap { id in state.anchors[id].map { (id, $0) } })
+            try upsert("recommend_anchors", (stats.recomputedAnchorIDs + stats.patchedAnchorIDs).lazy.compactMap { id in state.anchors[id].map { (id, $0) } })
             try delete("recommend_anchors", stats.removedAnchorIDs)
-            try upsert("recommend_outfits", stats.recomputedOutfitIDs.lazy.compactMap { id in state.outfits[id].map { (id, $0) } })
+            try upsert("recommend_outfits", (stats.recomputedOutfitIDs + stats.patchedOutfitIDs).lazy.compactMap { id in state.outfits[id].map { (id, $0) } })
             try delete("recommend_outfits", stats.removedOutfitIDs)
         } else {
             try upsert("recommend_inputs", state.inputs.lazy.map { ($0.key, $0.value) })

@@ -2,28 +2,31 @@ import Dispatch
 import LookbookCore
 
 /// What a precompute leaves for the next one: its inputs and, per anchor and per
-/// outfit, the lists and the retrieval thresholds.
+/// outfit, the lists and what the retrieval stage kept for each of them.
 ///
-/// **When a previous list is reused.** A list is a function of the anchor (or outfit),
-/// its verdicts, the reranker, the settings, and the retrieval stage's top M — the
-/// rerank and the rules see nothing else. With the same fingerprint (retrieval model,
-/// reranker version, settings, slot table), an anchor's lists are recomputed when:
-/// - the anchor is new or its input changed (product, caption or primary image hash);
-/// - its merchandiser verdicts changed;
-/// - a changed, new or removed product of a target slot, in its old or new version, is
-///   allowed by the pair rules and either approved by the anchor or ranks, by retrieval
-///   score then id, at or above the stored threshold (the M-th retrieved candidate):
-///   its old version was in the top M, or its new version enters it. A product that
-///   ranks below the threshold in both versions cannot change the top M, so the list
-///   stands. A pool that held fewer than M candidates has no threshold: any allowed
-///   newcomer counts.
+/// **What an incremental run does with a previous list.** A list is a function of the
+/// anchor (or outfit), its verdicts, the reranker, the settings and the retrieval
+/// stage's top M — the rerank and the rules see nothing else. With the same
+/// fingerprint (retrieval model, reranker version, settings, slot table, state format):
+/// - **recompute** an anchor when it is new or its input changed (product, caption or
+///   primary image hash), its merchandiser verdicts changed, or an item it approved
+///   changed; an outfit when it or one of its items changed;
+/// - **patch** a list when a changed, new or removed product can enter or leave what its
+///   retrieval stage kept (`RetrievedList`: the top M, a reserve behind them, and the
+///   cutoff below which nothing was kept). Only the changed products are scored against
+///   the anchor: the kept ids lose the changed and removed ones, the new versions that
+///   rank at or above the cutoff join, and the order is restored by retrieval score then
+///   id. When the top M is unchanged and none of its members changed, the list stands;
+///   otherwise only the candidates without a stored rerank score (new or changed ones)
+///   are reranked and the list rules run again. When more candidates left than the
+///   reserve can refill, that one list walks its pool again;
+/// - **reuse** every other list as it is.
 ///
-/// Outfits the same way: recomputed when the outfit or one of its items changed, or a
-/// changed product of a position's slot reaches that position's threshold.
-///
-/// The check scores each changed product against each anchor of a compatible slot
-/// with the same retrieval function as the full run, so the comparison is exact (the
-/// model's training is deterministic; see `CooccurrenceModel.version`).
+/// Why this equals a full recompute: every allowed candidate that was not kept ranked
+/// below the cutoff; an unchanged one still does (same model, same anchor, same score),
+/// and each changed one is scored. Rerank scores of unchanged candidates are reused,
+/// which needs a reranker whose score of a candidate depends only on the look and the
+/// candidate (see `Reranker`).
 public struct PrecomputeState: Sendable, Equatable {
     public var fingerprint: String
     public var inputs: [String: ProductInput]
@@ -53,7 +56,7 @@ public struct ProductInput: Codable, Sendable, Equatable {
     }
 }
 
-/// The last candidate the retrieval stage kept for a list (the M-th).
+/// A candidate's place in the retrieval order: its score and id.
 public struct Threshold: Codable, Sendable, Equatable {
     public var score: Double
     public var id: String
@@ -63,20 +66,84 @@ public struct Threshold: Codable, Sendable, Equatable {
     func admits(score s: Double, id c: String) -> Bool { s > score || (s == score && c <= id) }
 }
 
-/// One anchor's complementary lists and, by target slot (raw value), its thresholds.
-public struct AnchorResult: Codable, Sendable, Equatable {
-    public var lists: [Recommendation]
-    public var thresholds: [String: Threshold]
-    public init(lists: [Recommendation], thresholds: [String: Threshold]) { self.lists = lists; self.thresholds = thresholds }
+/// What the retrieval stage kept for one list, and the reranker's scores of it.
+///
+/// `ranked` holds the best allowed candidates of the pool, best first by retrieval
+/// score then id: the first `reranked` went to the reranker (the top M), the rest are
+/// a reserve that refills the top M when candidates leave. Every allowed candidate not
+/// in `ranked` ranks below `cutoff`; nil: `ranked` is the whole allowed pool.
+public struct RetrievedList: Codable, Sendable, Equatable {
+    /// Merchandiser-approved candidates: reranked whatever their retrieval score.
+    public var approved: [String]
+    public var ranked: [String]
+    public var reranked: Int
+    public var cutoff: Threshold?
+    /// Rerank scores of `approved` followed by the first `reranked` of `ranked`.
+    public var scores: [Double]
+
+    public init(approved: [String], ranked: [String], reranked: Int, cutoff: Threshold?, scores: [Double]) {
+        self.approved = approved; self.ranked = ranked; self.reranked = reranked; self.cutoff = cutoff; self.scores = scores
+    }
+
+    /// The candidates the reranker saw: approved ones, then the top M.
+    public var candidates: [String] { approved + ranked.prefix(reranked) }
+
+    // Ids are joined by spaces: valid product ids never contain one (`Product.isValidID`),
+    // and a list keeps ~125 of them, so the state stays a third of the size.
+    enum CodingKeys: String, CodingKey { case approved, ranked, reranked, cutoff, scores }
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        func ids(_ key: CodingKeys) throws -> [String] {
+            let s = try c.decode(String.self, forKey: key)
+            return s.isEmpty ? [] : s.split(separator: " ").map(String.init)
+        }
+        approved = try ids(.approved); ranked = try ids(.ranked)
+        reranked = try c.decode(Int.self, forKey: .reranked)
+        cutoff = try c.decodeIfPresent(Threshold.self, forKey: .cutoff)
+        scores = try c.decode([Double].self, forKey: .scores)
+        guard reranked <= ranked.count, scores.count == approved.count + reranked else {
+            throw DecodingError.dataCorruptedError(forKey: .scores, in: c, debugDescription: "scores do not match the candidates")
+        }
+    }
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(approved.joined(separator: " "), forKey: .approved)
+        try c.encode(ranked.joined(separator: " "), forKey: .ranked)
+        try c.encode(reranked, forKey: .reranked)
+        try c.encodeIfPresent(cutoff, forKey: .cutoff)
+        try c.encode(scores, forKey: .scores)
+    }
 }
 
-/// One outfit's blanks and, by position (decimal string), its thresholds.
+/// One anchor's complementary lists and, by target slot (raw value), what retrieval kept.
+public struct AnchorResult: Codable, Sendable, Equatable {
+    public var lists: [Recommendation]
+    public var retrieved: [String: RetrievedList]
+    public init(lists: [Recommendation], retrieved: [String: RetrievedList]) { self.lists = lists; self.retrieved = retrieved }
+    enum CodingKeys: String, CodingKey { case lists, retrieved }
+    /// A row of an older state format has no `retrieved`: it decodes, and the
+    /// fingerprint (which names the format) makes the run recompute everything.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        lists = try c.decode([Recommendation].self, forKey: .lists)
+        retrieved = try c.decodeIfPresent([String: RetrievedList].self, forKey: .retrieved) ?? [:]
+    }
+}
+
+/// One outfit's blanks and, by position (decimal string), what retrieval kept.
 public struct OutfitResult: Codable, Sendable, Equatable {
     public var outfit: Outfit
     public var blanks: [BlankCandidates]
-    public var thresholds: [String: Threshold]
-    public init(outfit: Outfit, blanks: [BlankCandidates], thresholds: [String: Threshold]) {
-        self.outfit = outfit; self.blanks = blanks; self.thresholds = thresholds
+    public var retrieved: [String: RetrievedList]
+    public init(outfit: Outfit, blanks: [BlankCandidates], retrieved: [String: RetrievedList]) {
+        self.outfit = outfit; self.blanks = blanks; self.retrieved = retrieved
+    }
+    enum CodingKeys: String, CodingKey { case outfit, blanks, retrieved }
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        outfit = try c.decode(Outfit.self, forKey: .outfit)
+        blanks = try c.decode([BlankCandidates].self, forKey: .blanks)
+        retrieved = try c.decodeIfPresent([String: RetrievedList].self, forKey: .retrieved) ?? [:]
     }
 }
 
@@ -86,23 +153,44 @@ public struct PrecomputeStats: Sendable, Equatable, Codable {
     public var full = false
     public var fullReason: String?
     public var anchors = 0
+    /// Anchors recomputed from scratch (all of them in a full run), by reason.
     public var anchorsRecomputed = 0
-    /// Recomputed anchors by reason.
     public var anchorReasons: [String: Int] = [:]
+    /// Anchors with at least one list patched (incremental runs).
+    public var anchorsPatched = 0
     public var outfits = 0
     public var outfitsRecomputed = 0
     public var outfitReasons: [String: Int] = [:]
+    public var outfitsPatched = 0
+    /// Lists of unchanged anchors and outfits that a changed product reached.
+    public var patch = PatchCounts()
     /// Candidates scored by the retrieval stage and by the reranker.
     public var retrievalScored = 0
     public var reranked = 0
     public var seconds = Seconds()
     public var recomputedAnchorIDs: [String] = []
+    public var patchedAnchorIDs: [String] = []
     public var recomputedOutfitIDs: [String] = []
+    public var patchedOutfitIDs: [String] = []
     public var removedAnchorIDs: [String] = []
     public var removedOutfitIDs: [String] = []
 
-    /// Thread-seconds per stage (summed over workers), except `detect` (wall seconds
-    /// spent finding what to recompute).
+    /// Lists reached by a change: `lists` in all; `rescored` of them had their top M
+    /// change (rerank of the newcomers, rules again); `rewalked` lost more than their
+    /// reserve and walked their pool again. The others only updated their reserve.
+    public struct PatchCounts: Sendable, Equatable, Codable {
+        public var lists = 0
+        public var rescored = 0
+        public var rewalked = 0
+        public init() {}
+        static func + (a: Self, b: Self) -> Self {
+            var c = a; c.lists += b.lists; c.rescored += b.rescored; c.rewalked += b.rewalked; return c
+        }
+    }
+
+    /// Thread-seconds per stage (summed over workers). `detect`: finding what changed and
+    /// scoring the changed products against the kept lists (incremental runs; in a full
+    /// run it is the small rest: building queries and lists).
     public struct Seconds: Sendable, Equatable, Codable {
         public var detect = 0.0
         public var retrieval = 0.0
@@ -113,78 +201,233 @@ public struct PrecomputeStats: Sendable, Equatable, Codable {
     public init() {}
 }
 
-extension RunContext {
-    /// One version (old or new) of a product that changed since the previous run.
-    struct Changed {
-        let id: String
-        let item: Item
-    }
+/// The products that changed since the previous run, by slot, in both versions.
+struct ChangeSet: Sendable {
+    /// Ids whose input changed, new ids and removed ids.
+    let ids: Set<String>
+    /// Per slot, the versions of changed products in it: the new one (an index into the
+    /// run's items) and the old one (featurised with the current model).
+    let bySlot: [Slot: [Version]]
 
-    /// The reason each anchor (by product index) and outfit (by index) must be
-    /// recomputed; nil: reuse the previous result.
-    func dirty(previous: PrecomputeState, outfits: [Outfit]) -> ([String?], [String?]) {
-        var changedIDs = Set<String>()
-        var versions: [Changed] = []
+    struct Version: Sendable {
+        let id: String
+        let current: Int?
+        let old: Item?
+    }
+}
+
+extension RunContext {
+    func changes(since previous: PrecomputeState) -> ChangeSet {
+        var ids = Set<String>()
+        var bySlot: [Slot: [ChangeSet.Version]] = [:]
         for (i, item) in items.enumerated() {
             let id = item.product.id
             let old = previous.inputs[id]
             guard old != inputs[id] else { continue }
-            changedIDs.insert(id)
-            versions.append(Changed(id: id, item: items[i]))
+            ids.insert(id)
+            bySlot[item.product.slot, default: []].append(.init(id: id, current: i, old: nil))
             if let old {
-                versions.append(Changed(id: id, item: Item(old.product, model: model, caption: old.caption, imageHash: old.imageHash)))
+                bySlot[old.product.slot, default: []].append(
+                    .init(id: id, current: nil, old: Item(old.product, model: model, caption: old.caption, imageHash: old.imageHash)))
             }
         }
         for (id, old) in previous.inputs where position[id] == nil {
-            changedIDs.insert(id)
-            versions.append(Changed(id: id, item: Item(old.product, model: model, caption: old.caption, imageHash: old.imageHash)))
+            ids.insert(id)
+            bySlot[old.product.slot, default: []].append(
+                .init(id: id, current: nil, old: Item(old.product, model: model, caption: old.caption, imageHash: old.imageHash)))
         }
-        versions.sort { $0.id < $1.id }
-        let changed = changedIDs, changedVersions = versions
+        for s in bySlot.keys { bySlot[s]!.sort { $0.id < $1.id } }
+        return ChangeSet(ids: ids, bySlot: bySlot)
+    }
 
-        let anchorReasons = parallelMap(count: items.count) { i -> String? in
-            let anchor = items[i]
-            let id = anchor.product.id
-            guard let old = previous.inputs[id] else { return "new product" }
-            guard old == inputs[id], let prev = previous.anchors[id] else { return "changed product" }
-            let verdicts = self.verdicts[id] ?? [:]
-            guard verdicts == previous.verdicts[id] ?? [:] else { return "feedback changed" }
-            let targets = Set(compatibility.targets(for: anchor.product.slot))
-            let relevant = changedVersions.filter { targets.contains($0.item.product.slot) }
-            guard !relevant.isEmpty else { return nil }
-            let query = model.query([anchor.features])
-            for v in relevant {
-                let verdict = verdicts[v.id]
-                guard rules.allows(anchor: anchor, candidate: v.item, verdict: verdict) else { continue }
-                if verdict == .approve { return "approved item changed" }
-                guard let threshold = prev.thresholds[v.item.product.slot.rawValue] else { return "a changed product enters a short pool" }
-                if threshold.admits(score: model.score(query, v.item.features), id: v.id) {
-                    return "a changed product reaches the top \(settings.retrievalM)"
-                }
-            }
-            return nil
+    /// Whether a change can reach what retrieval kept for a list: a version that is
+    /// allowed and ranks at or above the cutoff (any allowed one when there is none).
+    func reaches(_ kept: RetrievedList, versions: [ChangeSet.Version], weights: [Float], filter: Filter) -> Bool {
+        for v in versions {
+            let score: Double
+            let id = v.id
+            if let c = v.current {
+                guard let verdict = filter.allows(c), verdict != .approve else { continue }
+                score = weights.withUnsafeBufferPointer { index.score($0, c) }
+            } else if let old = v.old {
+                guard filter.allowsOld(old) else { continue }
+                score = model.score(CooccurrenceModel.Query(weights: weights), old.features)
+            } else { continue }
+            guard let cutoff = kept.cutoff else { return true }
+            if cutoff.admits(score: score, id: id) { return true }
         }
+        return false
+    }
 
-        let outfitReasons = parallelMap(count: outfits.count) { o -> String? in
-            let outfit = outfits[o]
-            guard let prev = previous.outfits[outfit.id], prev.outfit == outfit else { return "new or changed outfit" }
-            if outfit.items.contains(where: changed.contains) { return "an item of the outfit changed" }
-            let inOutfit = Set(outfit.items)
-            for (p, member, context) in positions(of: outfit) {
-                let slot = items[member].product.slot
-                let relevant = changedVersions.filter { $0.item.product.slot == slot }
-                guard !relevant.isEmpty else { continue }
-                let contextItems = context.map { items[$0] }
-                let query = model.query(contextItems.map(\.features))
-                for v in relevant where rules.allowsInOutfit(context: contextItems, outfitItems: inOutfit, candidate: v.item) {
-                    guard let threshold = prev.thresholds[String(p)] else { return "a changed product enters a short pool" }
-                    if threshold.admits(score: model.score(query, v.item.features), id: v.id) {
-                        return "a changed product reaches the top \(settings.retrievalM)"
-                    }
-                }
-            }
-            return nil
+    /// The list's kept candidates after the changes: unchanged kept ids, plus the new
+    /// versions that rank at or above the cutoff, in retrieval order. nil when fewer
+    /// than M remain but the pool had more (walk it again).
+    func patched(_ kept: RetrievedList, versions: [ChangeSet.Version], changed: Set<String>, weights: [Float], filter: Filter)
+        -> (ranked: [(Int, Double)], cutoff: Threshold?)? {
+        var members: [Int] = []
+        members.reserveCapacity(kept.ranked.count + versions.count)
+        for id in kept.ranked where !changed.contains(id) {
+            guard let j = position[id] else { return nil }  // cannot happen: unchanged ids are in the catalog
+            members.append(j)
         }
-        return (anchorReasons, outfitReasons)
+        for v in versions {
+            guard let c = v.current, let verdict = filter.allows(c), verdict != .approve else { continue }
+            let s = weights.withUnsafeBufferPointer { index.score($0, c) }
+            if kept.cutoff == nil || kept.cutoff!.admits(score: s, id: v.id) { members.append(c) }
+        }
+        var ranked = weights.withUnsafeBufferPointer { w in members.map { ($0, index.score(w, $0)) } }
+        ranked.sort { $0.1 != $1.1 ? $0.1 > $1.1 : index.rank[$0.0] < index.rank[$1.0] }
+        let m = settings.retrievalM
+        if ranked.count < m && kept.cutoff != nil { return nil }
+        if ranked.count > depth {
+            ranked.removeLast(ranked.count - depth)
+            let last = ranked[ranked.count - 1]
+            return (ranked, Threshold(score: last.1, id: items[last.0].product.id))
+        }
+        return (ranked, kept.cutoff)
+    }
+
+    enum Outcome<R: Sendable>: Sendable {
+        case reuse
+        case patched(R, StageCounts)
+        case recomputed(R, String)
+    }
+
+    struct StageCounts: Sendable {
+        var patch = PrecomputeStats.PatchCounts()
+    }
+
+    /// An unchanged anchor's lists after the changes, or why it must be recomputed.
+    func incremental(anchor i: Int, previous: PrecomputeState, changes: ChangeSet, clock: StageClock) -> Outcome<AnchorResult> {
+        let anchor = items[i]
+        let id = anchor.product.id
+        guard let old = previous.inputs[id] else { return .recomputed(complementary(for: i, clock: clock), "new product") }
+        guard old == inputs[id], let prev = previous.anchors[id] else {
+            return .recomputed(complementary(for: i, clock: clock), "changed product")
+        }
+        let verdicts = self.verdicts[id] ?? [:]
+        guard verdicts == previous.verdicts[id] ?? [:] else { return .recomputed(complementary(for: i, clock: clock), "feedback changed") }
+        if verdicts.contains(where: { $0.value == .approve && changes.ids.contains($0.key) }) {
+            return .recomputed(complementary(for: i, clock: clock), "approved item changed")
+        }
+        let targets = compatibility.targets(for: anchor.product.slot)
+        guard targets.contains(where: { changes.bySlot[$0] != nil }) else { return .reuse }
+
+        var t = clock.start()
+        let weights = model.query([anchor.features]).weights
+        let filter = anchorFilter(i)
+        var counts = StageCounts()
+        var result = prev
+        for slot in targets {
+            guard let versions = changes.bySlot[slot] else { continue }
+            guard let kept = prev.retrieved[slot.rawValue] else {
+                // Cannot happen with this state format: every target slot keeps a list.
+                t.finish()
+                return .recomputed(complementary(for: i, clock: clock), "changed product")
+            }
+            guard reaches(kept, versions: versions, weights: weights, filter: filter) else { continue }
+            t.lap(.detect, scored: 0)
+            counts.patch.lists += 1
+            let list: ListResult
+            if let (ranked, cutoff) = patched(kept, versions: versions, changed: changes.ids, weights: weights, filter: filter) {
+                let approved = kept.approved.compactMap { position[$0] }
+                let oldTop = Array(kept.ranked.prefix(kept.reranked))
+                let newTop = ranked.prefix(settings.retrievalM).map { items[$0.0].product.id }
+                t.lap(.retrieval, scored: ranked.count)
+                if newTop == oldTop && !oldTop.contains(where: changes.ids.contains) {
+                    var k = kept
+                    k.ranked = ranked.map { items[$0.0].product.id }
+                    k.cutoff = cutoff
+                    result.retrieved[slot.rawValue] = k
+                    continue
+                }
+                counts.patch.rescored += 1
+                list = finish(.anchor(i), slot: slot, weights: weights, approved: approved, ranked: ranked, cutoff: cutoff,
+                              known: known(kept, changed: changes.ids), timer: &t)
+            } else {
+                counts.patch.rewalked += 1
+                counts.patch.rescored += 1
+                let w = walk(pool: bySlot[slot] ?? [], weights: weights, filter: filter)
+                t.lap(.retrieval, scored: w.scored)
+                list = finish(.anchor(i), slot: slot, weights: weights, approved: w.approved, ranked: w.ranked, cutoff: w.cutoff,
+                              known: known(kept, changed: changes.ids), timer: &t)
+            }
+            result.retrieved[slot.rawValue] = list.retrieved
+            result.lists.removeAll { $0.targetSlot == slot }
+            if !list.items.isEmpty {
+                result.lists.append(Recommendation(anchorID: id, targetSlot: slot, items: list.items))
+            }
+        }
+        t.finish()
+        guard counts.patch.lists > 0 else { return .reuse }
+        // Lists in target-slot order, as a full run makes them.
+        result.lists.sort { a, b in
+            (targets.firstIndex(of: a.targetSlot) ?? 0) < (targets.firstIndex(of: b.targetSlot) ?? 0)
+        }
+        return .patched(result, counts)
+    }
+
+    /// An unchanged outfit's blanks after the changes, or why it must be recomputed.
+    func incremental(outfit: Outfit, previous: PrecomputeState, changes: ChangeSet, clock: StageClock) -> Outcome<OutfitResult> {
+        guard let prev = previous.outfits[outfit.id], prev.outfit == outfit else {
+            return .recomputed(blanks(for: outfit, clock: clock), "new or changed outfit")
+        }
+        if outfit.items.contains(where: changes.ids.contains) {
+            return .recomputed(blanks(for: outfit, clock: clock), "an item of the outfit changed")
+        }
+        var t = clock.start()
+        var counts = StageCounts()
+        var result = prev
+        for (p, member, context) in positions(of: outfit) {
+            let slot = items[member].product.slot
+            guard let versions = changes.bySlot[slot] else { continue }
+            guard let kept = prev.retrieved[String(p)] else {
+                t.finish()
+                return .recomputed(blanks(for: outfit, clock: clock), "an item of the outfit changed")
+            }
+            let weights = model.query(context.map { items[$0].features }).weights
+            let filter = outfitFilter(outfit: outfit, context: context)
+            guard reaches(kept, versions: versions, weights: weights, filter: filter) else { continue }
+            t.lap(.detect, scored: 0)
+            counts.patch.lists += 1
+            let list: ListResult
+            if let (ranked, cutoff) = patched(kept, versions: versions, changed: changes.ids, weights: weights, filter: filter) {
+                let oldTop = Array(kept.ranked.prefix(kept.reranked))
+                let newTop = ranked.prefix(settings.retrievalM).map { items[$0.0].product.id }
+                t.lap(.retrieval, scored: ranked.count)
+                if newTop == oldTop && !oldTop.contains(where: changes.ids.contains) {
+                    var k = kept
+                    k.ranked = ranked.map { items[$0.0].product.id }
+                    k.cutoff = cutoff
+                    result.retrieved[String(p)] = k
+                    continue
+                }
+                counts.patch.rescored += 1
+                list = finish(.outfit(context), slot: slot, weights: weights, approved: [], ranked: ranked, cutoff: cutoff,
+                              known: known(kept, changed: changes.ids), timer: &t)
+            } else {
+                counts.patch.rewalked += 1
+                counts.patch.rescored += 1
+                let w = walk(pool: bySlot[slot] ?? [], weights: weights, filter: filter)
+                t.lap(.retrieval, scored: w.scored)
+                list = finish(.outfit(context), slot: slot, weights: weights, approved: [], ranked: w.ranked, cutoff: w.cutoff,
+                              known: known(kept, changed: changes.ids), timer: &t)
+            }
+            result.retrieved[String(p)] = list.retrieved
+            result.blanks.removeAll { $0.position == p }
+            if !list.items.isEmpty { result.blanks.append(BlankCandidates(outfitID: outfit.id, position: p, items: list.items)) }
+        }
+        t.finish()
+        guard counts.patch.lists > 0 else { return .reuse }
+        result.blanks.sort { $0.position < $1.position }
+        return .patched(result, counts)
+    }
+
+    /// Stored rerank scores of the candidates that did not change.
+    func known(_ kept: RetrievedList, changed: Set<String>) -> [String: Double] {
+        var out: [String: Double] = [:]
+        out.reserveCapacity(kept.scores.count)
+        for (id, s) in zip(kept.candidates, kept.scores) where !changed.contains(id) { out[id] = s }
+        return out
     }
 }

@@ -47,11 +47,14 @@ public struct Precomputer: Sendable {
         return v
     }
 
+    /// The format of `PrecomputeState` (what it keeps per list): another one recomputes all.
+    static let stateFormat = "precompute@2"
+
     /// Everything that, when it changes, may change every list: the retrieval model's
-    /// version, the reranker's, the settings and the slot table.
+    /// version, the reranker's, the state format, the settings and the slot table.
     public var fingerprint: String {
         let slots = Slot.allCases.map { "\($0.rawValue):" + compatibility.targets(for: $0).map(\.rawValue).joined(separator: ",") }
-        return "retrieval=\(model.version) rerank=\(reranker?.version ?? model.version) [\(settings)] slots=\(slots.joined(separator: ";"))"
+        return "retrieval=\(model.version) rerank=\(reranker?.version ?? model.version) state=\(Self.stateFormat) [\(settings)] slots=\(slots.joined(separator: ";"))"
     }
 
     public struct Output: Sendable, Equatable {
@@ -75,68 +78,80 @@ public struct Precomputer: Sendable {
     }
 
     /// Recomputes the anchors and outfits whose inputs changed since `previous` (all of
-    /// them when `previous` is nil or its fingerprint differs) and reuses the rest.
-    /// The output equals a full run's on the same inputs.
+    /// them when `previous` is nil or its fingerprint differs), patches the lists that a
+    /// changed product reaches, and reuses the rest (see `PrecomputeState`). The output
+    /// equals a full run's on the same inputs.
     public func run(products: [Product], outfits: [Outfit], previous: PrecomputeState?, progress: Progress? = nil) -> Result {
         let ctx = RunContext(self, products: products)
         var stats = PrecomputeStats()
         stats.anchors = products.count
         stats.outfits = outfits.count
-        let inputs = ctx.inputs
         let fingerprint = self.fingerprint
-
-        // Which anchors and outfits to recompute, and why.
-        var anchorReasons: [String?]
-        var outfitReasons: [String?]
-        if let previous, previous.fingerprint == fingerprint {
-            let start = DispatchTime.now().uptimeNanoseconds
-            (anchorReasons, outfitReasons) = ctx.dirty(previous: previous, outfits: outfits)
-            stats.seconds.detect = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-        } else {
-            stats.full = true
-            stats.fullReason = previous == nil ? "no previous results" : Self.why(previous!.fingerprint, fingerprint)
-            anchorReasons = Array(repeating: "full recompute", count: products.count)
-            outfitReasons = Array(repeating: "full recompute", count: outfits.count)
-        }
-        let anchorTodo = anchorReasons.indices.filter { anchorReasons[$0] != nil }
-        let outfitTodo = outfitReasons.indices.filter { outfitReasons[$0] != nil }
-        for r in anchorReasons.compactMap({ $0 }) { stats.anchorReasons[r, default: 0] += 1 }
-        for r in outfitReasons.compactMap({ $0 }) { stats.outfitReasons[r, default: 0] += 1 }
-        stats.anchorsRecomputed = anchorTodo.count
-        stats.outfitsRecomputed = outfitTodo.count
-
         let clock = StageClock()
-        let newAnchors = parallelMap(count: anchorTodo.count, progress: { progress?("complementary", $0, anchorTodo.count) }) { n in
-            ctx.complementary(for: anchorTodo[n], clock: clock)
-        }
-        let newOutfits = parallelMap(count: outfitTodo.count, progress: { progress?("fitb", $0, outfitTodo.count) }) { n in
-            ctx.blanks(for: outfits[outfitTodo[n]], clock: clock)
-        }
-        clock.read(into: &stats)
-
-        // Merge: recomputed results, and the previous ones for the rest.
         var anchors: [String: AnchorResult] = [:]
         anchors.reserveCapacity(products.count)
-        if !stats.full, let previous {
-            for (i, p) in products.enumerated() where anchorReasons[i] == nil { anchors[p.id] = previous.anchors[p.id] }
-        }
-        for (n, i) in anchorTodo.enumerated() { anchors[products[i].id] = newAnchors[n] }
         var outfitResults: [String: OutfitResult] = [:]
-        if !stats.full, let previous {
-            for (o, outfit) in outfits.enumerated() where outfitReasons[o] == nil { outfitResults[outfit.id] = previous.outfits[outfit.id] }
-        }
-        for (n, o) in outfitTodo.enumerated() { outfitResults[outfits[o].id] = newOutfits[n] }
 
-        let output = Output(complementary: products.flatMap { anchors[$0.id]?.lists ?? [] },
-                            fitb: outfits.flatMap { outfitResults[$0.id]?.blanks ?? [] })
-        stats.recomputedAnchorIDs = anchorTodo.map { products[$0].id }
-        stats.recomputedOutfitIDs = outfitTodo.map { outfits[$0].id }
-        if let previous, !stats.full {
+        if let previous, previous.fingerprint == fingerprint {
+            let start = DispatchTime.now().uptimeNanoseconds
+            let changes = ctx.changes(since: previous)
+            let detect = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+            let anchorOutcomes = parallelMap(count: products.count, progress: { progress?("complementary", $0, products.count) }) { i in
+                ctx.incremental(anchor: i, previous: previous, changes: changes, clock: clock)
+            }
+            let outfitOutcomes = parallelMap(count: outfits.count, progress: { progress?("fitb", $0, outfits.count) }) { o in
+                ctx.incremental(outfit: outfits[o], previous: previous, changes: changes, clock: clock)
+            }
+            for (i, outcome) in anchorOutcomes.enumerated() {
+                let id = products[i].id
+                switch outcome {
+                case .reuse: anchors[id] = previous.anchors[id]
+                case .patched(let r, let counts):
+                    anchors[id] = r; stats.anchorsPatched += 1; stats.patch = stats.patch + counts.patch
+                    stats.patchedAnchorIDs.append(id)
+                case .recomputed(let r, let reason):
+                    anchors[id] = r; stats.anchorReasons[reason, default: 0] += 1; stats.recomputedAnchorIDs.append(id)
+                }
+            }
+            for (o, outcome) in outfitOutcomes.enumerated() {
+                let id = outfits[o].id
+                switch outcome {
+                case .reuse: outfitResults[id] = previous.outfits[id]
+                case .patched(let r, let counts):
+                    outfitResults[id] = r; stats.outfitsPatched += 1; stats.patch = stats.patch + counts.patch
+                    stats.patchedOutfitIDs.append(id)
+                case .recomputed(let r, let reason):
+                    outfitResults[id] = r; stats.outfitReasons[reason, default: 0] += 1; stats.recomputedOutfitIDs.append(id)
+                }
+            }
             stats.removedAnchorIDs = previous.anchors.keys.filter { ctx.position[$0] == nil }.sorted()
             let current = Set(outfits.map(\.id))
             stats.removedOutfitIDs = previous.outfits.keys.filter { !current.contains($0) }.sorted()
+            clock.read(into: &stats)
+            stats.seconds.detect += detect
+        } else {
+            stats.full = true
+            stats.fullReason = previous == nil ? "no previous results" : Self.why(previous!.fingerprint, fingerprint)
+            let newAnchors = parallelMap(count: products.count, progress: { progress?("complementary", $0, products.count) }) { i in
+                ctx.complementary(for: i, clock: clock)
+            }
+            let newOutfits = parallelMap(count: outfits.count, progress: { progress?("fitb", $0, outfits.count) }) { o in
+                ctx.blanks(for: outfits[o], clock: clock)
+            }
+            for (i, p) in products.enumerated() { anchors[p.id] = newAnchors[i] }
+            for (o, outfit) in outfits.enumerated() { outfitResults[outfit.id] = newOutfits[o] }
+            stats.anchorReasons["full recompute"] = products.count
+            stats.outfitReasons["full recompute"] = outfits.count
+            stats.recomputedAnchorIDs = products.map(\.id)
+            stats.recomputedOutfitIDs = outfits.map(\.id)
+            clock.read(into: &stats)
         }
-        let state = PrecomputeState(fingerprint: fingerprint, inputs: inputs, verdicts: verdicts,
+        stats.anchorsRecomputed = stats.recomputedAnchorIDs.count
+        stats.outfitsRecomputed = stats.recomputedOutfitIDs.count
+
+        let output = Output(complementary: products.flatMap { anchors[$0.id]?.lists ?? [] },
+                            fitb: outfits.flatMap { outfitResults[$0.id]?.blanks ?? [] })
+        let state = PrecomputeState(fingerprint: fingerprint, inputs: ctx.inputs, verdicts: verdicts,
                                     anchors: anchors, outfits: outfitResults)
         return Result(output: output, state: state, stats: stats)
     }
@@ -145,7 +160,7 @@ public struct Precomputer: Sendable {
     static func why(_ old: String, _ new: String) -> String {
         func parts(_ s: String) -> [String: String] {
             var d: [String: String] = [:]
-            for key in ["retrieval", "rerank"] {
+            for key in ["retrieval", "rerank", "state"] {
                 if let r = s.range(of: key + "=") {
                     d[key] = String(s[r.upperBound...].prefix { $0 != " " })
                 }
@@ -155,6 +170,7 @@ public struct Precomputer: Sendable {
         let a = parts(old), b = parts(new)
         if a["retrieval"] != b["retrieval"] { return "new retrieval model \(b["retrieval"] ?? "?") (was \(a["retrieval"] ?? "?"))" }
         if a["rerank"] != b["rerank"] { return "new reranker version \(b["rerank"] ?? "?") (was \(a["rerank"] ?? "?"))" }
+        if a["state"] != b["state"] { return "the previous results are of another format (\(a["state"] ?? "before precompute@2"))" }
         return "recommendation settings or slot table changed"
     }
 }
@@ -163,15 +179,23 @@ public struct Precomputer: Sendable {
 struct RunContext: Sendable {
     let model: CooccurrenceModel
     let reranker: any Reranker
+    /// The reranker scores exactly as the retrieval stage does (the default co-occurrence
+    /// reranker on this run's features): its scores are the retrieval scores, not recomputed.
+    let rerankIsRetrieval: Bool
     let compatibility: SlotCompatibility
     let settings: RecommendSettings
     let rules: Rules
     let verdicts: [String: [String: Feedback.Verdict]]
     let items: [Item]
+    let index: RetrievalIndex
     let inputs: [String: ProductInput]
     /// Indices per slot of the products that may be recommended (in stock when asked).
     let bySlot: [Slot: [Int]]
     let position: [String: Int]
+
+    /// Candidates kept per list: the top M and a reserve behind them.
+    var depth: Int { settings.retrievalM + Self.reserve(settings.retrievalM) }
+    static func reserve(_ m: Int) -> Int { max(4, m / 4) }
 
     init(_ p: Precomputer, products: [Product]) {
         model = p.model
@@ -180,14 +204,28 @@ struct RunContext: Sendable {
         rules = Rules(settings: p.settings)
         verdicts = p.verdicts
         let captions = p.captions, hashes = p.imageHashes, model = p.model
-        items = parallelMap(count: products.count) { i in
+        let items = parallelMap(count: products.count) { i in
             Item(products[i], model: model, caption: captions[products[i].id], imageHash: hashes[products[i].id])
         }
+        self.items = items
+        index = RetrievalIndex(items)
         var inputs: [String: ProductInput] = [:]
         inputs.reserveCapacity(products.count)
         for q in products { inputs[q.id] = ProductInput(product: q, caption: captions[q.id], imageHash: hashes[q.id]) }
         self.inputs = inputs
-        reranker = p.reranker ?? CooccurrenceReranker(model: model, products: products, captions: captions)
+        if let given = p.reranker {
+            reranker = given
+            // The co-occurrence reranker of this very model, captions and products scores
+            // what retrieval scored: check it feature set by feature set.
+            if let c = given as? CooccurrenceReranker, c.model.version == model.version, c.captions == captions {
+                rerankIsRetrieval = items.allSatisfy { item in c.features[item.product.id].map { $0 == item.features } ?? true }
+            } else {
+                rerankIsRetrieval = false
+            }
+        } else {
+            reranker = CooccurrenceReranker(model: model, products: products, captions: captions)
+            rerankIsRetrieval = true
+        }
         var bySlot: [Slot: [Int]] = [:]
         for (i, q) in products.enumerated() where !p.settings.onlyInStock || q.inStock {
             bySlot[q.slot, default: []].append(i)
@@ -196,60 +234,159 @@ struct RunContext: Sendable {
         position = Dictionary(products.enumerated().map { ($1.id, $0) }, uniquingKeysWith: { a, _ in a })
     }
 
-    /// Stage 1 for one list: the best `settings.retrievalM` allowed candidates of `pool`
-    /// by retrieval score, best first, and the approved ones (kept apart: they always
-    /// reach the reranker). `threshold` is the last kept candidate when the pool
-    /// filled all M places; nil when it had fewer (then any newcomer gets in).
-    func retrieve(pool: [Int], query: CooccurrenceModel.Query, allows: (Item) -> Feedback.Verdict??)
-        -> (top: [(Int, Double)], approved: [Int], threshold: Threshold?, scored: Int) {
+    /// Which candidates a list may hold: `allows` for this run's items (nil: not allowed,
+    /// else the anchor's verdict on it), `allowsOld` for an old version of a product.
+    struct Filter {
+        let allows: (Int) -> Feedback.Verdict??
+        let allowsOld: (Item) -> Bool
+    }
+
+    /// The pair rules of anchor `i` (`Rules.allows`), with the common checks on flat arrays.
+    func anchorFilter(_ i: Int) -> Filter {
+        let anchor = items[i]
+        let verdicts = self.verdicts[anchor.product.id] ?? [:]
+        let index = self.index, items = self.items, rules = self.rules
+        let gender = index.gender[i], id = anchor.product.id
+        let pairRules = rules.hasPairRules, stock = settings.onlyInStock
+        return Filter(allows: { j in
+            if stock && !index.inStock[j] { return nil }
+            guard gender.goes(with: index.gender[j]), j != i else { return nil }
+            var verdict: Feedback.Verdict?
+            if !verdicts.isEmpty {
+                verdict = verdicts[index.ids[j]]
+                if verdict == .reject { return nil }
+            }
+            guard index.ids[j] != id else { return nil }
+            if pairRules && !rules.allows(anchor: anchor, candidate: items[j], verdict: verdict) { return nil }
+            return .some(verdict)
+        }, allowsOld: { old in rules.allows(anchor: anchor, candidate: old, verdict: verdicts[old.product.id]) })
+    }
+
+    /// What may fill a blank of `outfit` whose other members are `context` (`Rules.allowsInOutfit`).
+    func outfitFilter(outfit: Outfit, context: [Int]) -> Filter {
+        let index = self.index, rules = self.rules
+        let members = Set(outfit.items)
+        let memberIndices = outfit.items.compactMap { position[$0] }
+        let genders = context.map { index.gender[$0] }
+        let contextItems = context.map { items[$0] }
+        let stock = settings.onlyInStock
+        return Filter(allows: { j in
+            if stock && !index.inStock[j] { return nil }
+            guard !memberIndices.contains(j), genders.allSatisfy({ $0.goes(with: index.gender[j]) }) else { return nil }
+            guard !members.contains(index.ids[j]) else { return nil }
+            return .some(nil)
+        }, allowsOld: { old in rules.allowsInOutfit(context: contextItems, outfitItems: members, candidate: old) })
+    }
+
+    struct Walk {
+        /// Best first by retrieval score then id, at most `depth`.
+        var ranked: [(Int, Double)]
+        /// Approved candidates, in pool order.
+        var approved: [Int]
+        var cutoff: Threshold?
+        var scored: Int
+    }
+
+    /// Stage 1 for one list: the best `depth` allowed candidates of `pool` by retrieval
+    /// score, and the approved ones (kept apart: they always reach the reranker).
+    /// `cutoff` is the last kept candidate when the pool filled all places.
+    func walk(pool: [Int], weights: [Float], filter: Filter) -> Walk {
         var approved: [Int] = []
         var scored = 0
-        // Items are read in place: copying one retains every string of its product,
-        // which costs more than the score itself.
-        let top = items.withUnsafeBufferPointer { items in
-            topK(settings.retrievalM, from: pool) { j in
-                guard let verdict = allows(items[j]) else { return nil }
-                if verdict == .approve { approved.append(j); return nil }
+        let k = depth
+        var heap = RankHeap(capacity: k, rank: index.rank)
+        weights.withUnsafeBufferPointer { w in
+            for j in pool {
+                guard let verdict = filter.allows(j) else { continue }
+                if verdict == .approve { approved.append(j); continue }
                 scored += 1
-                return model.score(query, items[j].features)
-            } tieBreak: { items[$0].product.id }
+                heap.offer(j, index.score(w, j))
+            }
         }
-        let threshold = top.count == settings.retrievalM ? top.last.map { Threshold(score: $0.1, id: items[$0.0].product.id) } : nil
-        return (top, approved, threshold, scored)
+        let ranked = heap.sorted()
+        let cutoff = ranked.count == k ? ranked.last.map { Threshold(score: $0.1, id: items[$0.0].product.id) } : nil
+        return Walk(ranked: ranked, approved: approved, cutoff: cutoff, scored: scored)
+    }
+
+    /// Whose look a list completes: an anchor's, or an outfit's other members'.
+    enum Look {
+        case anchor(Int)
+        case outfit([Int])
+    }
+
+    struct ListResult {
+        var items: [ScoredProduct]
+        var retrieved: RetrievedList
+    }
+
+    /// Stages 2 and 3 for one list: rerank the approved candidates and the top M of
+    /// `ranked` (reusing `known` scores by id), then the list rules and reasons.
+    func finish(_ look: Look, slot: Slot, weights: [Float], approved: [Int], ranked: [(Int, Double)], cutoff: Threshold?,
+                known: [String: Double], timer t: inout StageClock.Timer) -> ListResult {
+        let top = ranked.prefix(settings.retrievalM)
+        let candidates = approved + top.map(\.0)
+        var scores = [Double](repeating: 0, count: candidates.count)
+        var missing: [Int] = []
+        for (n, c) in candidates.enumerated() {
+            if let s = known[index.ids[c]] { scores[n] = s } else { missing.append(n) }
+        }
+        let context: [Item]
+        switch look {
+        case .anchor(let i): context = [items[i]]
+        case .outfit(let members): context = members.map { items[$0] }
+        }
+        let contextProducts = context.map(\.product)
+        if !missing.isEmpty {
+            if rerankIsRetrieval {
+                weights.withUnsafeBufferPointer { w in
+                    for n in missing { scores[n] = n < approved.count ? index.score(w, candidates[n]) : top[top.startIndex + n - approved.count].1 }
+                }
+            } else {
+                let s = reranker.scores(context: contextProducts, slot: slot, candidates: missing.map { items[candidates[$0]].product })
+                precondition(s.count == missing.count, "the reranker \(reranker.version) returned \(s.count) scores for \(missing.count) candidates")
+                for (n, v) in zip(missing, s) { scores[n] = v }
+            }
+        }
+        t.lap(.rerank, scored: missing.count)
+        let retrieved = RetrievedList(approved: approved.map { index.ids[$0] }, ranked: ranked.map { index.ids[$0.0] },
+                                      reranked: top.count, cutoff: cutoff, scores: scores)
+        guard !candidates.isEmpty else { return ListResult(items: [], retrieved: retrieved) }
+        let isApproved = candidates.indices.map { $0 < approved.count }
+        let k: Int
+        if case .anchor = look { k = settings.complementaryK } else { k = settings.fitbK }
+        let picked = rules.select(k, candidates: candidates, in: items, approved: isApproved, scores: scores, context: context)
+        let list = picked.map { c -> ScoredProduct in
+            let item = items[candidates[c]]
+            let reason: String
+            switch look {
+            case .anchor:
+                reason = isApproved[c] ? "approved by a merchandiser"
+                    : reranker.why(context: contextProducts, slot: slot, candidate: item.product)
+                        ?? "fits a \(contextProducts[0].slot.rawValue) with \(slot.rawValue)"
+            case .outfit:
+                reason = reranker.why(context: contextProducts, slot: slot, candidate: item.product) ?? "a \(slot.rawValue) for this look"
+            }
+            return ScoredProduct(productID: item.product.id, score: scores[c], reason: reason)
+        }
+        t.lap(.rules, scored: 0)
+        return ListResult(items: list, retrieved: retrieved)
     }
 
     func complementary(for i: Int, clock: StageClock) -> AnchorResult {
         let anchor = items[i]
-        var result = AnchorResult(lists: [], thresholds: [:])
+        var result = AnchorResult(lists: [], retrieved: [:])
         let targets = compatibility.targets(for: anchor.product.slot)
         guard !targets.isEmpty else { return result }
-        let verdicts = self.verdicts[anchor.product.id] ?? [:]
         var t = clock.start()
-        let query = model.query([anchor.features])
+        let weights = model.query([anchor.features]).weights
+        let filter = anchorFilter(i)
         for slot in targets {
-            guard let pool = bySlot[slot] else { continue }
-            let r = retrieve(pool: pool, query: query) { c in
-                let v = verdicts[c.product.id]
-                return rules.allows(anchor: anchor, candidate: c, verdict: v) ? .some(v) : nil
-            }
-            if let th = r.threshold { result.thresholds[slot.rawValue] = th }
-            let candidates = r.approved + r.top.map(\.0)
-            t.lap(.retrieval, scored: r.scored)
-            guard !candidates.isEmpty else { continue }
-            let scores = reranker.scores(context: [anchor.product], slot: slot, candidates: candidates.map { items[$0].product })
-            t.lap(.rerank, scored: candidates.count)
-            let approved = candidates.indices.map { $0 < r.approved.count }
-            let picked = rules.select(settings.complementaryK, candidates: candidates, in: items, approved: approved,
-                                      scores: scores, context: [anchor])
-            let list = picked.map { c -> ScoredProduct in
-                let item = items[candidates[c]]
-                let reason = approved[c] ? "approved by a merchandiser"
-                    : reranker.why(context: [anchor.product], slot: slot, candidate: item.product)
-                        ?? "fits a \(anchor.product.slot.rawValue) with \(slot.rawValue)"
-                return ScoredProduct(productID: item.product.id, score: scores[c], reason: reason)
-            }
-            if !list.isEmpty { result.lists.append(Recommendation(anchorID: anchor.product.id, targetSlot: slot, items: list)) }
-            t.lap(.rules, scored: 0)
+            let w = walk(pool: bySlot[slot] ?? [], weights: weights, filter: filter)
+            t.lap(.retrieval, scored: w.scored)
+            let list = finish(.anchor(i), slot: slot, weights: weights, approved: w.approved, ranked: w.ranked, cutoff: w.cutoff,
+                              known: [:], timer: &t)
+            result.retrieved[slot.rawValue] = list.retrieved
+            if !list.items.isEmpty { result.lists.append(Recommendation(anchorID: anchor.product.id, targetSlot: slot, items: list.items)) }
         }
         t.finish()
         return result
@@ -270,68 +407,133 @@ struct RunContext: Sendable {
     }
 
     func blanks(for outfit: Outfit, clock: StageClock) -> OutfitResult {
-        var result = OutfitResult(outfit: outfit, blanks: [], thresholds: [:])
-        let inOutfit = Set(outfit.items)
+        var result = OutfitResult(outfit: outfit, blanks: [], retrieved: [:])
         var t = clock.start()
         for (p, member, context) in positions(of: outfit) {
             let slot = items[member].product.slot
-            guard let pool = bySlot[slot] else { continue }
-            let contextItems = context.map { items[$0] }
-            let query = model.query(contextItems.map(\.features))
-            let r = retrieve(pool: pool, query: query) { c in
-                rules.allowsInOutfit(context: contextItems, outfitItems: inOutfit, candidate: c) ? .some(nil) : nil
-            }
-            if let th = r.threshold { result.thresholds[String(p)] = th }
-            let candidates = r.top.map(\.0)
-            t.lap(.retrieval, scored: r.scored)
-            guard !candidates.isEmpty else { continue }
-            let contextProducts = contextItems.map(\.product)
-            let scores = reranker.scores(context: contextProducts, slot: slot, candidates: candidates.map { items[$0].product })
-            t.lap(.rerank, scored: candidates.count)
-            let picked = rules.select(settings.fitbK, candidates: candidates, in: items,
-                                      approved: Array(repeating: false, count: candidates.count), scores: scores, context: contextItems)
-            let list = picked.map { c -> ScoredProduct in
-                let item = items[candidates[c]]
-                let reason = reranker.why(context: contextProducts, slot: slot, candidate: item.product)
-                    ?? "a \(slot.rawValue) for this look"
-                return ScoredProduct(productID: item.product.id, score: scores[c], reason: reason)
-            }
-            if !list.isEmpty { result.blanks.append(BlankCandidates(outfitID: outfit.id, position: p, items: list)) }
-            t.lap(.rules, scored: 0)
+            let weights = model.query(context.map { items[$0].features }).weights
+            let w = walk(pool: bySlot[slot] ?? [], weights: weights, filter: outfitFilter(outfit: outfit, context: context))
+            t.lap(.retrieval, scored: w.scored)
+            let list = finish(.outfit(context), slot: slot, weights: weights, approved: [], ranked: w.ranked, cutoff: w.cutoff,
+                              known: [:], timer: &t)
+            result.retrieved[String(p)] = list.retrieved
+            if !list.items.isEmpty { result.blanks.append(BlankCandidates(outfitID: outfit.id, position: p, items: list.items)) }
         }
         t.finish()
         return result
     }
 }
 
+/// The retrieval stage's view of the run's items in flat arrays: feature ids in one
+/// buffer (CSR), and what the pair rules check on every candidate.
+struct RetrievalIndex: Sendable {
+    let offsets: [Int]
+    let features: [Int32]
+    let counts: [Int]
+    /// Each item's place among the run's ids in `String` order: ties break by it.
+    let rank: [Int32]
+    let ids: [String]
+    let gender: [Gender]
+    let inStock: [Bool]
+
+    init(_ items: [Item]) {
+        var offsets = [0], features: [Int32] = []
+        for item in items { features += item.features.ids; offsets.append(features.count) }
+        self.offsets = offsets; self.features = features
+        counts = items.map(\.features.count)
+        let ids = items.map(\.product.id)
+        self.ids = ids
+        var rank = [Int32](repeating: 0, count: items.count)
+        for (r, i) in items.indices.sorted(by: { ids[$0] < ids[$1] }).enumerated() { rank[i] = Int32(r) }
+        self.rank = rank
+        gender = items.map(\.gender)
+        inStock = items.map(\.product.inStock)
+    }
+
+    /// `CooccurrenceModel.score` of item `j` for a query's weights, to the bit: the
+    /// same Float sum in the same order, divided in Double.
+    @inline(__always)
+    func score(_ w: UnsafeBufferPointer<Float>, _ j: Int) -> Double {
+        let n = counts[j]
+        guard n > 0 else { return 0 }
+        var s: Float = 0
+        features.withUnsafeBufferPointer { f in
+            for k in offsets[j]..<offsets[j + 1] { s += w[Int(f[k])] }
+        }
+        return Double(s) / Double(n)
+    }
+}
+
+/// The k best (index, score) pairs by score, ties by rank ascending: a bounded min-heap
+/// with the worst kept at the root.
+struct RankHeap {
+    let k: Int
+    let rank: [Int32]
+    var heap: [(Int, Double)] = []
+
+    init(capacity k: Int, rank: [Int32]) { self.k = k; self.rank = rank; heap.reserveCapacity(k) }
+
+    @inline(__always)
+    func worse(_ a: (Int, Double), _ b: (Int, Double)) -> Bool {
+        a.1 != b.1 ? a.1 < b.1 : rank[a.0] > rank[b.0]
+    }
+
+    mutating func offer(_ j: Int, _ s: Double) {
+        guard k > 0 else { return }
+        let e = (j, s)
+        if heap.count < k {
+            heap.append(e)
+            var c = heap.count - 1
+            while c > 0 { let p = (c - 1) / 2; if worse(heap[c], heap[p]) { heap.swapAt(c, p); c = p } else { break } }
+        } else if worse(heap[0], e) {
+            heap[0] = e
+            var p = 0
+            while true {
+                let l = 2 * p + 1, r = l + 1
+                var m = p
+                if l < heap.count && worse(heap[l], heap[m]) { m = l }
+                if r < heap.count && worse(heap[r], heap[m]) { m = r }
+                if m == p { break }
+                heap.swapAt(p, m); p = m
+            }
+        }
+    }
+
+    /// Best first.
+    func sorted() -> [(Int, Double)] { heap.sorted { worse($1, $0) } }
+}
+
 /// Thread-seconds per stage, summed over workers (on 2 cores the wall time of a
 /// stage is about half), and candidates scored.
 final class StageClock: @unchecked Sendable {
-    enum Stage { case retrieval, rerank, rules }
+    enum Stage: Int { case retrieval, rerank, rules, detect }
     private let lock = NSLock()
-    private var nanos: [UInt64] = [0, 0, 0]
+    private var nanos: [UInt64] = [0, 0, 0, 0]
     private var scoredRetrieval = 0, scoredRerank = 0
 
     struct Timer {
         let clock: StageClock
         var last = DispatchTime.now().uptimeNanoseconds
-        var nanos: [UInt64] = [0, 0, 0]
+        var nanos: [UInt64] = [0, 0, 0, 0]
         var retrieval = 0, rerank = 0
         mutating func lap(_ stage: Stage, scored: Int) {
             let now = DispatchTime.now().uptimeNanoseconds
-            let i = stage == .retrieval ? 0 : stage == .rerank ? 1 : 2
-            nanos[i] += now - last
+            nanos[stage.rawValue] += now - last
             last = now
             if stage == .retrieval { retrieval += scored } else if stage == .rerank { rerank += scored }
         }
-        func finish() { clock.add(self) }
+        /// Counts the time since the last lap as detection and hands everything to the clock.
+        mutating func finish() {
+            lap(.detect, scored: 0)
+            clock.add(self)
+        }
     }
 
     func start() -> Timer { Timer(clock: self) }
 
     private func add(_ t: Timer) {
         lock.withLock {
-            for i in 0..<3 { nanos[i] += t.nanos[i] }
+            for i in 0..<4 { nanos[i] += t.nanos[i] }
             scoredRetrieval += t.retrieval; scoredRerank += t.rerank
         }
     }
@@ -341,42 +543,11 @@ final class StageClock: @unchecked Sendable {
             stats.seconds.retrieval = Double(nanos[0]) / 1e9
             stats.seconds.rerank = Double(nanos[1]) / 1e9
             stats.seconds.rules = Double(nanos[2]) / 1e9
+            stats.seconds.detect = Double(nanos[3]) / 1e9
             stats.retrievalScored = scoredRetrieval
             stats.reranked = scoredRerank
         }
     }
-}
-
-/// The k best of `pool` by `score` (nil = excluded), best first; equal scores are
-/// ordered by `tieBreak` ascending. O(n log k).
-func topK(_ k: Int, from pool: [Int], score: (Int) -> Double?, tieBreak: (Int) -> String) -> [(Int, Double)] {
-    var heap: [(Int, Double)] = []  // min-heap by (score, reversed tie-break): worst at the root
-    heap.reserveCapacity(k + 1)
-    func worse(_ a: (Int, Double), _ b: (Int, Double)) -> Bool {
-        a.1 != b.1 ? a.1 < b.1 : tieBreak(a.0) > tieBreak(b.0)
-    }
-    func siftUp(_ i: Int) {
-        var c = i
-        while c > 0 { let p = (c - 1) / 2; if worse(heap[c], heap[p]) { heap.swapAt(c, p); c = p } else { break } }
-    }
-    func siftDown(_ i: Int) {
-        var p = i
-        while true {
-            let l = 2 * p + 1, r = l + 1
-            var m = p
-            if l < heap.count && worse(heap[l], heap[m]) { m = l }
-            if r < heap.count && worse(heap[r], heap[m]) { m = r }
-            if m == p { return }
-            heap.swapAt(p, m); p = m
-        }
-    }
-    for j in pool {
-        guard let s = score(j) else { continue }
-        let e = (j, s)
-        if heap.count < k { heap.append(e); siftUp(heap.count - 1) }
-        else if worse(heap[0], e) { heap[0] = e; siftDown(0) }
-    }
-    return heap.sorted { worse($1, $0) }
 }
 
 /// Maps `body` over 0..<count on all cores, in order. `progress` gets the number done.

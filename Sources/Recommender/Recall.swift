@@ -21,32 +21,32 @@ extension Precomputer {
     /// nothing the reranker would have put in its top k.
     ///
     /// Anchors are drawn with a seeded shuffle among products that have a compatible
-    /// slot, so the figure is reproducible.
-    public func retrievalRecall(products: [Product], sample: Int = 200, k: Int = 10, seed: UInt64 = 1) -> RetrievalRecall {
+    /// slot, so the figure is reproducible. `progress` gets (anchors done, sampled).
+    public func retrievalRecall(products: [Product], sample: Int = 200, k: Int = 10, seed: UInt64 = 1,
+                                progress: (@Sendable (Int, Int) -> Void)? = nil) -> RetrievalRecall {
         let ctx = RunContext(self, products: products)
         var anchors = products.indices.filter { !compatibility.targets(for: products[$0].slot).isEmpty }
         var rng = SplitMix64(seed: seed)
         rng.shuffle(&anchors)
         let sampled = Array(anchors.prefix(sample))
-        let perAnchor = parallelMap(count: sampled.count) { n -> (lists: Int, hit: Int, total: Int, scored: Int) in
+        let m = settings.retrievalM
+        let perAnchor = parallelMap(count: sampled.count, progress: { progress?($0, sampled.count) }) { n -> (lists: Int, hit: Int, total: Int, scored: Int) in
             let i = sampled[n]
             let anchor = ctx.items[i]
-            let verdicts = ctx.verdicts[anchor.product.id] ?? [:]
-            let query = ctx.model.query([anchor.features])
+            let weights = ctx.model.query([anchor.features]).weights
+            let filter = ctx.anchorFilter(i)
             var lists = 0, hit = 0, total = 0, scored = 0
             for slot in compatibility.targets(for: anchor.product.slot) {
                 guard let pool = ctx.bySlot[slot] else { continue }
-                let allowed = pool.filter { j in
-                    let v = verdicts[ctx.items[j].product.id]
-                    return v != .approve && ctx.rules.allows(anchor: anchor, candidate: ctx.items[j], verdict: v)
-                }
+                // Approved candidates reach the reranker either way: left out of both sides.
+                let allowed = pool.filter { j in ctx.filter(j, filter) }
                 guard !allowed.isEmpty else { continue }
-                let retrieved = topK(ctx.settings.retrievalM, from: allowed, score: { ctx.model.score(query, ctx.items[$0].features) },
-                                     tieBreak: { ctx.items[$0].product.id }).map(\.0)
+                let retrieved = ctx.walk(pool: allowed, weights: weights, filter: filter).ranked.prefix(m).map(\.0)
                 func best(_ candidates: [Int]) -> Set<Int> {
                     let s = ctx.reranker.scores(context: [anchor.product], slot: slot, candidates: candidates.map { ctx.items[$0].product })
-                    let byIndex = Dictionary(uniqueKeysWithValues: zip(candidates, s))
-                    return Set(topK(k, from: candidates, score: { byIndex[$0] }, tieBreak: { ctx.items[$0].product.id }).map(\.0))
+                    var heap = RankHeap(capacity: k, rank: ctx.index.rank)
+                    for (c, v) in zip(candidates, s) { heap.offer(c, v) }
+                    return Set(heap.sorted().map(\.0))
                 }
                 let exhaustive = best(allowed)
                 hit += exhaustive.intersection(best(retrieved)).count
@@ -57,8 +57,16 @@ extension Precomputer {
             return (lists, hit, total, scored)
         }
         let hit = perAnchor.reduce(0) { $0 + $1.hit }, total = perAnchor.reduce(0) { $0 + $1.total }
-        return RetrievalRecall(anchors: sampled.count, lists: perAnchor.reduce(0) { $0 + $1.lists }, k: k, m: settings.retrievalM,
+        return RetrievalRecall(anchors: sampled.count, lists: perAnchor.reduce(0) { $0 + $1.lists }, k: k, m: m,
                                recall: total == 0 ? 1 : Double(hit) / Double(total),
                                exhaustiveScored: perAnchor.reduce(0) { $0 + $1.scored })
+    }
+}
+
+extension RunContext {
+    /// Allowed and not approved.
+    func filter(_ j: Int, _ f: Filter) -> Bool {
+        guard let verdict = f.allows(j) else { return false }
+        return verdict != .approve
     }
 }

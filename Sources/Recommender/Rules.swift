@@ -64,6 +64,10 @@ struct Rules: Sendable {
         excluded = e
     }
 
+    /// Whether the job sets brand or price rules (the rest is checked on flat arrays in
+    /// the retrieval stage's walk).
+    var hasPairRules: Bool { settings.sameBrandOnly || !excluded.isEmpty || settings.maxPriceRatio != nil }
+
     /// Whether `candidate` may be recommended with `anchor` (complementary lists).
     func allows(anchor: Item, candidate: Item, verdict: Feedback.Verdict?) -> Bool {
         if settings.onlyInStock && !candidate.product.inStock { return false }

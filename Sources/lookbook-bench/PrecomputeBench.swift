@@ -84,8 +84,11 @@ struct PrecomputeBench: ParsableCommand {
         print("incremental precompute after \(fmt(changed * 100, 1)) % of products changed (median of \(runs))")
         line("catalog change", "\(c2.products.count) products (\(touched >= 0 ? "−" : "+")\(abs(touched)) net), \(c2.outfits.count) outfits")
         line("anchors recomputed", "\(inc.anchorsRecomputed) of \(inc.anchors): " + inc.anchorReasons.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", "))
+        line("anchors with a list patched", "\(inc.anchorsPatched) (the rest reused as they were)")
         line("outfits recomputed", "\(inc.outfitsRecomputed) of \(inc.outfits): " + inc.outfitReasons.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", "))
-        line("detect (what to recompute), wall", "\(fmt(median(incStats.map(\.seconds.detect)), 2)) s")
+        line("outfits with a blank patched", "\(inc.outfitsPatched)")
+        line("lists a change reached", "\(inc.patch.lists): \(inc.patch.rescored) top M changed (newcomers reranked, rules again), \(inc.patch.rewalked) pools walked again, the rest reserve only")
+        line("detect (changes vs kept lists), thread-s", "\(fmt(median(incStats.map(\.seconds.detect)), 2)) s")
         report(incStats, wall: median(incWalls), write: median(incWrite), rows: rows)
         let same = next.run(products: c2.products, outfits: c2.outfits, previous: nil).output == incFirst.output
         line("incremental == full recompute", same ? "yes" : "NO")

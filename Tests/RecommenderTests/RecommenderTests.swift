@@ -73,10 +73,19 @@ private func catalog() -> ([Product], [Outfit]) {
     #expect(out.fitb.filter { $0.outfitID == "o1" }.count == 3)
 }
 
-@Test func topKBreaksTiesById() {
-    let names = ["c", "a", "b", "d"]
-    let top = topK(3, from: [0, 1, 2, 3], score: { $0 == 3 ? 2 : 1 }, tieBreak: { names[$0] })
-    #expect(top.map { names[$0.0] } == ["d", "a", "b"])
+@Test func rankHeapKeepsTheBestAndBreaksTiesByRank() {
+    // Items 0…3 with ids c, a, b, d: ranks 2, 0, 1, 3.
+    var heap = RankHeap(capacity: 3, rank: [2, 0, 1, 3])
+    for (j, s) in [(0, 1.0), (1, 1.0), (2, 1.0), (3, 2.0)] { heap.offer(j, s) }
+    #expect(heap.sorted().map(\.0) == [3, 1, 2])
+    // Against a plain sort on many random scores with ties.
+    var rng = SplitMix64(seed: 5)
+    let scores = (0..<500).map { _ in Double(rng.below(40)) }
+    let rank = (0..<500).map { Int32(499 - $0) }
+    var big = RankHeap(capacity: 37, rank: rank)
+    for (j, s) in scores.enumerated() { big.offer(j, s) }
+    let expected = scores.indices.sorted { scores[$0] != scores[$1] ? scores[$0] > scores[$1] : rank[$0] < rank[$1] }.prefix(37)
+    #expect(big.sorted().map(\.0) == Array(expected))
 }
 
 @Test(arguments: [0, 1, 5, 1000])

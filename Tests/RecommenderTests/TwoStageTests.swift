@@ -182,7 +182,7 @@ func defaultSlotCompatibilityFollowsStylists(anchor: Slot, mustInclude: [Slot]) 
     #expect(a.version.hasPrefix("cooccurrence-ppmi@3:"))
 }
 
-@Test func incrementalRunRecomputesOnlyAffectedAnchorsAndMatchesAFullRun() {
+@Test func incrementalRunRecomputesChangedAnchorsPatchesReachedListsAndMatchesAFullRun() {
     let (products, outfits) = looks()
     let model = CooccurrenceModel.train(products: products, outfits: outfits)
     var settings = RecommendSettings()
@@ -194,7 +194,7 @@ func defaultSlotCompatibilityFollowsStylists(anchor: Slot, mustInclude: [Slot]) 
 
     // The tops' top 2 is b1b, b1 (the rarer "blue" has the higher PMI). b0 has b1b's
     // words, so its score ties b1b's and its id wins the tie: it enters; the silk
-    // skirt b4 ranks below both for both tops and reaches no top 2.
+    // skirt b4 ranks below both for both tops.
     var next = products
     next.append(Product(id: "b0", title: "Denim Casual Jeans Blue", category: "Bottoms", brand: "Initech", price: 30, slot: .bottom))
     next.append(Product(id: "b4", title: "Silk Formal Skirt", category: "Bottoms", brand: "Globex", price: 30, slot: .bottom))
@@ -202,21 +202,31 @@ func defaultSlotCompatibilityFollowsStylists(anchor: Slot, mustInclude: [Slot]) 
     let full = pre.run(products: next, outfits: outfits, previous: nil)
     #expect(day2.output == full.output)
     #expect(!day2.stats.full)
-    // b0 and b4 are new; t1 and x1 see b0 reach their top 2; the bottoms' lists
-    // (of tops) are unaffected.
+    // b0 and b4 are new (recomputed); t1's and x1's bottom lists are patched (the
+    // pools are shorter than M + reserve, so any allowed newcomer reaches them) and b0
+    // entering their top 2 reranks the list; the bottoms' lists of tops are untouched.
     #expect(list(day1.output, "t1", .bottom) == ["b1b", "b1"])
-    #expect(Set(day2.stats.recomputedAnchorIDs) == ["b0", "b4", "t1", "x1"])
+    #expect(Set(day2.stats.recomputedAnchorIDs) == ["b0", "b4"])
     #expect(day2.stats.anchorReasons["new product"] == 2)
-    #expect(day2.stats.anchorReasons["a changed product reaches the top 2"] == 2)
+    #expect(Set(day2.stats.patchedAnchorIDs) == ["t1", "x1"])
+    // …and so are the bottom blanks of both outfits (x1 + b1, x1 + b1b): 4 lists.
+    #expect(day2.stats.outfitsPatched == 2)
+    #expect(day2.stats.patch.rescored == 4)
     #expect(list(day2.output, "t1", .bottom) == ["b0", "b1b"])
+    // Only the newcomers reach the reranker in a patched list.
+    #expect(day2.state.anchors["t1"]?.retrieved["bottom"]?.candidates == ["b0", "b1b"])
 
-    // A product that leaves the catalog from a top 2 forces those lists again;
-    // a change outside every top 2 (b4 out of stock) forces nothing.
+    // A product that leaves the catalog from a top 2 patches those lists again; b4 out
+    // of stock is recomputed itself and leaves the tops' reserves.
     var third = next.filter { $0.id != "b0" }
     third[third.firstIndex { $0.id == "b4" }!].inStock = false
     let day3a = pre.run(products: third, outfits: outfits, previous: day2.state)
     #expect(day3a.output == pre.run(products: third, outfits: outfits, previous: nil).output)
-    #expect(Set(day3a.stats.recomputedAnchorIDs) == ["b4", "t1", "x1"])
+    #expect(Set(day3a.stats.recomputedAnchorIDs) == ["b4"])
+    #expect(Set(day3a.stats.patchedAnchorIDs) == ["t1", "x1"])
+    #expect(day3a.stats.removedAnchorIDs == ["b0"])
+    #expect(list(day3a.output, "t1", .bottom) == ["b1b", "b1"])
+    #expect(day3a.state.anchors["t1"]?.retrieved["bottom"]?.ranked.contains("b4") == false)
 
     // A new model version recomputes everything.
     let other = Precomputer(model: CooccurrenceModel.train(products: next, outfits: outfits + [Outfit(id: "o9", items: ["t1", "b0"])]),
@@ -225,4 +235,86 @@ func defaultSlotCompatibilityFollowsStylists(anchor: Slot, mustInclude: [Slot]) 
     #expect(day3.stats.anchorsRecomputed == next.count)
     #expect(day3.stats.full)
     #expect(day3.stats.fullReason?.hasPrefix("new retrieval model") == true)
+}
+
+/// One denim tee and bottoms whose retrieval score falls with the number of filler
+/// words in their title (words no outfit has: they only add to the feature count), so
+/// the retrieval order is b0 > b1 > … > b9 for the tee. Two outfits give denim its PMI.
+private func ladder() -> (products: [Product], outfits: [Outfit]) {
+    let fillers = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india"]
+    var products = [
+        Product(id: "t1", title: "Denim Tee", category: "Tops", slot: .top),
+        Product(id: "ot", title: "Denim Tee Washed", category: "Tops", slot: .top),
+        Product(id: "ob", title: "Denim Jeans Washed", category: "Bottoms", slot: .bottom),
+        Product(id: "st", title: "Silk Blouse", category: "Tops", slot: .top),
+        Product(id: "sb", title: "Silk Skirt", category: "Bottoms", slot: .bottom),
+    ]
+    for k in 0..<10 {
+        products.append(Product(id: "b\(k)", title: "Denim Jeans " + fillers.prefix(k).joined(separator: " "), category: "Bottoms",
+                                slot: .bottom))
+    }
+    return (products, [Outfit(id: "o1", items: ["ot", "ob"]), Outfit(id: "o2", items: ["st", "sb"])])
+}
+
+/// M = 2 keeps a reserve of 4: t1's bottom list keeps 6 of 12 bottoms, and its cutoff
+/// (the 6th) decides which changes reach it.
+private func ladderRun(_ products: [Product], _ outfits: [Outfit], previous: PrecomputeState?) -> Precomputer.Result {
+    var settings = RecommendSettings()
+    settings.retrievalM = 2
+    settings.complementaryK = 2
+    settings.fitbK = 2
+    let model = CooccurrenceModel.train(products: ladder().products, outfits: outfits)
+    return Precomputer(model: model, settings: settings).run(products: products, outfits: outfits, previous: previous)
+}
+
+@Test func theLadderRanksByFillerCount() {
+    let (products, outfits) = ladder()
+    let kept = ladderRun(products, outfits, previous: nil).state.anchors["t1"]?.retrieved["bottom"]
+    #expect(kept?.ranked.filter { $0.hasPrefix("b") }.prefix(4) == ["b0", "b1", "b2", "b3"])
+    #expect(kept?.ranked.count == 6)
+    #expect(kept?.cutoff != nil)
+}
+
+/// (what changes, whether t1 is patched, whether its top 2 changes, whether its pool is walked again)
+@Test(arguments: [
+    ("a new product enters the top M", true, true, false),
+    ("a removed product leaves the top M, the reserve refills it", true, true, false),
+    ("a product goes out of stock and leaves the top M", true, true, false),
+    ("more leave than the reserve holds: the pool is walked again", true, true, true),
+    ("a change below the cutoff reaches nothing", false, false, false),
+    ("a change in the reserve updates only the reserve", true, false, false),
+])
+func anUnchangedAnchorsListFollowsChangesThroughRetrieval(change: String, patched: Bool, rescored: Bool, rewalked: Bool) {
+    let (products, outfits) = ladder()
+    let day1 = ladderRun(products, outfits, previous: nil)
+    let top = day1.state.anchors["t1"]!.retrieved["bottom"]!
+    var next = products
+    switch change {
+    case "a new product enters the top M":
+        next.append(Product(id: "a0", title: "Denim Jeans", category: "Bottoms", slot: .bottom))
+    case "a removed product leaves the top M, the reserve refills it":
+        next.removeAll { $0.id == top.ranked[0] }
+    case "a product goes out of stock and leaves the top M":
+        next[next.firstIndex { $0.id == top.ranked[1] }!].inStock = false
+    case "more leave than the reserve holds: the pool is walked again":
+        let gone = Set(top.ranked.prefix(5))
+        next.removeAll { gone.contains($0.id) }
+    case "a change below the cutoff reaches nothing":
+        next[next.firstIndex { $0.id == "b9" }!].price = 12
+    default:
+        next[next.firstIndex { $0.id == top.ranked[4] }!].price = 12
+    }
+    let day2 = ladderRun(next, outfits, previous: day1.state)
+    let full = ladderRun(next, outfits, previous: nil)
+    #expect(!day2.stats.full)
+    #expect(day2.output == full.output)
+    #expect(!day2.stats.recomputedAnchorIDs.contains("t1"))
+    #expect(day2.stats.patchedAnchorIDs.contains("t1") == patched)
+    let before = top.candidates, after = day2.state.anchors["t1"]!.retrieved["bottom"]!
+    #expect((after.candidates != before) == rescored)
+    // What the reranker saw equals a full run's top M.
+    #expect(after.candidates == full.state.anchors["t1"]!.retrieved["bottom"]!.candidates)
+    #expect(after.scores == full.state.anchors["t1"]!.retrieved["bottom"]!.scores)
+    #expect((day2.stats.patch.rewalked > 0) == rewalked)
+    if !patched { #expect(day2.state.anchors["t1"] == day1.state.anchors["t1"]) }
 }
