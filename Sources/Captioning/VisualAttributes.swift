@@ -21,6 +21,8 @@ public struct VisualAttributes: Sendable, Equatable {
     public var clusters: [ColorCluster]
     /// The texture measurements the pattern was decided from.
     public var patternFeatures: PatternFeatures
+    /// The backdrop's colour (the border's median), `nil` when alpha or nothing told it.
+    public var background: Lab? = nil
 }
 
 /// The pixel side of the embedded captioner: backdrop separation, dominant colours named
@@ -35,7 +37,7 @@ public enum VisualAnalyzer {
     public static func analyze(_ image: RGBAImage, slot: Slot? = nil) -> VisualAttributes {
         let raster = LabRaster(image, maxSide: analysisSide)
         let fg = BackgroundSeparation.separate(raster)
-        let clusters = DominantColors.clusters(raster, mask: fg.mask)
+        let clusters = DominantColors.clusters(raster, mask: garmentMask(raster, fg.mask, slot: slot))
         let (main, second) = pickColors(clusters, slot: slot)
         let name = ColorDictionary.name(forPhotographed: main.center)
         var secondName: ColorName? = nil
@@ -49,7 +51,8 @@ public enum VisualAnalyzer {
         return VisualAttributes(color: name.name, colorFamily: name.family, secondaryColor: secondName?.name,
                                 secondaryColorFamily: secondName?.family, pattern: pattern.rawValue,
                                 foregroundFraction: fg.foregroundFraction, backgroundMethod: fg.method,
-                                colorLab: main.center, clusters: clusters, patternFeatures: features)
+                                colorLab: main.center, clusters: clusters, patternFeatures: features,
+                                background: fg.background)
     }
 
     /// Decodes JPEG, PNG or WebP bytes with `ImageDecoder` (format from the bytes, pixel
@@ -69,6 +72,20 @@ public enum VisualAnalyzer {
     /// Weight of a skin-coloured cluster when the rest of the foreground is at least 15 %:
     /// model shots show arms and faces that are not the product.
     static let skinWeight = 0.3
+
+    /// The foreground without skin-toned pixels for worn garments (a model's face, arms
+    /// and legs are not the product), unless that would leave under 40 % of it: then the
+    /// garment itself is skin-toned.
+    static func garmentMask(_ r: LabRaster, _ mask: [UInt8], slot: Slot?) -> [UInt8] {
+        guard let slot, [.top, .bottom, .dress, .outerwear].contains(slot) else { return mask }
+        var m = mask
+        var kept = 0, total = 0
+        for i in 0..<r.count where mask[i] == 1 {
+            total += 1
+            if looksLikeSkin(r.lab(i)) { m[i] = 0 } else { kept += 1 }
+        }
+        return Double(kept) >= 0.4 * Double(total) ? m : mask
+    }
 
     /// Skin tones under studio light: mid-to-light, warm (hue 35–75°), moderately chromatic.
     static func looksLikeSkin(_ c: Lab) -> Bool {

@@ -24,26 +24,30 @@ struct CaptionQualityBench: ParsableCommand {
     var dumpErrors: String?
     @Option(help: "Write every image's label, foreground and clusters as TSV here (for analysis).")
     var dumpTSV: String?
+    @Option(help: "Write every image's foreground Lab histogram (top/middle/bottom bands) as TSV here (for analysis).")
+    var dumpHistograms: String?
 
-    /// Myntra `baseColour` → basic colour term. `nil`: left out (multi-coloured or metallic).
-    static let familyOfLabel: [String: ColorFamily?] = [
-        "Black": .black, "White": .white, "Off White": .white, "Cream": .white,
-        "Grey": .grey, "Grey Melange": .grey, "Charcoal": .grey,
-        "Blue": .blue, "Navy Blue": .blue, "Turquoise Blue": .blue,
-        "Green": .green, "Olive": .green, "Sea Green": .green, "Fluorescent Green": .green, "Teal": .green,
-        "Red": .red, "Maroon": .red, "Burgundy": .red,
-        "Orange": .orange, "Rust": .orange, "Peach": .orange,
-        "Yellow": .yellow, "Mustard": .yellow,
-        "Purple": .purple, "Lavender": .purple, "Mauve": .purple,
-        "Pink": .pink, "Magenta": .pink,
-        "Brown": .brown, "Coffee Brown": .brown, "Beige": .brown, "Tan": .brown, "Khaki": .brown,
-        "Taupe": .brown, "Nude": .brown, "Skin": .brown,
-        "Multi": nil, "NA": nil,
-        "Gold": nil, "Silver": nil, "Bronze": nil, "Copper": nil, "Metallic": nil, "Steel": nil,
-    ]
+    /// Myntra `baseColour` labels that name no single colour a pixel can show: left out
+    /// of the score and counted (multi-coloured, not given, metallic).
+    static let leftOutLabels: Set<String> = ["Multi", "NA", "Gold", "Silver", "Bronze", "Copper", "Metallic", "Steel"]
 
-    /// Myntra labels whose dictionary name is spelt differently.
-    static let dictionaryNameOfLabel: [String: String] = ["Navy Blue": "navy", "Turquoise Blue": "turquoise"]
+    /// Myntra labels whose dictionary entry is spelt differently (Skin: the nude anchor).
+    static let dictionaryNameOfLabel: [String: String] = ["Navy Blue": "navy", "Turquoise Blue": "turquoise", "Skin": "nude"]
+
+    /// Myntra `baseColour` → basic colour term, one family per label (the strict figure:
+    /// no label accepts two families). The mapping is not a hand-made table: a label
+    /// takes the family of its own entry in the captioner's colour dictionary, whose
+    /// sRGB anchor and basic term are documented in `ColorDictionary` (beige, tan,
+    /// khaki, taupe, nude, coffee brown → brown; cream, off white → white; charcoal,
+    /// grey melange → grey; navy, turquoise → blue; olive, teal, sea green, fluorescent
+    /// green → green; maroon, burgundy → red; rust, peach → orange; mustard → yellow;
+    /// lavender, mauve → purple; magenta → pink). `.some(nil)`: left out; `nil`: the
+    /// label is unknown to the dictionary (reported, left out).
+    static func family(ofLabel label: String) -> ColorFamily?? {
+        if leftOutLabels.contains(label) { return .some(nil) }
+        guard let entry = ColorDictionary.named(dictionaryNameOfLabel[label] ?? label.lowercased()) else { return nil }
+        return .some(entry.family)
+    }
 
     struct Row { var id: Int; var label: String; var file: String; var title: String; var apparel: Bool; var category: String }
 
@@ -107,7 +111,7 @@ struct CaptionQualityBench: ParsableCommand {
         var mistakes: [(Row, VisualAttributes)] = []
         for (i, row) in rows.enumerated() {
             guard let a = results.attrs[i] else { failed += 1; continue }
-            guard let mapped = Self.familyOfLabel[row.label] else { unmapped[row.label, default: 0] += 1; continue }
+            guard let mapped = Self.family(ofLabel: row.label) else { unmapped[row.label, default: 0] += 1; continue }
             guard let family = mapped else { excluded[row.label, default: 0] += 1; continue }
             let ok = a.colorFamily == family
             let part = row.id % 2 == 0 ? 1 : 2
@@ -131,6 +135,14 @@ struct CaptionQualityBench: ParsableCommand {
         line("exact colour name, label in dictionary", "\(pct(exactCorrect, exactTotal))  (\(exactCorrect)/\(exactTotal))")
         let ex = excluded.sorted { $0.value > $1.value }
         line("left out (multi / metallic / NA)", "\(ex.reduce(0) { $0 + $1.value }): " + ex.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
+        var perLabel: [String: (n: Int, ok: Int)] = [:]
+        for (i, row) in rows.enumerated() where row.id % 2 == 1 {
+            guard let a = results.attrs[i], let f = Self.family(ofLabel: row.label) ?? nil else { continue }
+            perLabel[row.label, default: (0, 0)].n += 1
+            if a.colorFamily == f { perLabel[row.label, default: (0, 0)].ok += 1 }
+        }
+        line("label→family, held out: n, accuracy", perLabel.sorted { $0.value.n > $1.value.n }
+            .map { "\($0.key)→\((Self.family(ofLabel: $0.key) ?? nil)!.rawValue) \($0.value.n) \(pct($0.value.ok, $0.value.n))" }.joined(separator: ", "))
         if !unmapped.isEmpty { line("labels without a mapping (left out)", unmapped.map { "\($0.key) \($0.value)" }.joined(separator: ", ")) }
         if failed > 0 { line("images that failed to decode", "\(failed)") }
         line("speed: decode + analyse, \(w) threads", "\(fmt(Double(bytes.count) / elapsed, 0)) images/s (target ≥ 200); \(fmt(elapsed * 1000 / Double(max(1, bytes.count)) * Double(w), 2)) ms per image per thread")
@@ -180,11 +192,37 @@ struct CaptionQualityBench: ParsableCommand {
             print("\(row.id)  \(row.label) → \(a.color) [\(a.colorFamily.rawValue)] (\(a.secondaryColor ?? "-")) fg \(Int(a.foregroundFraction * 100))% \(a.backgroundMethod.rawValue)  \(cl)")
         }
         if let path = dumpTSV {
-            var out = "id\tlabel\tcolor\tfamily\tfg\tmethod\tpattern\tclusters\tpatternFeatures\tcategory\tlayouts\n"
+            var out = "id\tlabel\tcolor\tfamily\tfg\tmethod\tpattern\tclusters\tpatternFeatures\tcategory\tlayouts\tslot\tmain\tbackground\n"
             for (i, row) in rows.enumerated() {
                 guard let a = results.attrs[i] else { continue }
                 let cl = a.clusters.map { "\(fmt($0.center.l)),\(fmt($0.center.a)),\(fmt($0.center.b)),\(fmt($0.share, 3)),\(fmt($0.lowL)),\(fmt($0.highL))" }.joined(separator: ";")
-                out += "\(row.id)\t\(row.label)\t\(a.color)\t\(a.colorFamily.rawValue)\t\(fmt(a.foregroundFraction, 3))\t\(a.backgroundMethod.rawValue)\t\(a.pattern)\t\(cl)\t\(pf(a.patternFeatures))\t\(row.category)\t\(a.clusters.map { $0.layout.map { fmt($0, 3) }.joined(separator: ",") }.joined(separator: ";"))\n"
+                out += "\(row.id)\t\(row.label)\t\(a.color)\t\(a.colorFamily.rawValue)\t\(fmt(a.foregroundFraction, 3))\t\(a.backgroundMethod.rawValue)\t\(a.pattern)\t\(cl)\t\(pf(a.patternFeatures))\t\(row.category)\t\(a.clusters.map { $0.layout.map { fmt($0, 3) }.joined(separator: ",") }.joined(separator: ";"))\t\(slots[i].rawValue)\t\(lab(a.colorLab))\t\(a.background.map(lab) ?? "")\n"
+            }
+            try out.write(toFile: path, atomically: true, encoding: .utf8)
+        }
+        if let path = dumpHistograms {
+            var out = ""
+            for (i, row) in rows.enumerated() {
+                let image = try ImageDecoder(targetSize: 2 * VisualAnalyzer.analysisSide).decode(bytes[i]).image
+                let r = LabRaster(image, maxSide: VisualAnalyzer.analysisSide)
+                let fg = BackgroundSeparation.separate(r)
+                var x0 = r.width, x1 = 0, y0 = r.height, y1 = 0
+                for p in 0..<r.count where fg.mask[p] == 1 {
+                    x0 = min(x0, p % r.width); x1 = max(x1, p % r.width); y0 = min(y0, p / r.width); y1 = max(y1, p / r.width)
+                }
+                var h = [Double](repeating: 0, count: 3 * 810)
+                let cx = Double(r.width - 1) / 2, cy = Double(r.height - 1) / 2, side = Double(max(r.width, r.height))
+                for p in 0..<r.count where fg.mask[p] == 1 {
+                    let y = p / r.width, x = p % r.width
+                    let t = Double(y - y0) / Double(max(1, y1 - y0 + 1))
+                    let band = t < 1.0 / 6 ? 0 : t < 5.0 / 6 ? 1 : 2
+                    let dx = Double(x) - cx, dy = Double(y) - cy
+                    let w = exp(-(dx * dx + dy * dy) / (2 * 0.09 * side * side))
+                    let lb = min(9, max(0, Int(r.l[p] / 10))), ab = min(8, max(0, Int((r.a[p] + 45) / 10))), bb = min(8, max(0, Int((r.b[p] + 45) / 10)))
+                    h[band * 810 + lb * 81 + ab * 9 + bb] += w
+                }
+                let tot = h.reduce(0, +)
+                out += "\(row.id)\t\(row.label)\t\(slots[i].rawValue)\t" + h.map { tot > 0 ? fmt($0 / tot, 4) : "0" }.joined(separator: ",") + "\n"
             }
             try out.write(toFile: path, atomically: true, encoding: .utf8)
         }
@@ -216,6 +254,8 @@ struct CaptionQualityBench: ParsableCommand {
 }
 
 /// Pattern features as `edgeDensity,dominant,perpendicular,blobs,multiColourBlobs,blobCoverage,interior,rowShare,columnShare,rowSpike,columnSpike,coreContrast`.
+private func lab(_ c: Lab) -> String { "\(fmt(c.l)),\(fmt(c.a)),\(fmt(c.b))" }
+
 private func pf(_ f: PatternFeatures) -> String {
     "\(fmt(f.edgeDensity, 3)),\(fmt(f.dominantShare, 2)),\(fmt(f.perpendicularShare, 2)),\(f.blobs),\(f.multiColourBlobs),\(fmt(f.blobCoverage, 2)),\(f.interior),\(fmt(f.rowShare, 3)),\(fmt(f.columnShare, 3)),\(fmt(f.rowSpike, 3)),\(fmt(f.columnSpike, 3)),\(fmt(f.coreContrast, 2))"
 }

@@ -120,3 +120,30 @@ func cluster(_ colour: String, _ share: Double, row: Int = 2) -> ColorCluster {
     #expect(VisualAnalyzer.pickColors([legs, torso], slot: nil).0 == legs)
     #expect(abs(VisualAnalyzer.placedShare(legs, rowWeights: VisualAnalyzer.rowWeights(for: .top)) - 0.5 * 0.3) < 1e-12)
 }
+
+@Test func skinPixelsLeaveTheClusteringOfAWornGarment() {
+    let raster = LabRaster(modelShot(), maxSide: 112)
+    let fg = BackgroundSeparation.separate(raster)
+    let worn = VisualAnalyzer.garmentMask(raster, fg.mask, slot: .top)
+    var skinKept = 0, skinTotal = 0, shirtKept = 0, shirtTotal = 0
+    for i in 0..<raster.count where fg.mask[i] == 1 {
+        if VisualAnalyzer.looksLikeSkin(raster.lab(i)) { skinTotal += 1; skinKept += Int(worn[i]) }
+        else { shirtTotal += 1; shirtKept += Int(worn[i]) }
+    }
+    #expect(skinTotal > 500 && skinKept == 0, "skin \(skinKept)/\(skinTotal)")
+    #expect(shirtKept == shirtTotal)
+    // Not a worn garment: nothing is removed.
+    #expect(VisualAnalyzer.garmentMask(raster, fg.mask, slot: .bag) == fg.mask)
+    #expect(VisualAnalyzer.garmentMask(raster, fg.mask, slot: nil) == fg.mask)
+}
+
+@Test func aSkinTonedGarmentKeepsItsPixels() {
+    // A nude top on a white sweep: most of the foreground looks like skin, so the mask
+    // stays whole and the top is named by its own colour.
+    var img = RGBAImage(width: 112, height: 112, fill: RGBA(255, 255, 255))
+    for y in 20..<92 { for x in 28..<84 { img[x, y] = RGBA(226, 184, 156) } }
+    let raster = LabRaster(img, maxSide: 112)
+    let fg = BackgroundSeparation.separate(raster)
+    #expect(VisualAnalyzer.garmentMask(raster, fg.mask, slot: .top) == fg.mask)
+    #expect(VisualAnalyzer.analyze(img, slot: .top).colorFamily == .brown)
+}
