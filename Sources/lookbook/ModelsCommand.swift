@@ -57,8 +57,8 @@ struct ModelsCommand: ParsableCommand {
 
         /// One row per version, oldest first; `*` marks the current one.
         static func table(_ contents: ModelRegistry.Contents) -> String {
-            let header = ["", "VERSION", "KIND", "STATUS", "CREATED", "PARENT", "FITB", "QUESTIONS", "DATA"]
-            var rows = [header]
+            let header = ["VERSION", "KIND", "STATUS", "CREATED", "PARENT", "FITB", "QUESTIONS", "DATA"]
+            var rows = [("", header)]
             for e in contents.versions {
                 var data: [String] = []
                 if let d = e.data {
@@ -66,14 +66,15 @@ struct ModelsCommand: ParsableCommand {
                     if d.feedback > 0 { data.append("\(d.feedback) verdicts") }
                     if let pairs = d.pairs { data.append("\(pairs.values.reduce(0, +)) pairs") }
                 }
-                rows.append([e.version == contents.current ? "*" : "", e.version, e.kind.rawValue, e.status.rawValue + (e.stored ? "" : " (not kept)"),
-                             e.createdAt, e.parent ?? "-", e.metrics.map { String(format: "%.3f", $0.fitb) } ?? "-",
-                             e.metrics.map { String($0.questions) } ?? "-", data.isEmpty ? "-" : data.joined(separator: ", ")])
+                rows.append((e.version == contents.current ? "*" : "",
+                             [e.version, e.kind.rawValue, e.status.rawValue + (e.stored ? "" : " (not kept)"), e.createdAt, e.parent ?? "-",
+                              e.metrics.map { String(format: "%.3f", $0.fitb) } ?? "-", e.metrics.map { String($0.questions) } ?? "-",
+                              data.isEmpty ? "-" : data.joined(separator: ", ")]))
             }
-            let widths = header.indices.map { c in rows.map { $0[c].count }.max() ?? 0 }
-            return rows.map { row in
-                row.indices.map { c in c == row.count - 1 ? row[c] : row[c].padding(toLength: widths[c], withPad: " ", startingAt: 0) }
-                    .joined(separator: "  ").trimmingCharacters(in: .whitespaces)
+            let widths = header.indices.map { c in rows.map { $0.1[c].count }.max() ?? 0 }
+            return rows.map { marker, row in
+                let cells = row.indices.map { c in c == row.count - 1 ? row[c] : row[c].padding(toLength: widths[c], withPad: " ", startingAt: 0) }
+                return (marker.isEmpty ? "  " : "\(marker) ") + cells.joined(separator: "  ")
             }.joined(separator: "\n")
         }
     }
