@@ -448,7 +448,7 @@ public final class StyleLMInference: Sendable {
     @inline(__always)
     func logSumExp(_ row: UnsafePointer<Float>, _ n: Int) -> Float {
         let m = InferenceKernels.maximum(row, n)
-        return m + logf(InferenceKernels.sumExp(row, n, minus: m))
+        return m + logf(InferenceKernels.sumExpBelow(row, n, shift: m))
     }
 
     /// Greedy or top-k sampling from log-probabilities.

@@ -100,14 +100,16 @@ public struct ScoringOptions: Sendable, Equatable {
     /// Rows (distinct continuation prefixes) per chunk: a chunk goes through every layer
     /// before the next starts, so its activations stay in cache.
     public var chunkRows: Int
-    /// Rows per block of the vocabulary projection, whose logits live only until the
-    /// block's log-sum-exp is taken.
-    public var vocabularyRows: Int
+    /// Rows × vocabulary columns per block of the vocabulary projection, whose logits live
+    /// only until the block's log-sum-exp is taken: more rows amortise OpenBLAS's packing of
+    /// the embedding table, fewer columns keep the block's logits in cache.
+    public var vocabularyRows: Int, vocabularyColumns: Int
 
-    public init(threads: Int = 2, chunkRows: Int = 256, vocabularyRows: Int = 64) {
+    public init(threads: Int = 2, chunkRows: Int = 512, vocabularyRows: Int = 512, vocabularyColumns: Int = 512) {
         self.threads = max(1, threads)
         self.chunkRows = max(1, chunkRows)
         self.vocabularyRows = max(1, vocabularyRows)
+        self.vocabularyColumns = max(1, vocabularyColumns)
     }
 }
 
@@ -286,7 +288,7 @@ extension StyleLMInference {
                 picks.withUnsafeBufferPointer { picks in
                     func run(_ i: Int, _ ws: InferenceWorkspace, parallel: Bool) {
                         scoreChunk(batch, chunks[i], past: past, picks: UnsafeBufferPointer(rebasing: picks[pickStarts[i]..<pickStarts[i + 1]]),
-                                   into: out.value, workspace: ws, vocabularyRows: options.vocabularyRows, parallel: parallel)
+                                   into: out.value, workspace: ws, vocabulary: (options.vocabularyRows, options.vocabularyColumns), parallel: parallel)
                     }
                     if workers > 1, chunks.count > 1 {
                         let tickets = TicketCounter()
@@ -326,7 +328,7 @@ extension StyleLMInference {
     /// log softmax(row)[target] of each pick (sorted by row, all in the chunk) to out[slot].
     private func scoreChunk(_ batch: ContinuationBatch, _ chunk: (rows: Range<Int>, segments: Range<Int>), past: Cache,
                             picks: UnsafeBufferPointer<Pick>, into out: UnsafeMutablePointer<Float>,
-                            workspace ws: InferenceWorkspace, vocabularyRows: Int, parallel: Bool) {
+                            workspace ws: InferenceWorkspace, vocabulary: (rows: Int, columns: Int), parallel: Bool) {
         let h = config.hiddenSize, v = config.vocabSize
         let first = chunk.rows.lowerBound, rows = chunk.rows.count
         let segments = batch.segments[chunk.segments].map { s in
@@ -342,22 +344,45 @@ extension StyleLMInference {
         _ = decode(x, rows: rows, segments: segments, past: past, keepCache: false, workspace: ws, parallel: parallel)
         rmsNorm(x, x, rows: rows, weight: finalNorm)
         ws.lap(.elementwise)
-        let block = min(vocabularyRows, rows)
-        let logits = ws.logits.reserve(block * v), lse = ws.logSumExps.reserve(block)
+        // Blocks of rows × vocabulary columns, so that a block's logits stay in cache from
+        // the sgemm that writes them to the log-sum-exp that reads them; each row keeps a
+        // running maximum and sum across its column blocks.
+        let block = min(vocabulary.rows, rows), width = min(vocabulary.columns, v)
+        let logits = ws.logits.reserve(block * width)
+        let runMax = ws.logSumExps.reserve(2 * block), runSum = runMax + block
         var next = 0
         embedding.withUnsafeBufferPointer { e in
             var start = 0
             while start < rows {
                 let n = min(block, rows - start)
-                sgemm(n, v, h, x + start * h, h, e.baseAddress!, h, transposeB: true, logits, v)
-                ws.lap(.vocabulary)
-                concurrentPerform(2, when: parallel && n >= 16) { half in
-                    for r in (half * n / 2)..<((half + 1) * n / 2) { lse[r] = logSumExp(logits + r * v, v) }
+                let firstPick = next
+                while next < picks.count, picks[next].row < first + start + n { next += 1 }
+                for r in 0..<n { runMax[r] = -.infinity; runSum[r] = 0 }
+                var column = 0
+                while column < v {
+                    let w = min(width, v - column)
+                    sgemm(n, w, h, x + start * h, h, e.baseAddress! + column * h, h, transposeB: true, logits, w)
+                    ws.lap(.vocabulary)
+                    concurrentPerform(2, when: parallel && n >= 16) { half in
+                        for r in (half * n / 2)..<((half + 1) * n / 2) {
+                            let row = logits + r * w
+                            let m = InferenceKernels.maximum(row, w)
+                            let sum = InferenceKernels.sumExpBelow(row, w, shift: m)
+                            let top = max(runMax[r], m)
+                            runSum[r] = runSum[r] * expf(runMax[r] - top) + sum * expf(m - top)
+                            runMax[r] = top
+                        }
+                    }
+                    for i in firstPick..<next {
+                        let t = Int(picks[i].target)
+                        if t >= column, t < column + w { out[picks[i].slot] = logits[(picks[i].row - first - start) * w + t - column] }
+                    }
+                    column += w
+                    ws.lap(.logSumExp)
                 }
-                while next < picks.count, picks[next].row < first + start + n {
-                    let r = picks[next].row - first - start
-                    out[picks[next].slot] = logits[r * v + Int(picks[next].target)] - lse[r]
-                    next += 1
+                for i in firstPick..<next {
+                    let r = picks[i].row - first - start
+                    out[picks[i].slot] -= runMax[r] + logf(runSum[r])
                 }
                 ws.lap(.logSumExp)
                 start += n

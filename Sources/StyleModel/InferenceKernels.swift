@@ -81,6 +81,32 @@ enum InferenceKernels {
         return sum
     }
 
+    /// Σ exp(p[i] − shift) for values ≤ shift (a log-sum-exp's sum after its maximum),
+    /// read-only. Cheaper than `sumExp`: eˣ = 2ⁿ·2ᶠ with n = round(x·log₂e) and 2ᶠ,
+    /// f ∈ [−½, ½], by its degree-5 Taylor polynomial (relative error ≤ 2.4e-6, so the
+    /// log of the sum is off by at most that); arguments below −87 count as ~1e-38.
+    @inline(__always) static func sumExpBelow(_ p: UnsafePointer<Float>, _ n: Int, shift: Float) -> Float {
+        var i = 0, total = V()
+        let low = V(repeating: -125.0), magic = V(repeating: 12_582_912)
+        while i + width <= n {
+            let t = lanewiseMax((load(p + i) - shift) * 1.442_695_04, low)   // x·log₂e, ≥ −125
+            let shifted = t + magic
+            let f = t - (shifted - magic)
+            var q = V(repeating: 1.333_355_8e-3)
+            q = q * f + 9.618_129e-3
+            q = q * f + 5.550_411e-2
+            q = q * f + 0.240_226_5
+            q = q * f + 0.693_147_2
+            q = q * f + 1
+            let bits = unsafeBitCast(shifted, to: SIMD4<UInt32>.self) &- 0x4B40_0000
+            total += q * unsafeBitCast((bits &+ 127) &<< 23, to: V.self)
+            i += width
+        }
+        var sum = (total[0] + total[1]) + (total[2] + total[3])
+        while i < n { sum += scalarExp(p[i] - shift); i += 1 }
+        return sum
+    }
+
     /// p[i] *= s.
     @inline(__always) static func scale(_ p: UnsafeMutablePointer<Float>, _ n: Int, by s: Float) {
         var i = 0

@@ -30,6 +30,7 @@ struct StyleLMScoreBench: ParsableCommand {
     var threads = "2,1"
     @Option(help: "Rows per chunk (0: the default).") var chunkRows = 0
     @Option(help: "Rows per vocabulary-projection block (0: the default).") var vocabularyRows = 0
+    @Option(help: "Vocabulary columns per vocabulary-projection block (0: the default).") var vocabularyColumns = 0
 
     func run() throws {
         let modes = threads.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
@@ -62,6 +63,7 @@ struct StyleLMScoreBench: ParsableCommand {
         var defaults = ScoringOptions()
         if chunkRows > 0 { defaults.chunkRows = chunkRows }
         if vocabularyRows > 0 { defaults.vocabularyRows = vocabularyRows }
+        if vocabularyColumns > 0 { defaults.vocabularyColumns = vocabularyColumns }
         let options = modes.map { t in var o = defaults; o.threads = t; return o }
 
         let parts = work.map { Self.scoringFLOPs(config, prompt: $0.prompt.count, candidates: $0.candidates) }
@@ -72,22 +74,25 @@ struct StyleLMScoreBench: ParsableCommand {
         print("model: \(name) (hidden \(config.hiddenSize), intermediate \(config.intermediateSize), \(config.numHiddenLayers) layers, \(config.numAttentionHeads) heads, vocab \(config.vocabSize)), \(config.parameterCount) parameters; \(prompts) prompts × \(promptLength) tokens, \(candidates) candidates of ~\(candidateLength) tokens, groups of 10 sharing \(shared) leading tokens (\(rows) rows per batch, \(distinctRows) distinct); OpenBLAS threads \(openblas_get_num_threads())")
         for o in options { _ = model.continuationLogProbs(model.prefill(work[0].prompt), work[0].candidates, options: o) }   // warm-up
 
-        var rates = [[Double]](repeating: [], count: modes.count), scoreOnly = rates, gflops = rates
+        var rates = [[Double]](repeating: [], count: modes.count), scoreOnly = rates, gflops = rates, perCore = rates
         var prefills: [Double] = [], blasTwo: [Double] = [], sideBySide: [Double] = []
         for run in 0..<runs {
             var report: [String] = []
             for (m, o) in options.enumerated() {
-                var prefillTime = 0.0, scoreTime = 0.0
+                var prefillTime = 0.0, scoreTime = 0.0, cpuTime = 0.0
                 for (prompt, cands) in work {
                     var state: StyleLMInference.PromptState?
                     prefillTime += seconds { state = model.prefill(prompt) }
+                    let cpu = Self.processCPUSeconds()
                     scoreTime += seconds { _ = model.continuationLogProbs(state!, cands, options: o) }
+                    cpuTime += Self.processCPUSeconds() - cpu
                 }
+                perCore[m].append(total / cpuTime)
                 rates[m].append(total / (prefillTime + scoreTime))
                 scoreOnly[m].append(total / scoreTime)
                 gflops[m].append(flops / scoreTime / 1e9)
                 if m == 0 { prefills.append(prefillTime / Double(prompts) * 1000) }
-                report.append("threads \(o.threads): \(fmt(rates[m].last!, 0)) candidates/s (scoring alone \(fmt(scoreOnly[m].last!, 0))/s, \(fmt(gflops[m].last!, 1)) GFLOP/s)")
+                report.append("threads \(o.threads): \(fmt(rates[m].last!, 0)) candidates/s (scoring alone \(fmt(scoreOnly[m].last!, 0))/s, \(fmt(gflops[m].last!, 1)) GFLOP/s, \(fmt(perCore[m].last!, 0)) per CPU-second)")
             }
             blasTwo.append(Self.plainSgemmGFLOPs(m: distinctRows, n: 2 * config.intermediateSize, k: config.hiddenSize))
             sideBySide.append(Self.sideBySideSgemmGFLOPs(m: defaults.chunkRows, n: 2 * config.intermediateSize, k: config.hiddenSize))
@@ -97,9 +102,10 @@ struct StyleLMScoreBench: ParsableCommand {
         let perCandidate = flops / total
         line("candidates/s incl. prefill, median of \(runs)", "\(fmt(median(rates[0]), 0)) (threads \(modes[0]); target ≥ 5,000)")
         for m in modes.indices.dropFirst() {
-            line("  with threads \(modes[m])", "\(fmt(median(rates[m]), 0)) candidates/s, \(fmt(median(gflops[m]), 1)) GFLOP/s")
+            line("  with threads \(modes[m])", "\(fmt(median(rates[m]), 0)) candidates/s, \(fmt(median(gflops[m]), 1)) GFLOP/s, \(fmt(median(perCore[m]), 0)) per CPU-second")
         }
         line("candidates/s, batch scoring alone", fmt(median(scoreOnly[0]), 0))
+        line("candidates per CPU-second (scoring)", "\(fmt(median(perCore[0]), 0)) (× 2 cores = \(fmt(2 * median(perCore[0]), 0))/s if no one else runs)")
         line("prefill ms per \(promptLength)-token prompt", fmt(median(prefills), 2))
         line("scoring GFLOP/s", fmt(median(gflops[0]), 1))
         line("sgemm \(distinctRows)×\(2 * config.intermediateSize)×\(config.hiddenSize), OpenBLAS 2 threads", "\(fmt(median(blasTwo), 1)) GFLOP/s")
@@ -186,6 +192,14 @@ struct StyleLMScoreBench: ParsableCommand {
             }
         }
         return 2 * Double(repeats) * 2 * Double(m) * Double(n) * Double(k) / median(times) / 1e9
+    }
+
+    /// User + system CPU seconds of this process so far (all threads).
+    static func processCPUSeconds() -> Double {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        func s(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
+        return s(usage.ru_utime) + s(usage.ru_stime)
     }
 
     static func operands(m: Int, n: Int, k: Int) -> ([Float], [Float]) {

@@ -138,9 +138,9 @@ private func maxAbsDifference(_ a: [Float], _ b: [Float]) -> Float {
 
     static let options: [ScoringOptions] = [
         ScoringOptions(threads: 1, chunkRows: 1_000),
-        ScoringOptions(threads: 1, chunkRows: 3, vocabularyRows: 2),
-        ScoringOptions(threads: 2, chunkRows: 1, vocabularyRows: 1),
-        ScoringOptions(threads: 2, chunkRows: 5, vocabularyRows: 3),
+        ScoringOptions(threads: 1, chunkRows: 3, vocabularyRows: 2, vocabularyColumns: 5),
+        ScoringOptions(threads: 2, chunkRows: 1, vocabularyRows: 1, vocabularyColumns: 1),
+        ScoringOptions(threads: 2, chunkRows: 5, vocabularyRows: 3, vocabularyColumns: 8),
         ScoringOptions(threads: 2),
     ]
 
