@@ -33,8 +33,9 @@ public struct StyleLMRecipe: Codable, Sendable, Equatable {
     public var seed: UInt64 = 0
     /// How product text reads in pretraining.
     public var productFormat: OutfitPrompts.ProductFormat = .slot
-    /// Fine-tuning also learns each outfit item as the blank of an empty outfit, weighted
-    /// by this (0: not at all): the context-free prior `.contextFree` scoring subtracts.
+    /// Fine-tuning also learns every product of the catalog as the blank of an empty outfit,
+    /// weighted by this (0: not at all): the context-free prior `.contextFree` scoring
+    /// subtracts, learned for every product alike.
     public var contextFreeWeight: Float = 0
     /// How the trained model scores candidates unless the caller says otherwise.
     public var scoring = StyleLMScoring.Options()
@@ -212,8 +213,14 @@ public enum StyleLMTraining {
         // Stage 2: supervised fine-tuning on every leave-one-out of every outfit.
         var fineTuningExamples = corpus.outfits.flatMap { prompts.fillInTheBlankExamples(outfit: $0.items, weight: $0.weight) }
         if recipe.contextFreeWeight > 0 {
-            fineTuningExamples += corpus.outfits.flatMap {
-                prompts.contextFreeExamples(outfit: $0.items, weight: $0.weight * recipe.contextFreeWeight)
+            // Every product of the catalog, not only those of the outfits: fine-tuning then
+            // makes no product more familiar than another merely for being in a training
+            // outfit, and the context-free prior stays in the model's own format.
+            var distinct = Set<ItemText>()
+            let items = corpus.items.filter { distinct.insert($0).inserted }
+            fineTuningExamples += items.map {
+                prompts.example(prompt: prompts.prompt(context: [], blank: $0.slot), answer: prompts.continuation($0.text),
+                                weight: recipe.contextFreeWeight)
             }
         }
         report.fineTuningExamples = fineTuningExamples.count
