@@ -82,7 +82,7 @@ public enum VisualAnalyzer {
         var kept = 0, total = 0
         for i in 0..<r.count where mask[i] == 1 {
             total += 1
-            if looksLikeSkin(r.lab(i)) { m[i] = 0 } else { kept += 1 }
+            if looksLikeSkin(l: r.l[i], a: r.a[i], b: r.b[i]) { m[i] = 0 } else { kept += 1 }
         }
         return Double(kept) >= 0.4 * Double(total) ? m : mask
     }
@@ -90,6 +90,15 @@ public enum VisualAnalyzer {
     /// Skin tones under studio light: mid-to-light, warm (hue 35–75°), moderately chromatic.
     static func looksLikeSkin(_ c: Lab) -> Bool {
         (40...88).contains(c.l) && (8...45).contains(c.chroma) && (35...75).contains(c.hue) && c.a > 4
+    }
+
+    /// `looksLikeSkin` for one raster pixel without square roots or arc tangents (the
+    /// hue test as a slope test: 35° ≤ h ≤ 75° with a > 0 is tan 35° ≤ b/a ≤ tan 75°).
+    @inline(__always)
+    static func looksLikeSkin(l: Float, a: Float, b: Float) -> Bool {
+        guard l >= 40, l <= 88, a > 4 else { return false }
+        let c2 = a * a + b * b
+        return c2 >= 64 && c2 <= 2025 && b >= 0.70020754 * a && b <= 3.7320508 * a
     }
 
     /// Weights of the six rows of a cluster's layout grid (top to bottom of the

@@ -43,7 +43,8 @@ struct CaptionSpeedBench: ParsableCommand {
     /// Captions/s of the embedded captioner over `images`, pixel path and text.
     func rate(_ images: [[UInt8]]) -> Double {
         let captioner = EmbeddedCaptioner()
-        let product = Product(id: "x", title: "Men Navy Striped Cotton Casual Shirt", category: "Apparel > Topwear > Shirts")
+        // A worn top, so every slot-dependent stage (skin mask, position weights) runs.
+        let product = Product(id: "x", title: "Men Navy Striped Cotton Casual Shirt", category: "Apparel > Topwear > Shirts", slot: .top)
         let failures = Counter()
         let t = seconds {
             DispatchQueue.concurrentPerform(iterations: workers) { w in

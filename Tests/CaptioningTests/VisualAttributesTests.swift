@@ -147,3 +147,20 @@ func cluster(_ colour: String, _ share: Double, row: Int = 2) -> ColorCluster {
     #expect(VisualAnalyzer.garmentMask(raster, fg.mask, slot: .top) == fg.mask)
     #expect(VisualAnalyzer.analyze(img, slot: .top).colorFamily == .brown)
 }
+
+@Test func thePixelSkinTestAgreesWithTheLabOne() {
+    // A grid over the Lab box around skin tones, both sides of every limit.
+    var disagreements: [String] = []
+    for l in stride(from: 36.0, through: 92.0, by: 2) {
+        for a in stride(from: -10.0, through: 50.0, by: 1.5) {
+            for b in stride(from: -10.0, through: 50.0, by: 1.5) {
+                let lab = Lab(l, a, b)
+                if VisualAnalyzer.looksLikeSkin(lab) != VisualAnalyzer.looksLikeSkin(l: Float(l), a: Float(a), b: Float(b)) {
+                    disagreements.append("\(lab)")
+                }
+            }
+        }
+    }
+    // Float rounding may flip a point lying exactly on a limit, nothing more.
+    #expect(disagreements.count <= 3, "\(disagreements.prefix(5))")
+}
