@@ -138,14 +138,17 @@ public final class StyleLMInference: Sendable {
     }
 
     /// For each continuation, log P(token j | prompt, continuation[..<j]) for each of its
-    /// tokens. All continuations go through each layer together: their rows are stacked so
-    /// each projection is one sgemm, and each attends to the shared cached prompt plus its
-    /// own causal prefix. The last token of a continuation is never run (nothing reads it),
-    /// and a prefix several continuations share (or a duplicate) is run once
-    /// (`ContinuationBatch`). A continuation reaching past the position window is scored on
-    /// the tokens that fit (its array is shorter); an empty continuation gives [].
+    /// tokens. Continuations go through the layers together: their rows are stacked so each
+    /// projection is one sgemm per chunk of rows, and each attends to the shared cached
+    /// prompt plus its own causal prefix. The last token of a continuation is never run
+    /// (nothing reads it), and a prefix several continuations share (or a duplicate) is run
+    /// once (`ContinuationBatch`). The vocabulary projection is blocked, with a running
+    /// log-sum-exp, so no row's full logits are kept. Chunks run on two threads
+    /// (`BatchOptions`; OpenBLAS is held at one thread per call meanwhile). A continuation
+    /// reaching past the position window is scored on the tokens that fit (its array is
+    /// shorter); an empty continuation gives [].
     public func continuationLogProbs(_ state: PromptState, _ continuations: [[Int32]]) -> [[Float]] {
-        continuationLogProbs(state, continuations, options: ScoringOptions())
+        continuationLogProbs(state, continuations, options: BatchOptions())
     }
 
     /// Final-norm hidden state of the prompt's last position, [hidden]: a retrieval embedding.

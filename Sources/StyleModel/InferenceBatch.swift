@@ -90,82 +90,86 @@ extension ContinuationBatch {
     }
 }
 
-/// How `continuationLogProbs` runs a batch. The defaults are the fastest measured on the
-/// 2-core target (`lookbook-bench stylelm-score`).
-public struct ScoringOptions: Sendable, Equatable {
-    /// Threads that each take whole chunks, running their sgemm calls single-threaded
-    /// (OpenBLAS is set to one thread while they run). 1 runs the chunks one after another
-    /// with OpenBLAS's own threads.
-    public var threads: Int
-    /// Rows (distinct continuation prefixes) per chunk: a chunk goes through every layer
-    /// before the next starts, so its activations stay in cache.
-    public var chunkRows: Int
-    /// Rows × vocabulary columns per block of the vocabulary projection, whose logits live
-    /// only until the block's log-sum-exp is taken: more rows amortise OpenBLAS's packing of
-    /// the embedding table, fewer columns keep the block's logits in cache.
-    public var vocabularyRows: Int, vocabularyColumns: Int
+extension StyleLMInference {
+    /// How `continuationLogProbs` runs a batch. The defaults are the fastest measured on the
+    /// 2-core target (`lookbook-bench stylelm-score`).
+    public struct BatchOptions: Sendable, Equatable {
+        /// Threads that each take whole chunks, running their sgemm calls single-threaded
+        /// (OpenBLAS is set to one thread while they run). 1 runs the chunks one after another
+        /// with OpenBLAS's own threads.
+        public var threads: Int
+        /// Most rows (distinct continuation prefixes) per chunk; a chunk goes through every
+        /// layer and the vocabulary before its thread takes the next. Bigger chunks amortise
+        /// OpenBLAS's packing of the weights over more rows; with two threads a batch is cut
+        /// into at least four chunks (of at least 16 rows) so neither thread waits long.
+        public var chunkRows: Int
+        /// Rows × vocabulary columns per block of the vocabulary projection, whose logits live
+        /// only until the block's log-sum-exp is taken: more rows amortise OpenBLAS's packing of
+        /// the embedding table, fewer columns keep the block's logits in cache.
+        public var vocabularyRows: Int, vocabularyColumns: Int
 
-    public init(threads: Int = 2, chunkRows: Int = 512, vocabularyRows: Int = 512, vocabularyColumns: Int = 512) {
-        self.threads = max(1, threads)
-        self.chunkRows = max(1, chunkRows)
-        self.vocabularyRows = max(1, vocabularyRows)
-        self.vocabularyColumns = max(1, vocabularyColumns)
-    }
-}
-
-/// Where the time of `continuationLogProbs` goes, summed over its threads (thread-seconds).
-public final class ScoringProfile: @unchecked Sendable {
-    public enum Stage: Int, CaseIterable, Sendable {
-        /// Prefix tree, chunking, result arrays.
-        case planning
-        /// QKV, output, gate/up and down projections (sgemm).
-        case projections
-        /// RoPE, scores against the cached prompt and the own prefix, softmax, weighted values.
-        case attention
-        /// Embedding lookup, RMSNorm, SwiGLU.
-        case elementwise
-        /// The tied output projection onto the vocabulary (sgemm).
-        case vocabulary
-        /// Log-sum-exp over the vocabulary and picking the targets.
-        case logSumExp
-        /// Anything else (bookkeeping between stages).
-        case other
-
-        public var name: String {
-            switch self {
-            case .planning: "planning"
-            case .projections: "layer projections (sgemm)"
-            case .attention: "attention (RoPE, scores, softmax, values)"
-            case .elementwise: "embedding, RMSNorm, SwiGLU"
-            case .vocabulary: "vocabulary projection (sgemm)"
-            case .logSumExp: "log-sum-exp, target pick"
-            case .other: "other"
-            }
+        public init(threads: Int = 2, chunkRows: Int = 512, vocabularyRows: Int = 512, vocabularyColumns: Int = 512) {
+            self.threads = max(1, threads)
+            self.chunkRows = max(1, chunkRows)
+            self.vocabularyRows = max(1, vocabularyRows)
+            self.vocabularyColumns = max(1, vocabularyColumns)
         }
     }
 
-    private let lock = NSLock()
-    private var totals = [Double](repeating: 0, count: Stage.allCases.count)
+    /// Where the time of `continuationLogProbs` goes, summed over its threads (thread-seconds).
+    public final class BatchProfile: @unchecked Sendable {
+        public enum Stage: Int, CaseIterable, Sendable {
+            /// Prefix tree, chunking, result arrays.
+            case planning
+            /// QKV, output, gate/up and down projections (sgemm).
+            case projections
+            /// RoPE, scores against the cached prompt and the own prefix, softmax, weighted values.
+            case attention
+            /// Embedding lookup, RMSNorm, SwiGLU.
+            case elementwise
+            /// The tied output projection onto the vocabulary (sgemm).
+            case vocabulary
+            /// Log-sum-exp over the vocabulary and picking the targets.
+            case logSumExp
+            /// Anything else (bookkeeping between stages).
+            case other
 
-    public init() {}
+            public var name: String {
+                switch self {
+                case .planning: "planning"
+                case .projections: "layer projections (sgemm)"
+                case .attention: "attention (RoPE, scores, softmax, values)"
+                case .elementwise: "embedding, RMSNorm, SwiGLU"
+                case .vocabulary: "vocabulary projection (sgemm)"
+                case .logSumExp: "log-sum-exp, target pick"
+                case .other: "other"
+                }
+            }
+        }
 
-    public var seconds: [Stage: Double] {
-        lock.withLock { Dictionary(uniqueKeysWithValues: Stage.allCases.map { ($0, totals[$0.rawValue]) }) }
-    }
+        private let lock = NSLock()
+        private var totals = [Double](repeating: 0, count: Stage.allCases.count)
 
-    public func reset() { lock.withLock { totals = totals.map { _ in 0 } } }
+        public init() {}
 
-    func add(_ clock: StageClock) {
-        lock.withLock { for i in totals.indices { totals[i] += clock.seconds[i] } }
+        public var seconds: [Stage: Double] {
+            lock.withLock { Dictionary(uniqueKeysWithValues: Stage.allCases.map { ($0, totals[$0.rawValue]) }) }
+        }
+
+        public func reset() { lock.withLock { totals = totals.map { _ in 0 } } }
+
+        func add(_ clock: StageClock) {
+            lock.withLock { for i in totals.indices { totals[i] += clock.seconds[i] } }
+        }
     }
 }
 
 /// Per-thread stage timer: `lap(stage)` charges the time since the last lap to `stage`.
 struct StageClock {
-    var seconds = [Double](repeating: 0, count: ScoringProfile.Stage.allCases.count)
+    var seconds = [Double](repeating: 0, count: StyleLMInference.BatchProfile.Stage.allCases.count)
     private var last = DispatchTime.now().uptimeNanoseconds
 
-    mutating func lap(_ stage: ScoringProfile.Stage) {
+    mutating func lap(_ stage: StyleLMInference.BatchProfile.Stage) {
         let now = DispatchTime.now().uptimeNanoseconds
         seconds[stage.rawValue] += Double(now &- last) * 1e-9
         last = now
@@ -201,7 +205,7 @@ final class InferenceWorkspace {
 
     init(profiling: Bool = false) { clock = profiling ? StageClock() : nil }
 
-    @inline(__always) func lap(_ stage: ScoringProfile.Stage) {
+    @inline(__always) func lap(_ stage: StyleLMInference.BatchProfile.Stage) {
         if clock != nil { clock!.lap(stage) }
     }
 }
@@ -249,8 +253,8 @@ extension StyleLMInference {
     /// `continuationLogProbs(_:_:)` with explicit threading and blocking, and optionally a
     /// profile of where the time goes. Results do not depend on the options beyond
     /// floating-point summation order (~1e-6).
-    public func continuationLogProbs(_ state: PromptState, _ continuations: [[Int32]], options: ScoringOptions,
-                                     profile: ScoringProfile? = nil) -> [[Float]] {
+    public func continuationLogProbs(_ state: PromptState, _ continuations: [[Int32]], options: BatchOptions,
+                                     profile: BatchProfile? = nil) -> [[Float]] {
         var planClock = profile.map { _ in StageClock() }
         let room = config.maxPositionEmbeddings - state.length
         let scored = continuations.map { Array($0.prefix(room)) }

@@ -60,7 +60,7 @@ struct StyleLMScoreBench: ParsableCommand {
             }
             return (prompt, cands)
         }
-        var defaults = ScoringOptions()
+        var defaults = StyleLMInference.BatchOptions()
         if chunkRows > 0 { defaults.chunkRows = chunkRows }
         if vocabularyRows > 0 { defaults.vocabularyRows = vocabularyRows }
         if vocabularyColumns > 0 { defaults.vocabularyColumns = vocabularyColumns }
@@ -117,7 +117,7 @@ struct StyleLMScoreBench: ParsableCommand {
         line("GFLOP/s that 5,000 candidates/s needs", fmt(5000 * perCandidate / 1e9, 0))
 
         // Where the time goes: one more pass with per-stage clocks (thread-seconds).
-        let profile = ScoringProfile()
+        let profile = StyleLMInference.BatchProfile()
         var wall = 0.0
         for (prompt, cands) in work {
             let state = model.prefill(prompt)
@@ -126,8 +126,8 @@ struct StyleLMScoreBench: ParsableCommand {
         let stageSeconds = profile.seconds
         let busy = stageSeconds.values.reduce(0, +)
         print("where the time goes (threads \(modes[0]), thread-seconds per candidate; \(fmt(busy / wall, 2)) threads busy on average):")
-        let stageFLOPs: [ScoringProfile.Stage: Double] = [.projections: share.0, .attention: share.1, .vocabulary: share.2]
-        for stage in ScoringProfile.Stage.allCases {
+        let stageFLOPs: [StyleLMInference.BatchProfile.Stage: Double] = [.projections: share.0, .attention: share.1, .vocabulary: share.2]
+        for stage in StyleLMInference.BatchProfile.Stage.allCases {
             let s = stageSeconds[stage] ?? 0
             var text = "\(fmt(s / total * 1e6, 1)) µs (\(fmt(100 * s / busy, 1)) %)"
             if let f = stageFLOPs[stage], s > 0 { text += ", \(fmt(f / s / 1e9, 1)) GFLOP/s per thread" }

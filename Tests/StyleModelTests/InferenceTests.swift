@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import LookbookCore
 @testable import StyleModel
 
 /// The tiny model with the reference weights (large enough that attention is far from
@@ -136,20 +137,20 @@ private func maxAbsDifference(_ a: [Float], _ b: [Float]) -> Float {
         [2, 36, 0, 11, 4, 20, 19, 1], [5, 6, 7], [5, 6, 7], [1, 2], [33, 33, 33, 12], [1, 2, 3], [6, 9, 3, 4],
     ]
 
-    static let options: [ScoringOptions] = [
-        ScoringOptions(threads: 1, chunkRows: 1_000),
-        ScoringOptions(threads: 1, chunkRows: 3, vocabularyRows: 2, vocabularyColumns: 5),
-        ScoringOptions(threads: 2, chunkRows: 1, vocabularyRows: 1, vocabularyColumns: 1),
-        ScoringOptions(threads: 2, chunkRows: 5, vocabularyRows: 3, vocabularyColumns: 8),
-        ScoringOptions(threads: 2),
+    static let options: [StyleLMInference.BatchOptions] = [
+        StyleLMInference.BatchOptions(threads: 1, chunkRows: 1_000),
+        StyleLMInference.BatchOptions(threads: 1, chunkRows: 3, vocabularyRows: 2, vocabularyColumns: 5),
+        StyleLMInference.BatchOptions(threads: 2, chunkRows: 1, vocabularyRows: 1, vocabularyColumns: 1),
+        StyleLMInference.BatchOptions(threads: 2, chunkRows: 5, vocabularyRows: 3, vocabularyColumns: 8),
+        StyleLMInference.BatchOptions(threads: 2),
     ]
 
     @Test(arguments: options)
-    func everyChunkingScoresLikeTheUncachedForwardPass(_ options: ScoringOptions) {
+    func everyChunkingScoresLikeTheUncachedForwardPass(_ options: StyleLMInference.BatchOptions) {
         let state = tinyModel.prefill(prompt)
         let scores = tinyModel.continuationLogProbs(state, Self.batch, options: options)
         #expect(scores.map(\.count) == Self.batch.map(\.count))
-        let reference = tinyModel.continuationLogProbs(state, Self.batch, options: ScoringOptions(threads: 1, chunkRows: 1_000))
+        let reference = tinyModel.continuationLogProbs(state, Self.batch, options: StyleLMInference.BatchOptions(threads: 1, chunkRows: 1_000))
         for (c, (got, want)) in zip(Self.batch, zip(scores, reference)) {
             #expect(maxAbsDifference(got, want) < 1e-5, "continuation \(c)")
             let logits = tinyModel.logits(prompt + c)
@@ -194,7 +195,7 @@ private func maxAbsDifference(_ a: [Float], _ b: [Float]) -> Float {
         let prompt: [Int32] = [1, 40, 7, 7, 3, 22, 9, 0]
         let batch: [[Int32]] = [[5, 6, 7, 8, 9, 10, 11], [5, 6, 2], [40, 1], [5, 6, 7, 8, 1], [13]]
         let state = model.prefill(prompt)
-        for options in [ScoringOptions(threads: 2, chunkRows: 2), ScoringOptions(threads: 1)] {
+        for options in [StyleLMInference.BatchOptions(threads: 2, chunkRows: 2), StyleLMInference.BatchOptions(threads: 1)] {
             let scores = model.continuationLogProbs(state, batch, options: options)
             #expect(scores.map(\.count) == batch.map { min($0.count, config.maxPositionEmbeddings - prompt.count) })
             for (c, got) in zip(batch, scores) {
@@ -208,16 +209,46 @@ private func maxAbsDifference(_ a: [Float], _ b: [Float]) -> Float {
     }
 
     @Test func profileChargesTheStages() {
-        let profile = ScoringProfile()
+        let profile = StyleLMInference.BatchProfile()
         let state = tinyModel.prefill(prompt)
-        let profiled = tinyModel.continuationLogProbs(state, Self.batch, options: ScoringOptions(threads: 2, chunkRows: 4), profile: profile)
-        #expect(profiled == tinyModel.continuationLogProbs(state, Self.batch, options: ScoringOptions(threads: 2, chunkRows: 4)))
+        let profiled = tinyModel.continuationLogProbs(state, Self.batch, options: StyleLMInference.BatchOptions(threads: 2, chunkRows: 4), profile: profile)
+        #expect(profiled == tinyModel.continuationLogProbs(state, Self.batch, options: StyleLMInference.BatchOptions(threads: 2, chunkRows: 4)))
         let seconds = profile.seconds
-        for stage in [ScoringProfile.Stage.planning, .projections, .attention, .vocabulary, .logSumExp] {
+        for stage in [StyleLMInference.BatchProfile.Stage.planning, .projections, .attention, .vocabulary, .logSumExp] {
             #expect((seconds[stage] ?? 0) > 0, "\(stage.name)")
         }
         profile.reset()
         #expect(profile.seconds.values.allSatisfy { $0 == 0 })
+    }
+}
+
+/// The SIMD exp against libm's, in Double: tight where softmax, SiLU and log-sum-exp
+/// values live, looser near the clamps where results only saturate or vanish.
+@Suite struct InferenceKernelTests {
+    @Test func simdExpMatchesLibm() {
+        var worstNear = 0.0, worstFar = 0.0
+        for i in 0...40_000 {
+            let x = -87 + 175 * Float(i) / 40_000
+            let got = InferenceKernels.exp(SIMD4(repeating: x))[0]
+            let relative = abs(Double(got) / Foundation.exp(Double(x)) - 1)
+            if abs(x) <= 15 { worstNear = max(worstNear, relative) } else { worstFar = max(worstFar, relative) }
+        }
+        #expect(worstNear < 1e-6, "relative error \(worstNear) on [−15, 15]")
+        #expect(worstFar < 2e-5, "relative error \(worstFar) on [−87, 88]")
+        #expect(InferenceKernels.exp(SIMD4(repeating: -200))[0] < 1e-37)
+        #expect(InferenceKernels.exp(SIMD4(repeating: 200))[0].isFinite)
+    }
+
+    /// Sums with a tail shorter than a vector, far-below-the-maximum values and -∞ free inputs.
+    @Test(arguments: [1, 3, 4, 7, 4096])
+    func sumExpBelowAndMaximumMatchDoubles(_ n: Int) {
+        var random = SplitMix64(seed: UInt64(n))
+        let values = (0..<n).map { _ in Float(random.gaussian() * 6) }
+        let m = values.withUnsafeBufferPointer { InferenceKernels.maximum($0.baseAddress!, n) }
+        #expect(m == values.max()!)
+        let got = values.withUnsafeBufferPointer { InferenceKernels.sumExpBelow($0.baseAddress!, n, shift: m) }
+        let want = values.reduce(0.0) { $0 + Foundation.exp(Double($1 - m)) }
+        #expect(abs(Double(got) / want - 1) < 2e-6)
     }
 }
 
