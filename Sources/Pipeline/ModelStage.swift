@@ -165,11 +165,12 @@ struct ModelStage {
         let clock = now()
         let round = try PreferenceTuning.refresh(from: start, products: products, outfits: split.training, feedback: feedback,
                                                  options: options, deadline: clock.addingTimeInterval(job.modelTraining.tuneTimeBudgetSeconds),
-                                                 adjust: hooks.adjustPairs) { line in events(.info("DPO \(line)")) }
+                                                 adjust: hooks.adjustPairs) { line in events(.info(line.hasPrefix("DPO") ? line : "DPO \(line)")) }
         let seconds = now().timeIntervalSince(clock)
         let t = round.report.summary.training
-        events(.info(String(format: "DPO refresh: %d pairs, %d steps, %d tokens in %.0f s (%.0f tokens/s)%@", round.pairs.count, t.steps,
-                            t.tokens, seconds, t.tokensPerSecond, round.report.complete ? "" : "; cut short by tune_time_budget_seconds")))
+        events(.info(String(format: "DPO refresh in %.0f s: mining %.0f s, reference %.0f s, %d steps on %d pairs (%d tokens in %.0f s, %.0f tokens/s)%@",
+                            seconds, round.miningSeconds, round.report.referenceSeconds, t.steps, round.pairs.count, t.tokens, t.seconds,
+                            t.tokensPerSecond, round.report.complete ? "" : "; cut short by tune_time_budget_seconds")))
         var pairs: [String: Int] = [:]
         for (source, n) in PreferencePairs.counts(round.pairs) where n > 0 { pairs[source.rawValue] = n }
         let data = ModelRegistry.DataSeen(fingerprint: fingerprint, products: products.count, outfits: split.training.count,

@@ -141,4 +141,31 @@ import TestSupport
         #expect(rejected.status == .rejected && !rejected.stored && rejected.version == gate.candidate.version)
         #expect(!FileManager.default.fileExists(atPath: registry.modelDirectory(rejected.version).path))
     }
+    /// `lookbook models rollback`'s effect on the nightly run: the next run reranks with
+    /// the version made current, and recomputes every list since the model changed.
+    @Test func theNextRunUsesTheVersionMadeCurrentAndRecomputesEverything() async throws {
+        var f = try fixture()
+        f.job.modelTraining.tune = false
+        _ = try f.write(try snapshot(1), as: "acme-1.tar.lz4")
+        let first = await run(f)
+        let v1 = try #require(first.report.model)
+        // A later version becomes current (as a promotion would make it).
+        let registry = ModelRegistry(stateDirectory: f.job.state)
+        let v2 = try ModelFixtures.model(try snapshot(1), epochs: 0, seed: 9)
+        try registry.register(ModelFixtures.entry(v2.version, parent: v1, kind: .dpo), model: v2, makeCurrent: true)
+        _ = try f.write(try snapshot(2), as: "acme-2.tar.lz4")
+        let second = await run(f)
+        #expect(second.report.model == v2.version, "\(second.report.message)")
+        #expect(second.report.precompute?.mode == "full")
+
+        try registry.rollback(to: v1)
+        _ = try f.write(try snapshot(3), as: "acme-3.tar.lz4")
+        let third = await run(f)
+        #expect(third.report.status == .succeeded, "\(third.report.message)")
+        #expect(third.report.model == v1)
+        #expect(third.report.modelSource == "state: \(registry.modelDirectory(v1).path)")
+        #expect(third.report.precompute?.mode == "full")
+        #expect(third.report.precompute?.fullReason?.contains("new reranker version") == true, "\(third.report.precompute?.fullReason ?? "nil")")
+        #expect(try StoreReader(path: f.storePath).meta().modelVersion == v1)
+    }
 }
