@@ -503,9 +503,17 @@ struct RankHeap {
     func sorted() -> [(Int, Double)] { heap.sorted { worse($1, $0) } }
 }
 
-/// Thread-seconds per stage, summed over workers (on 2 cores the wall time of a
-/// stage is about half), and candidates scored.
+/// CPU seconds per stage, summed over worker threads (on 2 idle cores the wall time of
+/// a stage is about half), and candidates scored. CPU time, not wall time, so that a
+/// busy machine (other processes on the same cores) does not inflate the figures.
 final class StageClock: @unchecked Sendable {
+    /// This thread's CPU time, ns.
+    static func threadNanos() -> UInt64 {
+        var t = timespec()
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t)
+        return UInt64(t.tv_sec) * 1_000_000_000 + UInt64(t.tv_nsec)
+    }
+
     enum Stage: Int { case retrieval, rerank, rules, detect }
     private let lock = NSLock()
     private var nanos: [UInt64] = [0, 0, 0, 0]
@@ -513,11 +521,11 @@ final class StageClock: @unchecked Sendable {
 
     struct Timer {
         let clock: StageClock
-        var last = DispatchTime.now().uptimeNanoseconds
+        var last = StageClock.threadNanos()
         var nanos: [UInt64] = [0, 0, 0, 0]
         var retrieval = 0, rerank = 0
         mutating func lap(_ stage: Stage, scored: Int) {
-            let now = DispatchTime.now().uptimeNanoseconds
+            let now = StageClock.threadNanos()
             nanos[stage.rawValue] += now - last
             last = now
             if stage == .retrieval { retrieval += scored } else if stage == .rerank { rerank += scored }

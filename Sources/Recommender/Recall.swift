@@ -9,8 +9,17 @@ public struct RetrievalRecall: Sendable, Equatable, Codable {
     public var m: Int
     /// Σ |top k after retrieval(M) + rerank ∩ top k of an exhaustive rerank| / Σ |exhaustive top k|.
     public var recall: Double
+    /// The same at other retrieval depths (`alsoAt`), by M.
+    public var recallAt: [Int: Double] = [:]
     /// Candidates the exhaustive rerank scored (the cost of measuring).
     public var exhaustiveScored: Int
+}
+
+/// A second retrieval space to measure against the co-occurrence one: per look, a
+/// cheap scorer of candidates (higher better).
+public protocol RetrievalProxy: Sendable {
+    var name: String { get }
+    func scorer(context: [Product], slot: Slot) -> @Sendable (Product) -> Double
 }
 
 extension Precomputer {
@@ -22,7 +31,15 @@ extension Precomputer {
     ///
     /// Anchors are drawn with a seeded shuffle among products that have a compatible
     /// slot, so the figure is reproducible. `progress` gets (anchors done, sampled).
-    public func retrievalRecall(products: [Product], sample: Int = 200, k: Int = 10, seed: UInt64 = 1,
+    ///
+    /// The exhaustive rerank scores each allowed candidate once; the retrieved side reads
+    /// the same scores (a reranker's score of a candidate depends only on the look and
+    /// the candidate, see `Reranker`), so `alsoAt` depths cost nothing more.
+    ///
+    /// With `proxy`, the retrieved M are a union: the proxy's best `proxyShare · M`, then
+    /// the co-occurrence order fills the rest.
+    public func retrievalRecall(products: [Product], sample: Int = 200, k: Int = 10, seed: UInt64 = 1, alsoAt: [Int] = [],
+                                proxy: (any RetrievalProxy)? = nil, proxyShare: Double = 0.5,
                                 progress: (@Sendable (Int, Int) -> Void)? = nil) -> RetrievalRecall {
         let ctx = RunContext(self, products: products)
         var anchors = products.indices.filter { !compatibility.targets(for: products[$0].slot).isEmpty }
@@ -30,36 +47,78 @@ extension Precomputer {
         rng.shuffle(&anchors)
         let sampled = Array(anchors.prefix(sample))
         let m = settings.retrievalM
-        let perAnchor = parallelMap(count: sampled.count, progress: { progress?($0, sampled.count) }) { n -> (lists: Int, hit: Int, total: Int, scored: Int) in
+        let depths = [m] + alsoAt.filter { $0 != m }
+        let perAnchor = parallelMap(count: sampled.count, progress: { progress?($0, sampled.count) }) { n -> (lists: Int, hit: [Int], total: Int, scored: Int) in
             let i = sampled[n]
             let anchor = ctx.items[i]
             let weights = ctx.model.query([anchor.features]).weights
             let filter = ctx.anchorFilter(i)
-            var lists = 0, hit = 0, total = 0, scored = 0
+            var lists = 0, total = 0, scored = 0
+            var hit = [Int](repeating: 0, count: depths.count)
             for slot in compatibility.targets(for: anchor.product.slot) {
                 guard let pool = ctx.bySlot[slot] else { continue }
                 // Approved candidates reach the reranker either way: left out of both sides.
                 let allowed = pool.filter { j in ctx.filter(j, filter) }
                 guard !allowed.isEmpty else { continue }
-                let retrieved = ctx.walk(pool: allowed, weights: weights, filter: filter).ranked.prefix(m).map(\.0)
-                func best(_ candidates: [Int]) -> Set<Int> {
-                    let s = ctx.reranker.scores(context: [anchor.product], slot: slot, candidates: candidates.map { ctx.items[$0].product })
+                // The retrieval order of the whole allowed pool.
+                var order = RankHeap(capacity: allowed.count, rank: ctx.index.rank)
+                weights.withUnsafeBufferPointer { w in for j in allowed { order.offer(j, ctx.index.score(w, j)) } }
+                let ranked = order.sorted().map(\.0)
+                var proxyRanked: [Int] = []
+                if let proxy {
+                    let score = proxy.scorer(context: [anchor.product], slot: slot)
+                    var heap = RankHeap(capacity: allowed.count, rank: ctx.index.rank)
+                    for j in allowed { heap.offer(j, score(ctx.items[j].product)) }
+                    proxyRanked = heap.sorted().map(\.0)
+                }
+                func retrieved(_ depth: Int) -> ArraySlice<Int> {
+                    guard proxy != nil else { return ranked.prefix(depth) }
+                    var out = Array(proxyRanked.prefix(Int(Double(depth) * proxyShare)))
+                    var seen = Set(out)
+                    for j in ranked where out.count < depth && seen.insert(j).inserted { out.append(j) }
+                    return out[...]
+                }
+                let s = ctx.reranker.scores(context: [anchor.product], slot: slot, candidates: allowed.map { ctx.items[$0].product })
+                let byIndex = Dictionary(uniqueKeysWithValues: zip(allowed, s))
+                func best(_ candidates: ArraySlice<Int>) -> Set<Int> {
                     var heap = RankHeap(capacity: k, rank: ctx.index.rank)
-                    for (c, v) in zip(candidates, s) { heap.offer(c, v) }
+                    for c in candidates { heap.offer(c, byIndex[c]!) }
                     return Set(heap.sorted().map(\.0))
                 }
-                let exhaustive = best(allowed)
-                hit += exhaustive.intersection(best(retrieved)).count
+                let exhaustive = best(ranked[...])
+                for (d, depth) in depths.enumerated() { hit[d] += exhaustive.intersection(best(retrieved(depth))).count }
                 total += exhaustive.count
                 scored += allowed.count
                 lists += 1
             }
             return (lists, hit, total, scored)
         }
-        let hit = perAnchor.reduce(0) { $0 + $1.hit }, total = perAnchor.reduce(0) { $0 + $1.total }
+        let total = perAnchor.reduce(0) { $0 + $1.total }
+        func recall(_ d: Int) -> Double { total == 0 ? 1 : Double(perAnchor.reduce(0) { $0 + $1.hit[d] }) / Double(total) }
+        var at: [Int: Double] = [:]
+        for (d, depth) in depths.enumerated() where d > 0 { at[depth] = recall(d) }
         return RetrievalRecall(anchors: sampled.count, lists: perAnchor.reduce(0) { $0 + $1.lists }, k: k, m: m,
-                               recall: total == 0 ? 1 : Double(hit) / Double(total),
+                               recall: recall(0), recallAt: at,
                                exhaustiveScored: perAnchor.reduce(0) { $0 + $1.scored })
+    }
+
+    /// Precomputes the complementary lists of `anchors` (product ids) alone, for
+    /// benchmarks and capacity planning with an expensive reranker: the stage times and
+    /// counts of that sample (the lists themselves are dropped).
+    public func sampleStats(products: [Product], anchors: [String], progress: Progress? = nil) -> PrecomputeStats {
+        let ctx = RunContext(self, products: products)
+        let chosen = anchors.compactMap { ctx.position[$0] }
+        let clock = StageClock()
+        let lists = parallelMap(count: chosen.count, progress: { progress?("complementary", $0, chosen.count) }) { n in
+            ctx.complementary(for: chosen[n], clock: clock).lists.count
+        }
+        var stats = PrecomputeStats()
+        stats.anchors = chosen.count
+        stats.anchorsRecomputed = chosen.count
+        stats.full = true
+        stats.fullReason = "sample of \(chosen.count) anchors, \(lists.reduce(0, +)) lists"
+        clock.read(into: &stats)
+        return stats
     }
 }
 

@@ -115,59 +115,91 @@ struct Rules: Sendable {
     ///   - scores: rerank scores, parallel to `candidates`.
     ///   - context: the anchor (or the outfit's other items): candidates that duplicate it are dropped.
     func select(_ k: Int, candidates ids: [Int], in items: [Item], approved: [Bool], scores: [Double], context: [Item]) -> [Int] {
-        // Items are read in place (copying a product costs reference counting).
-        return items.withUnsafeBufferPointer { all in
-            select(k, candidates: CandidateView(ids: ids, items: all), approved: approved, scores: scores, context: context)
+        // What the rules compare, read once per candidate in place (copying an Item
+        // retains every string of its product).
+        let n = ids.count
+        var keys: [String] = [], hashes: [UInt64] = [], images: [String?] = [], names: [String] = []
+        keys.reserveCapacity(n); hashes.reserveCapacity(n); images.reserveCapacity(n); names.reserveCapacity(n)
+        var duplicatesContext = [Bool](repeating: false, count: n)
+        let features = items.withUnsafeBufferPointer { all in FeatureBits(ids.map { all[$0].featureIDs }) }
+        items.withUnsafeBufferPointer { all in
+            for (c, j) in ids.enumerated() {
+                keys.append(all[j].titleKey)
+                hashes.append(all[j].titleHash)
+                images.append(all[j].imageHash)
+                names.append(all[j].product.id)
+                duplicatesContext[c] = context.contains { Self.nearDuplicates($0, all[j]) }
+            }
         }
-    }
+        func duplicates(_ a: Int, _ b: Int) -> Bool {
+            if let x = images[a], let y = images[b], x == y { return true }
+            return hashes[a] == hashes[b] && !keys[a].isEmpty && keys[a] == keys[b]
+        }
 
-    private struct CandidateView {
-        let ids: [Int]
-        let items: UnsafeBufferPointer<Item>
-        var indices: Range<Int> { ids.indices }
-        subscript(_ c: Int) -> Item { _read { yield items[ids[c]] } }
-    }
-
-    private func select(_ k: Int, candidates: CandidateView, approved: [Bool], scores: [Double], context: [Item]) -> [Int] {
         // Best first by score, then id: the order every tie falls back to.
-        let order = candidates.indices.sorted {
-            scores[$0] != scores[$1] ? scores[$0] > scores[$1] : candidates[$0].product.id < candidates[$1].product.id
-        }
+        let order = (0..<n).sorted { scores[$0] != scores[$1] ? scores[$0] > scores[$1] : names[$0] < names[$1] }
         var chosen: [Int] = []
         for c in order where approved[c] && chosen.count < k { chosen.append(c) }
         var rest = order.filter { c in
-            !approved[c] && !context.contains { Self.nearDuplicates($0, candidates[c]) }
-                && !chosen.contains { Self.nearDuplicates(candidates[$0], candidates[c]) }
+            !approved[c] && !duplicatesContext[c] && !chosen.contains { duplicates($0, c) }
         }
         guard !rest.isEmpty, chosen.count < k else { return chosen }
         let lo = rest.map { scores[$0] }.min()!, hi = rest.map { scores[$0] }.max()!
-        let relevance = { (c: Int) in hi > lo ? (scores[c] - lo) / (hi - lo) : 1 }
         let lambda = settings.mmrLambda
+        let relevance = rest.map { c in hi > lo ? (scores[c] - lo) / (hi - lo) : 1 }
+        var live = [Bool](repeating: true, count: rest.count)
         // Highest similarity of each remaining candidate to anything chosen so far.
-        var maxSim = rest.map { c in chosen.map { Self.similarity(candidates[$0].featureIDs, candidates[c].featureIDs) }.max() ?? 0 }
-        while chosen.count < k && !rest.isEmpty {
-            var best = 0
+        var maxSim = rest.map { c in chosen.map { features.similarity($0, c) }.max() ?? 0 }
+        var left = rest.count
+        while chosen.count < k && left > 0 {
+            var best = -1
             var bestValue = -Double.infinity
-            for (r, c) in rest.enumerated() {
-                let v = lambda * relevance(c) - (1 - lambda) * maxSim[r]
-                if v > bestValue { bestValue = v; best = r }
+            for r in rest.indices where live[r] {
+                let v = lambda * relevance[r] - (1 - lambda) * maxSim[r]
+                if v > bestValue || best < 0 { bestValue = v; best = r }
             }
             let pick = rest[best]
             chosen.append(pick)
-            rest.remove(at: best); maxSim.remove(at: best)
+            live[best] = false; left -= 1
             // Drop near-duplicates of the pick, then update similarities.
-            var r = 0
-            while r < rest.count {
-                if Self.nearDuplicates(candidates[pick], candidates[rest[r]]) {
-                    rest.remove(at: r); maxSim.remove(at: r)
-                } else {
-                    if lambda < 1 {
-                        maxSim[r] = max(maxSim[r], Self.similarity(candidates[pick].featureIDs, candidates[rest[r]].featureIDs))
-                    }
-                    r += 1
+            for r in rest.indices where live[r] {
+                if duplicates(pick, rest[r]) {
+                    live[r] = false; left -= 1
+                } else if lambda < 1 {
+                    maxSim[r] = max(maxSim[r], features.similarity(pick, rest[r]))
                 }
             }
         }
         return chosen
+    }
+}
+
+/// The feature sets of one list's candidates as bit sets over the features they use,
+/// so a Jaccard overlap is a few AND and popcount instructions. Equal to
+/// `Rules.similarity` on the sorted id lists (same integer counts).
+struct FeatureBits {
+    let words: Int
+    let bits: [UInt64]
+    let counts: [Int]
+
+    init(_ sets: [[Int32]]) {
+        var local: [Int32: Int] = [:]
+        for set in sets { for f in set where local[f] == nil { local[f] = local.count } }
+        words = max(1, (local.count + 63) / 64)
+        var bits = [UInt64](repeating: 0, count: sets.count * words)
+        for (c, set) in sets.enumerated() {
+            for f in set { let b = local[f]!; bits[c * words + b / 64] |= 1 << UInt64(b % 64) }
+        }
+        self.bits = bits
+        counts = sets.map(\.count)
+    }
+
+    func similarity(_ a: Int, _ b: Int) -> Double {
+        if counts[a] == 0 && counts[b] == 0 { return 0 }
+        var common = 0
+        bits.withUnsafeBufferPointer { p in
+            for w in 0..<words { common += (p[a * words + w] & p[b * words + w]).nonzeroBitCount }
+        }
+        return Double(common) / Double(counts[a] + counts[b] - common)
     }
 }

@@ -53,3 +53,39 @@ final class DescriptionCache: @unchecked Sendable {
         return v
     }
 }
+
+/// A cheap stand-in for StyleLM's score, for the retrieval stage: one prompt per look,
+/// then per candidate a few lookups. The prompt's next-token log-probabilities (what the
+/// model expects to start the missing item), minus the base model's for the slot alone
+/// (the calibration), read at the candidate's tokens: `first` only at its first token,
+/// `bag` averaged over its words.
+public struct StyleLMRetrievalProxy: RetrievalProxy {
+    public enum Mode: String, Sendable { case first, bag }
+    public let scoring: StyleLMScoring
+    public let mode: Mode
+    let captions: [String: String]
+
+    public init(scoring: StyleLMScoring, mode: Mode, captions: [String: String] = [:]) {
+        self.scoring = scoring; self.mode = mode; self.captions = captions
+    }
+
+    public var name: String { "StyleLM next-token proxy (\(mode.rawValue))" }
+
+    public func scorer(context: [Product], slot: Slot) -> @Sendable (Product) -> Double {
+        let reranker = StyleLMReranker(scoring: scoring, captions: captions)
+        let prompts = scoring.prompts
+        let look = scoring.inference.prefill(prompts.prompt(context: context.map(reranker.item), blank: slot)).lastLogProbs
+        let prior = scoring.base.prefill(prompts.productPrompt(slot)).lastLogProbs
+        let mode = self.mode
+        return { candidate in
+            let tokens = prompts.words(reranker.item(candidate).text)
+            guard let first = tokens.first else { return -.infinity }
+            switch mode {
+            case .first:
+                return Double(look[Int(first)] - prior[Int(first)])
+            case .bag:
+                return tokens.reduce(0.0) { $0 + Double(look[Int($1)] - prior[Int($1)]) } / Double(tokens.count)
+            }
+        }
+    }
+}

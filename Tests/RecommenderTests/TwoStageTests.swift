@@ -108,6 +108,19 @@ func mmrTradesScoreForVariety(lambda: Double, expected: [String]) {
     #expect(Rules.similarity([], []) == 0)
 }
 
+@Test func bitSetJaccardEqualsTheMergeOnManySets() {
+    // Sets over 300 features (several words), some empty, against the sorted-list merge.
+    var rng = SplitMix64(seed: 11)
+    let sets: [[Int32]] = (0..<60).map { n in
+        n % 15 == 0 ? [] : Array(Set((0..<(1 + rng.below(20))).map { _ in Int32(rng.below(300)) })).sorted()
+    }
+    let bits = FeatureBits(sets)
+    #expect(bits.words >= 3)
+    var mismatches = 0
+    for a in sets.indices { for b in sets.indices where bits.similarity(a, b) != Rules.similarity(sets[a], sets[b]) { mismatches += 1 } }
+    #expect(mismatches == 0)
+}
+
 @Test func nearDuplicatesOfEachOtherAndOfTheAnchorAreDropped() {
     // Same brand, same title words in another order: one look. Another brand: kept.
     let (products, outfits) = looks(extra: [

@@ -1,0 +1,103 @@
+import ArgumentParser
+import CatalogGenerator
+import Foundation
+import LookbookCore
+import Recommender
+import StyleModel
+
+/// `lookbook-bench precompute-stylelm`: the recommend stage with StyleLM as reranker on
+/// the generated catalog of `precompute` (same seed and sizes). Prints the retrieval
+/// stage's recall@10 against an exhaustive StyleLM rerank at several depths M (the
+/// co-occurrence reranker alongside: 100 % by construction), and the precompute time
+/// with StyleLM measured on a sample of anchors and scaled to the whole catalog, 100,000
+/// and 1,000,000 products by the full co-occurrence run of the same catalog.
+struct StyleLMPrecomputeBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "precompute-stylelm",
+        abstract: "Retrieval recall@10 vs an exhaustive StyleLM rerank, and the precompute time with StyleLM (sampled, extrapolated).")
+
+    @Option(help: "A StyleLM model directory (lookbook train).") var model: String
+    @Option(help: "Products in the generated catalog.") var products = 10_000
+    @Option(help: "Curated outfits (default: 0.4 per product).") var outfits: Int?
+    @Option(help: "Anchors sampled for the recall (each costs an exhaustive StyleLM rerank of its pools).") var recallSample = 20
+    @Option(help: "Anchors precomputed with StyleLM to time it.") var timeSample = 40
+    @Option(help: "Retrieval depths M to report the recall at (besides the job's 100).") var depths = "50,200,400"
+
+    func run() throws {
+        let outfitCount = outfits ?? products * 2 / 5
+        print("generating \(products) products, \(outfitCount) outfits …")
+        let config = SampleCatalogGenerator.Config(seed: 42, productCount: products, imageCount: 0, outfitCount: outfitCount)
+        let catalog = try SampleCatalogGenerator(config: config).generate(renderImages: false).catalog
+        let retrieval = CooccurrenceModel.train(products: catalog.products, outfits: catalog.outfits)
+        var scoring: StyleLMScoring!
+        let load = try seconds { scoring = try StyleLMScoring(directory: URL(fileURLWithPath: model)) }
+        let params = scoring.inference.config.parameterCount
+        line("StyleLM", "\(scoring.version), \(params) parameters, loaded in \(fmt(load, 2)) s")
+        let reranker = StyleLMReranker(scoring: scoring)
+        let settings = RecommendSettings()
+        let extra = depths.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+
+        // Same run reference: the co-occurrence reranker on the same sample.
+        let cooc = Precomputer(model: retrieval, settings: settings, feedback: catalog.feedback)
+            .retrievalRecall(products: catalog.products, sample: recallSample, alsoAt: extra)
+        let stylelm = Precomputer(model: retrieval, reranker: reranker, settings: settings, feedback: catalog.feedback)
+        var recall: RetrievalRecall!
+        let recallTime = seconds {
+            recall = stylelm.retrievalRecall(products: catalog.products, sample: recallSample, alsoAt: extra) { done, total in
+                if done % 5 == 0 || done == total { FileHandle.standardError.write(Data("recall: \(done)/\(total) anchors\n".utf8)) }
+            }
+        }
+        print("")
+        print("retrieval recall@\(recall.k) vs an exhaustive rerank, \(recall.lists) lists of \(recall.anchors) anchors")
+        line("  co-occurrence reranker, M = \(recall.m)", "\(fmt(cooc.recall * 100, 2)) % (by construction)")
+        line("  StyleLM reranker, M = \(recall.m)", "\(fmt(recall.recall * 100, 2)) % (target ≥ 95 %)")
+        for (m, r) in recall.recallAt.sorted(by: { $0.key < $1.key }) {
+            line("  StyleLM reranker, M = \(m)", "\(fmt(r * 100, 2)) %")
+        }
+        line("  exhaustive rerank", "\(recall.exhaustiveScored) candidates in \(fmt(recallTime, 1)) s (\(fmt(Double(recall.exhaustiveScored) / recallTime, 0)) /s)")
+        // Other retrieval spaces on the same sample: half of M from a StyleLM proxy, the rest co-occurrence.
+        for mode in [StyleLMRetrievalProxy.Mode.first, .bag] {
+            for share in [0.5, 1.0] {
+                let proxy = StyleLMRetrievalProxy(scoring: scoring, mode: mode)
+                let r = stylelm.retrievalRecall(products: catalog.products, sample: recallSample, alsoAt: extra, proxy: proxy, proxyShare: share)
+                let others = r.recallAt.sorted(by: { $0.key < $1.key }).map { "M = \($0.key): \(fmt($0.value * 100, 1)) %" }.joined(separator: ", ")
+                line("  \(Int(share * 100)) % \(proxy.name)", "M = \(r.m): \(fmt(r.recall * 100, 2)) %; " + others)
+            }
+        }
+
+        // Precompute time with StyleLM: a sample of anchors, scaled by the full
+        // co-occurrence run's reranked candidates (the lists are the same).
+        var ids = catalog.products.map(\.id)
+        var rng = SplitMix64(seed: 7)
+        rng.shuffle(&ids)
+        let sample = Array(ids.prefix(timeSample))
+        var stats: PrecomputeStats!
+        let wall = seconds { stats = stylelm.sampleStats(products: catalog.products, anchors: sample) }
+        var full: Precomputer.Result!
+        let coocWall = seconds {
+            full = Precomputer(model: retrieval, settings: settings, feedback: catalog.feedback)
+                .run(products: catalog.products, outfits: catalog.outfits, previous: nil)
+        }
+        let total = full.stats.reranked
+        full = nil
+        let rate = Double(stats.reranked) / wall
+        let rerankWall = Double(total) / rate
+        print("")
+        print("precompute with StyleLM reranking")
+        line("  sample", "\(stats.anchors) anchors, \(stats.reranked) candidates reranked in \(fmt(wall, 1)) s wall: \(fmt(rate, 0)) candidates/s")
+        line("  thread-s in the sample", "retrieval \(fmt(stats.seconds.retrieval, 2)), rerank \(fmt(stats.seconds.rerank, 1)), rules \(fmt(stats.seconds.rules, 2))")
+        line("  full co-occurrence run, same catalog", "\(fmt(coocWall, 1)) s wall, \(total) candidates reranked (complementary + FITB)")
+        print("  estimated full precompute with StyleLM = co-occurrence run + \(total) candidates at \(fmt(rate, 0))/s:")
+        for n in [products, 100_000, 1_000_000] {
+            let f = Double(n) / Double(products)
+            // The co-occurrence run's own cost stands in for retrieval and rules (O(N²) retrieval dominates it at scale).
+            let estimate = coocWall * f * f + rerankWall * f
+            line("    N = \(n)", "\(dur(estimate)) (rerank \(dur(rerankWall * f)), the rest \(dur(coocWall * f * f)))")
+        }
+        line("peak RSS", "\(fmt(peakRSSMiB(), 0)) MiB")
+    }
+
+    func dur(_ s: Double) -> String {
+        s < 120 ? "\(fmt(s, 1)) s" : s < 7200 ? "\(fmt(s / 60, 1)) min" : s < 172_800 ? "\(fmt(s / 3600, 1)) h" : "\(fmt(s / 86400, 1)) days"
+    }
+}
