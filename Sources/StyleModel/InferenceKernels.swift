@@ -8,8 +8,10 @@ enum InferenceKernels {
     typealias V = SIMD4<Float>
     static let width = 4
 
+    /// Four floats at `p` (any alignment). Built from scalar loads, which LLVM merges into
+    /// one `movups`: `loadUnaligned(as:)` is a generic call that big callers do not inline.
     @inline(__always) static func load(_ p: UnsafePointer<Float>) -> V {
-        UnsafeRawPointer(p).loadUnaligned(as: V.self)
+        V(p[0], p[1], p[2], p[3])
     }
 
     @inline(__always) static func store(_ v: V, _ p: UnsafeMutablePointer<Float>) {
