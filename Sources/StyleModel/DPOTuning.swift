@@ -36,15 +36,17 @@ public struct TunableModel {
     public var version: String { metadata["version"] ?? "stylelm" }
 
     public func prompts() throws -> OutfitPrompts {
-        try OutfitPrompts(tokenizer: BPETokenizer(json: tokenizerJSON), maxLength: config.maxPositionEmbeddings,
-                          maxItemTokens: StyleLMScoring.recipeItemTokens(metadata))
+        let recipe = StyleLMScoring.recipe(metadata)
+        return try OutfitPrompts(tokenizer: BPETokenizer(json: tokenizerJSON), maxLength: config.maxPositionEmbeddings,
+                                 maxItemTokens: recipe.maxItemTokens, productFormat: recipe.productFormat)
     }
 
-    /// Calibrated scoring as `StyleLMScoring(directory:)` would load it from disk.
+    /// Scoring as `StyleLMScoring(directory:)` would load it from disk (the recipe's options).
     public func scoring() throws -> StyleLMScoring {
         let inference = try StyleLMInference(config: config, weights: mergedWeights)
-        let base = adapters == nil ? nil : try StyleLMInference(config: config, weights: self.base)
-        return StyleLMScoring(prompts: try prompts(), inference: inference, base: base, version: version)
+        let options = StyleLMScoring.recipe(metadata).scoring
+        let base = adapters == nil || options.calibration != .base ? nil : try StyleLMInference(config: config, weights: self.base)
+        return StyleLMScoring(prompts: try prompts(), inference: inference, base: base, version: version, options: options)
     }
 
     /// This model with `more` adapters trained on top of its merged weights, as one LoRA

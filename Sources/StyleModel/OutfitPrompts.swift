@@ -46,7 +46,9 @@ public struct TrainingExample: Sendable, Equatable {
 ///
 ///     <s> <slot:top> white cotton shirt <sep> <slot:shoes> black leather loafers <sep> <blank> <slot:bottom> | navy wool trousers </s>
 ///
-/// Pretraining (the "base LLM") sees product text alone: `<s> <slot:…> words </s>`.
+/// Pretraining (the "base LLM") sees product text alone: `<s> <slot:…> words </s>`, or in
+/// the `.blank` product format `<s> <blank> <slot:…> words </s>`, the prompt of an empty
+/// outfit, so base and fine-tuned model share one format.
 public struct OutfitPrompts: Sendable {
     public static let pad = "<pad>", begin = "<s>", end = "</s>", separator = "<sep>", blank = "<blank>"
     public static func slotToken(_ slot: Slot) -> String { "<slot:\(slot.rawValue)>" }
