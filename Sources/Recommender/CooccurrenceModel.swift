@@ -35,7 +35,7 @@ public struct CooccurrenceModel: Sendable {
     /// Outfits and items the model was trained on.
     public let trainedOutfits: Int
     /// `cooccurrence-ppmi@3:` and a 64-bit FNV-1a hash of the training data (settings,
-    /// and each used outfit's weight and its items' feature strings). Two models with
+    /// and each used outfit's weight and its items' feature strings, outfits in id order). Two models with
     /// the same version give bit-identical scores: training is deterministic (pair
     /// counts are summed in key order), and features that occur only in the catalog
     /// have no PPMI. Incremental runs rely on this.
@@ -60,7 +60,9 @@ public struct CooccurrenceModel: Sendable {
         var used = 0
         var hash = FNV1a()
         hash.add("\(settings.smoothing)|\(settings.minPairCount)|\(settings.weightByLikes)")
-        for outfit in outfits {
+        // Outfits in id order: the same outfits listed in another order train the same
+        // model (same version, same bits), so a reordered feed does not recompute all.
+        for outfit in outfits.sorted(by: { $0.id < $1.id }) {
             let items = outfit.items.compactMap { byID[$0] }
             guard items.count >= 2 else { continue }
             used += 1

@@ -58,25 +58,48 @@ final class DescriptionCache: @unchecked Sendable {
 /// then per candidate a few lookups. The prompt's next-token log-probabilities (what the
 /// model expects to start the missing item), minus the base model's for the slot alone
 /// (the calibration), read at the candidate's tokens: `first` only at its first token,
-/// `bag` averaged over its words.
+/// `bag` averaged over its words. `prior`: StyleLM's own score of the candidate as the
+/// blank of an empty outfit, the same for every look (one batched call per slot, cached).
+/// `prior+first`: the prior plus what the look changes at the candidate's first token
+/// (log p under the look minus under the empty outfit, over the scored token count):
+/// StyleLM's score exactly but for the look's effect on the later tokens.
 public struct StyleLMRetrievalProxy: RetrievalProxy {
-    public enum Mode: String, Sendable { case first, bag }
+    public enum Mode: String, Sendable { case first, bag, prior, priorFirst = "prior+first" }
     public let scoring: StyleLMScoring
     public let mode: Mode
     let captions: [String: String]
+    let products: [Product]
+    let priors = PriorScores()
 
-    public init(scoring: StyleLMScoring, mode: Mode, captions: [String: String] = [:]) {
-        self.scoring = scoring; self.mode = mode; self.captions = captions
+    public init(scoring: StyleLMScoring, mode: Mode, captions: [String: String] = [:], products: [Product] = []) {
+        self.scoring = scoring; self.mode = mode; self.captions = captions; self.products = products
     }
 
-    public var name: String { "StyleLM next-token proxy (\(mode.rawValue))" }
+    public var name: String { "StyleLM proxy (\(mode.rawValue))" }
 
     public func scorer(context: [Product], slot: Slot) -> @Sendable (Product) -> Double {
         let reranker = StyleLMReranker(scoring: scoring, captions: captions)
         let prompts = scoring.prompts
+        let mode = self.mode
+        if mode == .prior || mode == .priorFirst {
+            let table = priors.table(for: slot) {
+                let pool = products.filter { $0.slot == slot }
+                let s = reranker.scores(context: [], slot: slot, candidates: pool)
+                return Dictionary(zip(pool.map(\.id), s), uniquingKeysWith: { a, _ in a })
+            }
+            guard mode == .priorFirst else { return { table[$0.id] ?? -.infinity } }
+            let look = scoring.inference.prefill(prompts.prompt(context: context.map(reranker.item), blank: slot)).lastLogProbs
+            let empty = scoring.inference.prefill(prompts.prompt(context: [], blank: slot)).lastLogProbs
+            let options = scoring.options
+            return { candidate in
+                let tokens = prompts.words(reranker.item(candidate).text)
+                guard let first = tokens.first, let p = table[candidate.id] else { return -.infinity }
+                let n = options.lengthNormalised ? Double(tokens.count + (options.scoreEnd ? 1 : 0)) : 1
+                return p + Double(look[Int(first)] - empty[Int(first)]) / n
+            }
+        }
         let look = scoring.inference.prefill(prompts.prompt(context: context.map(reranker.item), blank: slot)).lastLogProbs
         let prior = scoring.base.prefill(prompts.productPrompt(slot)).lastLogProbs
-        let mode = self.mode
         return { candidate in
             let tokens = prompts.words(reranker.item(candidate).text)
             guard let first = tokens.first else { return -.infinity }
@@ -85,7 +108,22 @@ public struct StyleLMRetrievalProxy: RetrievalProxy {
                 return Double(look[Int(first)] - prior[Int(first)])
             case .bag:
                 return tokens.reduce(0.0) { $0 + Double(look[Int($1)] - prior[Int($1)]) } / Double(tokens.count)
+            case .prior, .priorFirst:
+                return 0
             }
+        }
+    }
+}
+
+final class PriorScores: @unchecked Sendable {
+    private let lock = NSLock()
+    private var tables: [Slot: [String: Double]] = [:]
+    func table(for slot: Slot, _ make: () -> [String: Double]) -> [String: Double] {
+        lock.withLock {
+            if let t = tables[slot] { return t }
+            let t = make()
+            tables[slot] = t
+            return t
         }
     }
 }

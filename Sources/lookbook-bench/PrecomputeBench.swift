@@ -79,16 +79,22 @@ struct PrecomputeBench: ParsableCommand {
         var incWrite: [Double] = []
         for _ in 0..<runs { incWrite.append(try write(c2, incFirst.output).0) }
         let inc = incStats[0]
+        // What the nightly run would do: it retrains the retrieval model on day 2's outfits.
+        let retrained = CooccurrenceModel.train(products: c2.products, outfits: c2.outfits)
+        let before = Set(c1.outfits.map(\.id)), after = Set(c2.outfits.map(\.id))
         let touched = day1.catalog.products.count - c2.products.count
         print("")
         print("incremental precompute after \(fmt(changed * 100, 1)) % of products changed (median of \(runs))")
         line("catalog change", "\(c2.products.count) products (\(touched >= 0 ? "−" : "+")\(abs(touched)) net), \(c2.outfits.count) outfits")
+        line("model retrained on day 2's outfits", retrained.version == model.version
+            ? "same version: the nightly run is incremental as here"
+            : "new version (outfits +\(after.subtracting(before).count) −\(before.subtracting(after).count)): the nightly run recomputes all; figures below keep day 1's model")
         line("anchors recomputed", "\(inc.anchorsRecomputed) of \(inc.anchors): " + inc.anchorReasons.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", "))
         line("anchors with a list patched", "\(inc.anchorsPatched) (the rest reused as they were)")
         line("outfits recomputed", "\(inc.outfitsRecomputed) of \(inc.outfits): " + inc.outfitReasons.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", "))
         line("outfits with a blank patched", "\(inc.outfitsPatched)")
         line("lists a change reached", "\(inc.patch.lists): \(inc.patch.rescored) top M changed (newcomers reranked, rules again), \(inc.patch.rewalked) pools walked again, the rest reserve only")
-        line("detect (changes vs kept lists), thread-s", "\(fmt(median(incStats.map(\.seconds.detect)), 2)) s")
+        line("detect (changes vs kept lists), CPU-s", "\(fmt(median(incStats.map(\.seconds.detect)), 2)) s")
         report(incStats, wall: median(incWalls), write: median(incWrite), rows: rows)
         let same = next.run(products: c2.products, outfits: c2.outfits, previous: nil).output == incFirst.output
         line("incremental == full recompute", same ? "yes" : "NO")
@@ -106,9 +112,9 @@ struct PrecomputeBench: ParsableCommand {
         let s = stats[0]
         let cores = Double(ProcessInfo.processInfo.activeProcessorCount)
         line("wall time (precompute only)", "\(fmt(wall, 2)) s on \(Int(cores)) cores")
-        line("retrieval, thread-s", "\(fmt(median(stats.map(\.seconds.retrieval)), 2)) s, \(s.retrievalScored) candidates scored")
-        line("rerank, thread-s", "\(fmt(median(stats.map(\.seconds.rerank)), 2)) s, \(s.reranked) candidates scored")
-        line("rules (dedupe, MMR, why), thread-s", "\(fmt(median(stats.map(\.seconds.rules)), 2)) s")
+        line("retrieval, CPU-s", "\(fmt(median(stats.map(\.seconds.retrieval)), 2)) s, \(s.retrievalScored) candidates scored")
+        line("rerank, CPU-s", "\(fmt(median(stats.map(\.seconds.rerank)), 2)) s, \(s.reranked) candidates scored")
+        line("rules (dedupe, MMR, why), CPU-s", "\(fmt(median(stats.map(\.seconds.rules)), 2)) s")
         line("store write (publish), wall", "\(fmt(write, 2)) s, \(rows) rows")
         line("candidates scored per second", "\(fmt(Double(s.retrievalScored + s.reranked) / wall, 0)) /s (retrieval + rerank, wall)")
         line("anchors per second", "\(fmt(Double(s.anchorsRecomputed) / wall, 0)) /s")

@@ -55,10 +55,10 @@ struct StyleLMPrecomputeBench: ParsableCommand {
             line("  StyleLM reranker, M = \(m)", "\(fmt(r * 100, 2)) %")
         }
         line("  exhaustive rerank", "\(recall.exhaustiveScored) candidates in \(fmt(recallTime, 1)) s (\(fmt(Double(recall.exhaustiveScored) / recallTime, 0)) /s)")
-        // Other retrieval spaces on the same sample: half of M from a StyleLM proxy, the rest co-occurrence.
-        for mode in [StyleLMRetrievalProxy.Mode.first, .bag] {
-            for share in [0.5, 1.0] {
-                let proxy = StyleLMRetrievalProxy(scoring: scoring, mode: mode)
+        // Other retrieval spaces on the same sample: a share of M from a StyleLM proxy, the rest co-occurrence.
+        for (mode, share) in [(StyleLMRetrievalProxy.Mode.first, 1.0), (.prior, 0.5), (.priorFirst, 0.5), (.priorFirst, 1.0)] {
+            do {
+                let proxy = StyleLMRetrievalProxy(scoring: scoring, mode: mode, products: catalog.products)
                 let r = stylelm.retrievalRecall(products: catalog.products, sample: recallSample, alsoAt: extra, proxy: proxy, proxyShare: share)
                 let others = r.recallAt.sorted(by: { $0.key < $1.key }).map { "M = \($0.key): \(fmt($0.value * 100, 1)) %" }.joined(separator: ", ")
                 line("  \(Int(share * 100)) % \(proxy.name)", "M = \(r.m): \(fmt(r.recall * 100, 2)) %; " + others)

@@ -189,6 +189,10 @@ func defaultSlotCompatibilityFollowsStylists(anchor: Slot, mustInclude: [Slot]) 
     let b = CooccurrenceModel.train(products: (products + [extra]).reversed(), outfits: outfits)
     #expect(a.version == b.version)
     for p in products { for q in products { #expect(a.score(context: [p], candidate: q) == b.score(context: [p], candidate: q)) } }
+    // …nor the order outfits are listed in…
+    let reordered = CooccurrenceModel.train(products: products, outfits: outfits.reversed())
+    #expect(reordered.version == a.version)
+    for p in products { for q in products { #expect(a.score(context: [p], candidate: q) == reordered.score(context: [p], candidate: q)) } }
     // …a new outfit does.
     let c = CooccurrenceModel.train(products: products, outfits: outfits + [Outfit(id: "o3", items: ["t1", "b2"])])
     #expect(a.version != c.version)
