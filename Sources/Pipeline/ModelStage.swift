@@ -88,7 +88,11 @@ struct ModelStage {
                 events(.info(decision.reason))
             } else {
                 events(.info("\(signal.summary) since the last run: a preference-tuning refresh of \(current_.version)"))
-                let feedback = try state.feedback() + catalog.feedback
+                // Every verdict ever received, once (a snapshot repeats earlier ones).
+                var seen = Set<String>()
+                let feedback = (try state.feedback() + catalog.feedback).filter {
+                    seen.insert("\($0.anchor)\u{1F}\($0.item)\u{1F}\($0.verdict.rawValue)\u{1F}\($0.at ?? "")").inserted
+                }
                 do {
                     return try refresh(registry: registry, current: current_, products: products, split: split,
                                        feedback: feedback, questions: questions, signal: signal)

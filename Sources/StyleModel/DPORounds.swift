@@ -17,8 +17,8 @@ public enum PreferenceTuning {
         public var mineCandidates = 7
         /// Stops each round's training after this many seconds (its model is still written).
         public var roundBudget: TimeInterval?
-        /// At most this many pairs per round: every mined mistake (up to the cap), then a
-        /// seeded sample of the catalog's pairs.
+        /// At most this many pairs per round: every mined mistake and merchandiser pair
+        /// (up to the cap), then a seeded sample of the curated outfits' pairs.
         public var maxPairs: Int?
         public var seed: UInt64 = 0
 
@@ -77,18 +77,21 @@ public enum PreferenceTuning {
         return current
     }
 
-    /// Under `options.maxPairs` the mined mistakes are kept whole (they are few and the
-    /// point of the round); the catalog's pairs are sampled to fill the rest.
+    /// Under `options.maxPairs` the mined mistakes and then the merchandisers' pairs are
+    /// kept whole (they are few and the point of a round); the curated outfits' pairs
+    /// are sampled to fill the rest.
     static func capped(own: [PreferencePair], mined: [PreferencePair], options: Options, round: Int) -> [PreferencePair] {
-        var own_ = own, mined_ = mined
-        if let cap = options.maxPairs, own.count + mined.count > cap {
-            var rng = SplitMix64.stream(options.seed, "sample-round-\(round)")
-            rng.shuffle(&mined_)
-            mined_ = Array(mined_.prefix(cap))
-            rng.shuffle(&own_)
-            own_ = Array(own_.prefix(cap - mined_.count))
-        }
-        return own_ + mined_
+        guard let cap = options.maxPairs, own.count + mined.count > cap else { return own + mined }
+        var rng = SplitMix64.stream(options.seed, "sample-round-\(round)")
+        var kept = mined
+        rng.shuffle(&kept)
+        kept = Array(kept.prefix(cap))
+        var merchandiser = own.filter { $0.source == .merchandiser }
+        rng.shuffle(&merchandiser)
+        kept += merchandiser.prefix(cap - kept.count)
+        var curated = own.filter { $0.source != .merchandiser }
+        rng.shuffle(&curated)
+        return Array(curated.prefix(cap - kept.count)) + kept
     }
 
     /// The mistakes `scoring` makes on leave-one-outs of the corpus's outfits.

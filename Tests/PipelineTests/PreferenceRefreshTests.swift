@@ -5,7 +5,7 @@ import Testing
 @testable import Pipeline
 
 /// `PreferenceTuning.refresh`, the nightly round: the start model's own mistakes join
-/// the catalog's pairs, a cap keeps every mistake, and the last word on the pairs is
+/// the catalog's pairs, a cap keeps every mistake and merchandiser pair, and the last word on the pairs is
 /// the caller's.
 @Test func aRefreshRoundLearnsFromTheStartModelsMistakesUnderTheCap() throws {
     let catalog = try ModelFixtures.catalog(products: 120, outfits: 40, feedback: true)
@@ -23,6 +23,13 @@ import Testing
     let counts = Dictionary(uniqueKeysWithValues: PreferencePairs.counts(seen).map { ($0.0, $0.1) })
     #expect(counts[.mistake, default: 0] > 0, "\(counts)")
     #expect(seen.count == 60)
+    // The merchandisers' pairs are kept whole too; the curated pairs fill the rest.
+    let pool = PreferencePairs.Pool(OutfitCorpus(products: catalog.products, outfits: catalog.outfits).items)
+    let own = PreferenceTuning.catalogPairs(products: catalog.products, outfits: catalog.outfits, feedback: catalog.feedback,
+                                            pool: pool, options: options, round: 1).pairs
+    let merchandiser = own.filter { $0.source == .merchandiser }
+    #expect(!merchandiser.isEmpty && own.count > 60)
+    #expect(Set(seen.filter { $0.source == .merchandiser }) == Set(merchandiser))
     #expect(round.pairs == ModelFixtures.swapped(seen))
     #expect(round.miningSeconds > 0)
     #expect(round.model.metadata["parent"] == start.version)
