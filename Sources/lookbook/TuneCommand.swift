@@ -25,7 +25,7 @@ struct TuneCommand: ParsableCommand {
     @Option(help: "Peak learning rate of the DPO adapters.") var learningRate: Float?
     @Option(help: "Stop each round's training after this many seconds (the round's model is still written).") var timeBudget: Double?
     @Option(help: "Outfits whose mistakes are mined between rounds.") var mineOutfits = 400
-    @Option(help: "At most this many pairs per round (a seeded sample).") var maxPairs: Int?
+    @Option(help: "At most this many pairs per round: mined mistakes and merchandiser pairs kept, curated pairs sampled (seeded).") var maxPairs: Int?
     @Option(help: "Random seed.") var seed: UInt64 = 0
     @Option(help: "Also write sft_messages.jsonl, sft_completions.jsonl and dpo.jsonl (round 1's pairs) here.") var exportDir: String?
 
