@@ -174,7 +174,7 @@ public struct NightlyRun: Sendable {
             let s = result.stats
             events(.info(s.full
                 ? "recomputed all \(s.anchors) products' lists and \(s.outfits) outfits (\(s.fullReason ?? "full run"))"
-                : "recomputed \(s.anchorsRecomputed) of \(s.anchors) products' lists and \(s.outfitsRecomputed) of \(s.outfits) outfits; the rest are unchanged"))
+                : "recomputed \(s.anchorsRecomputed) of \(s.anchors) products' lists and \(s.outfitsRecomputed) of \(s.outfits) outfits, patched \(s.patch.lists) lists a changed product reached (\(s.patch.rescored) reranked); the rest are unchanged"))
 
             stage("publish")
             let content = StoreContent(
