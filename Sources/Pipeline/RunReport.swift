@@ -53,6 +53,14 @@ public struct RunReport: Codable, Sendable, Equatable {
         public var outfits: Int
         public var outfitsRecomputed: Int
         public var outfitReasons: [String: Int]
+        /// Unchanged anchors and outfits whose lists a changed product reached, patched in place.
+        public var anchorsPatched: Int
+        public var outfitsPatched: Int
+        /// Lists patched in all, those whose top M changed (newcomers reranked, rules run
+        /// again), and those that lost more than their reserve and walked their pool again.
+        public var listsPatched: Int
+        public var listsRescored: Int
+        public var listsRewalked: Int
         public var retrievalScored: Int
         public var reranked: Int
         /// Thread-seconds per stage (summed over workers); `detect` is wall seconds.
@@ -64,6 +72,8 @@ public struct RunReport: Codable, Sendable, Equatable {
             fullReason = s.fullReason
             anchors = s.anchors; anchorsRecomputed = s.anchorsRecomputed; anchorReasons = s.anchorReasons
             outfits = s.outfits; outfitsRecomputed = s.outfitsRecomputed; outfitReasons = s.outfitReasons
+            anchorsPatched = s.anchorsPatched; outfitsPatched = s.outfitsPatched
+            listsPatched = s.patch.lists; listsRescored = s.patch.rescored; listsRewalked = s.patch.rewalked
             retrievalScored = s.retrievalScored; reranked = s.reranked
             seconds = ["detect": s.seconds.detect, "retrieval": s.seconds.retrieval, "rerank": s.seconds.rerank, "rules": s.seconds.rules]
             self.retrievalM = retrievalM
@@ -78,6 +88,11 @@ public struct RunReport: Codable, Sendable, Equatable {
             case outfits
             case outfitsRecomputed = "outfits_recomputed"
             case outfitReasons = "outfit_reasons"
+            case anchorsPatched = "anchors_patched"
+            case outfitsPatched = "outfits_patched"
+            case listsPatched = "lists_patched"
+            case listsRescored = "lists_rescored"
+            case listsRewalked = "lists_rewalked"
             case retrievalScored = "retrieval_scored"
             case reranked, seconds
             case retrievalM = "retrieval_m"

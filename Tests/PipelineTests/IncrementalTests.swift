@@ -154,6 +154,10 @@ private func pipelineDays() throws -> (Catalog, Catalog) {
     #expect(pc.mode == "incremental", "\(pc.fullReason ?? "")")
     #expect(pc.anchorsRecomputed > 0 && pc.anchorsRecomputed < day2.products.count / 2)
     #expect(pc.anchorReasons["new product", default: 0] > 0)
+    // The report counts the lists patched in place, apart from the anchors recomputed.
+    #expect(pc.listsPatched > 0 && pc.anchorsPatched > 0)
+    #expect(pc.listsRescored + pc.listsRewalked <= pc.listsPatched)
+    #expect(pc.anchorsRecomputed + pc.anchorsPatched <= day2.products.count)
 
     var b = try Fixture()
     small(&b)
