@@ -54,6 +54,7 @@ public struct StyleLMRecipe: Codable, Sendable, Equatable {
     }
 
     /// Missing keys take the legacy values, so older recipes and model directories load.
+    /// (Encoding is the synthesised one: every key, `lora` left out when nil.)
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         let d = StyleLMRecipe.legacy
@@ -71,24 +72,6 @@ public struct StyleLMRecipe: Codable, Sendable, Equatable {
         productFormat = try c.decodeIfPresent(OutfitPrompts.ProductFormat.self, forKey: .productFormat) ?? d.productFormat
         contextFreeWeight = try c.decodeIfPresent(Float.self, forKey: .contextFreeWeight) ?? d.contextFreeWeight
         scoring = try c.decodeIfPresent(StyleLMScoring.Options.self, forKey: .scoring) ?? d.scoring
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(vocabSize, forKey: .vocabSize)
-        try c.encode(hiddenSize, forKey: .hiddenSize)
-        try c.encode(intermediateSize, forKey: .intermediateSize)
-        try c.encode(layers, forKey: .layers)
-        try c.encode(heads, forKey: .heads)
-        try c.encode(maxLength, forKey: .maxLength)
-        try c.encode(maxItemTokens, forKey: .maxItemTokens)
-        try c.encode(pretraining, forKey: .pretraining)
-        try c.encode(fineTuning, forKey: .fineTuning)
-        try c.encodeIfPresent(lora, forKey: .lora)
-        try c.encode(seed, forKey: .seed)
-        try c.encode(productFormat, forKey: .productFormat)
-        try c.encode(contextFreeWeight, forKey: .contextFreeWeight)
-        try c.encode(scoring, forKey: .scoring)
     }
 
     public func config(vocabSize: Int) -> StyleLMConfig {
