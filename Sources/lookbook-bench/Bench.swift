@@ -12,7 +12,7 @@ struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "lookbook-bench",
         abstract: "Speed and memory figures for Lookbook's stages.",
-        subcommands: [IngestBench.self, IngestChild.self, PublishBench.self, LookupBench.self, CaptionSpeedBench.self, CaptionQualityBench.self, TokenizerBench.self, StyleLMStepBench.self, StyleLMScoreBench.self, PrecomputeBench.self, StyleLMPrecomputeBench.self])
+        subcommands: [IngestBench.self, IngestChild.self, PublishBench.self, LookupBench.self, CaptionSpeedBench.self, CaptionQualityBench.self, TokenizerBench.self, StyleLMStepBench.self, DPOStepBench.self, StyleLMScoreBench.self, PrecomputeBench.self, StyleLMPrecomputeBench.self])
 }
 
 // MARK: - Shared measurement helpers
