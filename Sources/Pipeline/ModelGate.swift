@@ -12,7 +12,7 @@ import StyleModel
 ///   least `minimumHeldOut` outfits (the lowest hashes next), never more than half.
 /// - **Questions**: every item of every held-out outfit is a blank once: the real item
 ///   and 3 random items of its slot (seeded per outfit and position, none of the
-///   outfit's own words) scored by `StyleLMScoring.scores`; FITB credit as in the
+///   outfit's own words, none from a training outfit) scored by `StyleLMScoring.scores`; FITB credit as in the
 ///   evaluation harness (`Metrics.fitbCredit`, ties shared).
 /// - **Rule**: both models answer the same questions tonight; the candidate is promoted
 ///   only when the 95 % lower bound of the mean per-question difference (candidate −
@@ -58,15 +58,19 @@ public enum ModelGate {
     }
 
     /// The gate's questions about `heldOut`, with products as the models see them
-    /// (captions in `attributes["caption"]`).
-    public static func questions(heldOut: [Outfit], products: [Product], seed: UInt64 = 0) -> [Question] {
+    /// (captions in `attributes["caption"]`). Distractors are never items of `training`
+    /// outfits: a model that has learned those items' words would prefer them for being
+    /// familiar, and the gate would punish the model that trained more (the evaluation
+    /// harness draws its negatives the same way).
+    public static func questions(heldOut: [Outfit], training: [Outfit], products: [Product], seed: UInt64 = 0) -> [Question] {
         var byID: [String: ItemText] = [:]
         for p in products { byID[p.id] = ItemText(p) }
+        let trained = Set(training.flatMap(\.items).compactMap { byID[$0] })
         var seen = Set<ItemText>()
         var bySlot: [Slot: [ItemText]] = [:]
         for p in products.sorted(by: { $0.id < $1.id }) {
             let item = byID[p.id]!
-            if seen.insert(item).inserted { bySlot[item.slot, default: []].append(item) }
+            if !trained.contains(item), seen.insert(item).inserted { bySlot[item.slot, default: []].append(item) }
         }
         var out: [Question] = []
         for outfit in heldOut.sorted(by: { $0.id < $1.id }) {

@@ -68,7 +68,7 @@ struct ModelStage {
             if let caption = captions[products[i].id], !caption.isEmpty { products[i].attributes["caption"] = caption }
         }
         let split = ModelGate.split(catalog.outfits, products: products)
-        let questions = ModelGate.questions(heldOut: split.heldOut, products: products)
+        let questions = ModelGate.questions(heldOut: split.heldOut, training: split.training, products: products)
         let current = contents.currentEntry
 
         if registry.trainingPending || current == nil {

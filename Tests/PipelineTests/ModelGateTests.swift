@@ -36,10 +36,12 @@ import TestSupport
     @Test func questionsAskForEachItemAmongThreeOfItsSlot() throws {
         let catalog = try ModelFixtures.catalog(products: 200, outfits: 60)
         let split = ModelGate.split(catalog.outfits, products: catalog.products)
-        let questions = ModelGate.questions(heldOut: split.heldOut, products: catalog.products)
-        #expect(questions == ModelGate.questions(heldOut: split.heldOut.reversed(), products: catalog.products.reversed()))
+        let questions = ModelGate.questions(heldOut: split.heldOut, training: split.training, products: catalog.products)
+        #expect(questions == ModelGate.questions(heldOut: split.heldOut.reversed(), training: split.training.reversed(),
+                                                 products: catalog.products.reversed()))
         #expect(questions.count == split.heldOut.map(\.items.count).reduce(0, +))
         let byID = Dictionary(uniqueKeysWithValues: catalog.products.map { ($0.id, ItemText($0)) })
+        let trained = Set(split.training.flatMap(\.items).compactMap { byID[$0] })
         for q in questions {
             let outfit = try #require(split.heldOut.first { $0.id == q.outfit })
             let texts = Set(outfit.items.map { byID[$0]!.text })
@@ -47,6 +49,7 @@ import TestSupport
             #expect(q.candidates.allSatisfy { $0.slot == q.slot })
             #expect(texts.contains(q.candidates[0].text) && q.context.count == outfit.items.count - 1)
             #expect(q.candidates.dropFirst().allSatisfy { !texts.contains($0.text) })
+            #expect(q.candidates.dropFirst().allSatisfy { !trained.contains($0) }, "a distractor from a training outfit")
             #expect(Set(q.candidates).count == q.candidates.count)
         }
     }
@@ -94,7 +97,7 @@ import TestSupport
         var entry = ModelFixtures.entry(trained.version, parent: untrained.version)
         let choice = try ModelStage(job: job, events: { _ in }).gate(
             trained, entry: &entry, registry: registry, current: current,
-            questions: ModelGate.questions(heldOut: split.heldOut, products: catalog.products), source: "trained")
+            questions: ModelGate.questions(heldOut: split.heldOut, training: split.training, products: catalog.products), source: "trained")
         let gate = try #require(choice.decision?.gate)
         #expect(choice.decision?.decision == "promoted", "\(gate.reason)")
         #expect(gate.candidate.fitb > gate.current.fitb + 0.1)
