@@ -125,6 +125,11 @@ public struct RecommendSettings: Sendable, Equatable, CustomStringConvertible {
     /// Candidates the retrieval stage keeps per (anchor, target slot) and per (outfit,
     /// position) for the reranker (`retrieval_m`).
     public var retrievalM: Int = 100
+    /// With a reranker that has a look-independent prior (StyleLM: its score of the item
+    /// in an empty outfit), a second retrieval source: the best `retrievalPriorM` allowed
+    /// candidates of each pool by that prior join the co-occurrence top M
+    /// (`retrieval_prior_m`; 0: off). Ignored with the co-occurrence reranker.
+    public var retrievalPriorM: Int = 300
     /// MMR trade-off between relevance (1) and diversity (0) (`mmr_lambda`).
     public var mmrLambda: Double = 0.7
     /// Largest allowed ratio between the dearer and the cheaper of anchor and candidate
@@ -221,11 +226,12 @@ extension JobConfig {
         }
         if var r = try reader.table("recommend") {
             try r.allowOnly(["complementary_k", "fitb_k", "only_in_stock", "retrieval_m", "mmr_lambda", "max_price_ratio",
-                             "same_brand_only", "exclude_brand_pairs"])
+                             "same_brand_only", "exclude_brand_pairs", "retrieval_prior_m"])
             c.recommend.complementaryK = try r.int("complementary_k", min: 1, max: 1000) ?? c.recommend.complementaryK
             c.recommend.fitbK = try r.int("fitb_k", min: 1, max: 1000) ?? c.recommend.fitbK
             c.recommend.onlyInStock = try r.bool("only_in_stock") ?? c.recommend.onlyInStock
             c.recommend.retrievalM = try r.int("retrieval_m", min: 1, max: 100_000) ?? c.recommend.retrievalM
+            c.recommend.retrievalPriorM = try r.int("retrieval_prior_m", min: 0, max: 100_000) ?? c.recommend.retrievalPriorM
             c.recommend.mmrLambda = try r.double("mmr_lambda", min: 0, max: 1) ?? c.recommend.mmrLambda
             c.recommend.maxPriceRatio = try r.double("max_price_ratio", min: 1) ?? c.recommend.maxPriceRatio
             c.recommend.sameBrandOnly = try r.bool("same_brand_only") ?? c.recommend.sameBrandOnly

@@ -78,19 +78,28 @@ public struct RetrievedList: Codable, Sendable, Equatable {
     public var ranked: [String]
     public var reranked: Int
     public var cutoff: Threshold?
-    /// Rerank scores of `approved` followed by the first `reranked` of `ranked`.
+    /// Rerank scores of `candidates`.
     public var scores: [Double]
+    /// The second source when the reranker has a prior (`PriorReranker`), else nil.
+    public var prior: PriorList?
 
-    public init(approved: [String], ranked: [String], reranked: Int, cutoff: Threshold?, scores: [Double]) {
+    public init(approved: [String], ranked: [String], reranked: Int, cutoff: Threshold?, scores: [Double], prior: PriorList? = nil) {
         self.approved = approved; self.ranked = ranked; self.reranked = reranked; self.cutoff = cutoff; self.scores = scores
+        self.prior = prior
     }
 
-    /// The candidates the reranker saw: approved ones, then the top M.
-    public var candidates: [String] { approved + ranked.prefix(reranked) }
+    /// The candidates the reranker saw: approved ones, then the top M, then the prior's
+    /// top that the top M does not hold.
+    public var candidates: [String] {
+        let top = ranked.prefix(reranked)
+        guard let prior, prior.reranked > 0 else { return approved + top }
+        let inTop = Set(top)
+        return approved + top + prior.ranked.prefix(prior.reranked).filter { !inTop.contains($0) }
+    }
 
     // Ids are joined by spaces: valid product ids never contain one (`Product.isValidID`),
     // and a list keeps ~125 of them, so the state stays a third of the size.
-    enum CodingKeys: String, CodingKey { case approved, ranked, reranked, cutoff, scores }
+    enum CodingKeys: String, CodingKey { case approved, ranked, reranked, cutoff, scores, prior }
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         func ids(_ key: CodingKeys) throws -> [String] {
@@ -101,7 +110,8 @@ public struct RetrievedList: Codable, Sendable, Equatable {
         reranked = try c.decode(Int.self, forKey: .reranked)
         cutoff = try c.decodeIfPresent(Threshold.self, forKey: .cutoff)
         scores = try c.decode([Double].self, forKey: .scores)
-        guard reranked <= ranked.count, scores.count == approved.count + reranked else {
+        prior = try c.decodeIfPresent(PriorList.self, forKey: .prior)
+        guard reranked <= ranked.count, prior.map({ $0.reranked <= $0.ranked.count }) ?? true, scores.count == candidates.count else {
             throw DecodingError.dataCorruptedError(forKey: .scores, in: c, debugDescription: "scores do not match the candidates")
         }
     }
@@ -112,6 +122,32 @@ public struct RetrievedList: Codable, Sendable, Equatable {
         try c.encode(reranked, forKey: .reranked)
         try c.encodeIfPresent(cutoff, forKey: .cutoff)
         try c.encode(scores, forKey: .scores)
+        try c.encodeIfPresent(prior, forKey: .prior)
+    }
+}
+
+/// What the prior source kept for one list (see `PriorReranker`): the best allowed
+/// candidates by the reranker's prior then id, the first `reranked` went to the
+/// reranker, the rest are a reserve; every allowed candidate not in `ranked` ranks
+/// below `cutoff` (nil: `ranked` is the whole allowed pool).
+public struct PriorList: Codable, Sendable, Equatable {
+    public var ranked: [String]
+    public var reranked: Int
+    public var cutoff: Threshold?
+    public init(ranked: [String], reranked: Int, cutoff: Threshold?) { self.ranked = ranked; self.reranked = reranked; self.cutoff = cutoff }
+    enum CodingKeys: String, CodingKey { case ranked, reranked, cutoff }
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let s = try c.decode(String.self, forKey: .ranked)
+        ranked = s.isEmpty ? [] : s.split(separator: " ").map(String.init)
+        reranked = try c.decode(Int.self, forKey: .reranked)
+        cutoff = try c.decodeIfPresent(Threshold.self, forKey: .cutoff)
+    }
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(ranked.joined(separator: " "), forKey: .ranked)
+        try c.encode(reranked, forKey: .reranked)
+        try c.encodeIfPresent(cutoff, forKey: .cutoff)
     }
 }
 
@@ -208,6 +244,8 @@ struct ChangeSet: Sendable {
     /// Per slot, the versions of changed products in it: the new one (an index into the
     /// run's items) and the old one (featurised with the current model).
     let bySlot: [Slot: [Version]]
+    /// The reranker's prior of the old versions, by id (the prior source is on).
+    var oldPrior: [String: Double] = [:]
 
     struct Version: Sendable {
         let id: String
@@ -237,7 +275,49 @@ extension RunContext {
                 .init(id: id, current: nil, old: Item(old.product, model: model, caption: old.caption, imageHash: old.imageHash)))
         }
         for s in bySlot.keys { bySlot[s]!.sort { $0.id < $1.id } }
-        return ChangeSet(ids: ids, bySlot: bySlot)
+        var set = ChangeSet(ids: ids, bySlot: bySlot)
+        if let priorReranker, priorM > 0 {
+            let olds = bySlot.values.flatMap { $0 }.compactMap { v in v.old.map { (v.id, $0.product) } }
+            let p = Self.priors(priorReranker, olds.map(\.1))
+            for (o, v) in zip(olds, p) { set.oldPrior[o.0] = v }
+        }
+        return set
+    }
+
+    /// Whether a change can reach what the prior source kept for a list (as `reaches`).
+    func reachesPrior(_ kept: PriorList, versions: [ChangeSet.Version], oldPrior: [String: Double], filter: Filter) -> Bool {
+        for v in versions {
+            let score: Double
+            if let c = v.current {
+                guard let verdict = filter.allows(c), verdict != .approve else { continue }
+                score = prior[c]
+            } else if let old = v.old {
+                guard filter.allowsOld(old), let s = oldPrior[v.id] else { continue }
+                score = s
+            } else { continue }
+            guard let cutoff = kept.cutoff else { return true }
+            if cutoff.admits(score: score, id: v.id) { return true }
+        }
+        return false
+    }
+
+    /// Whether a change reaches either source of a list.
+    func reachesList(_ kept: RetrievedList, versions: [ChangeSet.Version], changes: ChangeSet, weights: [Float], filter: Filter) -> Bool {
+        if reaches(kept, versions: versions, weights: weights, filter: filter) { return true }
+        guard priorM > 0 else { return false }
+        guard let p = kept.prior else { return true }
+        return reachesPrior(p, versions: versions, oldPrior: changes.oldPrior, filter: filter)
+    }
+
+    /// The prior source's kept candidates after the changes (as `patched`); empty when
+    /// the source is off, nil when it must walk its pool again.
+    func patchedPrior(_ kept: RetrievedList, versions: [ChangeSet.Version], changed: Set<String>, filter: Filter)
+        -> (ranked: [(Int, Double)], cutoff: Threshold?)? {
+        guard priorM > 0 else { return ([], nil) }
+        guard let p = kept.prior else { return nil }
+        let prior = self.prior
+        return patchedRanking(p.ranked, cutoff: p.cutoff, m: priorM, depth: priorDepth, versions: versions, changed: changed,
+                              filter: filter) { prior[$0] }
     }
 
     /// Whether a change can reach what retrieval kept for a list: a version that is
@@ -264,27 +344,36 @@ extension RunContext {
     /// than M remain but the pool had more (walk it again).
     func patched(_ kept: RetrievedList, versions: [ChangeSet.Version], changed: Set<String>, weights: [Float], filter: Filter)
         -> (ranked: [(Int, Double)], cutoff: Threshold?)? {
+        let index = self.index
+        return weights.withUnsafeBufferPointer { w in
+            patchedRanking(kept.ranked, cutoff: kept.cutoff, m: settings.retrievalM, depth: depth, versions: versions, changed: changed,
+                           filter: filter) { index.score(w, $0) }
+        }
+    }
+
+    /// One source's kept ids after the changes, by `score` then id, at most `depth`.
+    func patchedRanking(_ keptRanked: [String], cutoff keptCutoff: Threshold?, m: Int, depth: Int, versions: [ChangeSet.Version],
+                        changed: Set<String>, filter: Filter, score: (Int) -> Double) -> (ranked: [(Int, Double)], cutoff: Threshold?)? {
         var members: [Int] = []
-        members.reserveCapacity(kept.ranked.count + versions.count)
-        for id in kept.ranked where !changed.contains(id) {
+        members.reserveCapacity(keptRanked.count + versions.count)
+        for id in keptRanked where !changed.contains(id) {
             guard let j = position[id] else { return nil }  // cannot happen: unchanged ids are in the catalog
             members.append(j)
         }
         for v in versions {
             guard let c = v.current, let verdict = filter.allows(c), verdict != .approve else { continue }
-            let s = weights.withUnsafeBufferPointer { index.score($0, c) }
-            if kept.cutoff == nil || kept.cutoff!.admits(score: s, id: v.id) { members.append(c) }
+            let s = score(c)
+            if keptCutoff == nil || keptCutoff!.admits(score: s, id: v.id) { members.append(c) }
         }
-        var ranked = weights.withUnsafeBufferPointer { w in members.map { ($0, index.score(w, $0)) } }
+        var ranked = members.map { ($0, score($0)) }
         ranked.sort { $0.1 != $1.1 ? $0.1 > $1.1 : index.rank[$0.0] < index.rank[$1.0] }
-        let m = settings.retrievalM
-        if ranked.count < m && kept.cutoff != nil { return nil }
+        if ranked.count < m && keptCutoff != nil { return nil }
         if ranked.count > depth {
             ranked.removeLast(ranked.count - depth)
             let last = ranked[ranked.count - 1]
             return (ranked, Threshold(score: last.1, id: items[last.0].product.id))
         }
-        return (ranked, kept.cutoff)
+        return (ranked, keptCutoff)
     }
 
     enum Outcome<R: Sendable>: Sendable {
@@ -325,32 +414,37 @@ extension RunContext {
                 t.finish()
                 return .recomputed(complementary(for: i, clock: clock), "changed product")
             }
-            guard reaches(kept, versions: versions, weights: weights, filter: filter) else { continue }
+            guard reachesList(kept, versions: versions, changes: changes, weights: weights, filter: filter) else { continue }
             t.lap(.detect, scored: 0)
             counts.patch.lists += 1
             let list: ListResult
-            if let (ranked, cutoff) = patched(kept, versions: versions, changed: changes.ids, weights: weights, filter: filter) {
+            if let (ranked, cutoff) = patched(kept, versions: versions, changed: changes.ids, weights: weights, filter: filter),
+               let (prior, priorCutoff) = patchedPrior(kept, versions: versions, changed: changes.ids, filter: filter) {
                 let approved = kept.approved.compactMap { position[$0] }
                 let oldTop = Array(kept.ranked.prefix(kept.reranked))
                 let newTop = ranked.prefix(settings.retrievalM).map { items[$0.0].product.id }
                 t.lap(.retrieval, scored: ranked.count)
-                if newTop == oldTop && !oldTop.contains(where: changes.ids.contains) {
+                let oldPriorTop = kept.prior.map { Array($0.ranked.prefix($0.reranked)) } ?? []
+                let newPriorTop = prior.prefix(priorM).map { items[$0.0].product.id }
+                if newTop == oldTop && !oldTop.contains(where: changes.ids.contains)
+                    && newPriorTop == oldPriorTop && !oldPriorTop.contains(where: changes.ids.contains) {
                     var k = kept
                     k.ranked = ranked.map { items[$0.0].product.id }
                     k.cutoff = cutoff
+                    if priorM > 0 { k.prior = PriorList(ranked: prior.map { items[$0.0].product.id }, reranked: newPriorTop.count, cutoff: priorCutoff) }
                     result.retrieved[slot.rawValue] = k
                     continue
                 }
                 counts.patch.rescored += 1
                 list = finish(.anchor(i), slot: slot, weights: weights, approved: approved, ranked: ranked, cutoff: cutoff,
-                              known: known(kept, changed: changes.ids), timer: &t)
+                              prior: prior, priorCutoff: priorCutoff, known: known(kept, changed: changes.ids), timer: &t)
             } else {
                 counts.patch.rewalked += 1
                 counts.patch.rescored += 1
                 let w = walk(pool: bySlot[slot] ?? [], weights: weights, filter: filter)
                 t.lap(.retrieval, scored: w.scored)
                 list = finish(.anchor(i), slot: slot, weights: weights, approved: w.approved, ranked: w.ranked, cutoff: w.cutoff,
-                              known: known(kept, changed: changes.ids), timer: &t)
+                              prior: w.prior, priorCutoff: w.priorCutoff, known: known(kept, changed: changes.ids), timer: &t)
             }
             result.retrieved[slot.rawValue] = list.retrieved
             result.lists.removeAll { $0.targetSlot == slot }
@@ -387,31 +481,36 @@ extension RunContext {
             }
             let weights = model.query(context.map { items[$0].features }).weights
             let filter = outfitFilter(outfit: outfit, context: context)
-            guard reaches(kept, versions: versions, weights: weights, filter: filter) else { continue }
+            guard reachesList(kept, versions: versions, changes: changes, weights: weights, filter: filter) else { continue }
             t.lap(.detect, scored: 0)
             counts.patch.lists += 1
             let list: ListResult
-            if let (ranked, cutoff) = patched(kept, versions: versions, changed: changes.ids, weights: weights, filter: filter) {
+            if let (ranked, cutoff) = patched(kept, versions: versions, changed: changes.ids, weights: weights, filter: filter),
+               let (prior, priorCutoff) = patchedPrior(kept, versions: versions, changed: changes.ids, filter: filter) {
                 let oldTop = Array(kept.ranked.prefix(kept.reranked))
                 let newTop = ranked.prefix(settings.retrievalM).map { items[$0.0].product.id }
                 t.lap(.retrieval, scored: ranked.count)
-                if newTop == oldTop && !oldTop.contains(where: changes.ids.contains) {
+                let oldPriorTop = kept.prior.map { Array($0.ranked.prefix($0.reranked)) } ?? []
+                let newPriorTop = prior.prefix(priorM).map { items[$0.0].product.id }
+                if newTop == oldTop && !oldTop.contains(where: changes.ids.contains)
+                    && newPriorTop == oldPriorTop && !oldPriorTop.contains(where: changes.ids.contains) {
                     var k = kept
                     k.ranked = ranked.map { items[$0.0].product.id }
                     k.cutoff = cutoff
+                    if priorM > 0 { k.prior = PriorList(ranked: prior.map { items[$0.0].product.id }, reranked: newPriorTop.count, cutoff: priorCutoff) }
                     result.retrieved[String(p)] = k
                     continue
                 }
                 counts.patch.rescored += 1
                 list = finish(.outfit(context), slot: slot, weights: weights, approved: [], ranked: ranked, cutoff: cutoff,
-                              known: known(kept, changed: changes.ids), timer: &t)
+                              prior: prior, priorCutoff: priorCutoff, known: known(kept, changed: changes.ids), timer: &t)
             } else {
                 counts.patch.rewalked += 1
                 counts.patch.rescored += 1
                 let w = walk(pool: bySlot[slot] ?? [], weights: weights, filter: filter)
                 t.lap(.retrieval, scored: w.scored)
                 list = finish(.outfit(context), slot: slot, weights: weights, approved: [], ranked: w.ranked, cutoff: w.cutoff,
-                              known: known(kept, changed: changes.ids), timer: &t)
+                              prior: w.prior, priorCutoff: w.priorCutoff, known: known(kept, changed: changes.ids), timer: &t)
             }
             result.retrieved[String(p)] = list.retrieved
             result.blanks.removeAll { $0.position == p }

@@ -51,11 +51,17 @@ public struct Precomputer: Sendable {
     static let stateFormat = "precompute@2"
 
     /// Everything that, when it changes, may change every list: the retrieval model's
-    /// version, the reranker's, the state format, the settings and the slot table.
+    /// version, the reranker's, the state format, the settings (and the prior source's
+    /// depth when it is on) and the slot table.
     public var fingerprint: String {
         let slots = Slot.allCases.map { "\($0.rawValue):" + compatibility.targets(for: $0).map(\.rawValue).joined(separator: ",") }
-        return "retrieval=\(model.version) rerank=\(reranker?.version ?? model.version) state=\(Self.stateFormat) [\(settings)] slots=\(slots.joined(separator: ";"))"
+        let prior = priorM > 0 ? " prior=\(priorM)" : ""
+        return "retrieval=\(model.version) rerank=\(reranker?.version ?? model.version) state=\(Self.stateFormat) [\(settings)]\(prior) slots=\(slots.joined(separator: ";"))"
     }
+
+    /// Candidates per list from the reranker's prior (`PriorReranker`): 0 when the
+    /// reranker has none (the co-occurrence one) or `retrieval_prior_m` is 0.
+    public var priorM: Int { reranker is any PriorReranker ? settings.retrievalPriorM : 0 }
 
     public struct Output: Sendable, Equatable {
         public var complementary: [Recommendation]
@@ -192,9 +198,15 @@ struct RunContext: Sendable {
     /// Indices per slot of the products that may be recommended (in stock when asked).
     let bySlot: [Slot: [Int]]
     let position: [String: Int]
+    /// The second source: candidates per list by the reranker's prior (0: off), and the
+    /// prior of every item of the run (empty when off).
+    let priorM: Int
+    let prior: [Double]
+    let priorReranker: (any PriorReranker)?
 
     /// Candidates kept per list: the top M and a reserve behind them.
     var depth: Int { settings.retrievalM + Self.reserve(settings.retrievalM) }
+    var priorDepth: Int { priorM == 0 ? 0 : priorM + Self.reserve(priorM) }
     static func reserve(_ m: Int) -> Int { max(4, m / 4) }
 
     init(_ p: Precomputer, products: [Product]) {
@@ -232,6 +244,31 @@ struct RunContext: Sendable {
         }
         self.bySlot = bySlot
         position = Dictionary(products.enumerated().map { ($1.id, $0) }, uniquingKeysWith: { a, _ in a })
+        if p.priorM > 0, let pr = p.reranker as? any PriorReranker {
+            priorM = p.priorM
+            priorReranker = pr
+            prior = Self.priors(pr, products)
+        } else {
+            priorM = 0; prior = []; priorReranker = nil
+        }
+    }
+
+    /// The reranker's prior of each product, batched by slot in chunks over all cores.
+    static func priors(_ reranker: any PriorReranker, _ products: [Product]) -> [Double] {
+        var bySlot: [Slot: [Int]] = [:]
+        for (i, q) in products.enumerated() { bySlot[q.slot, default: []].append(i) }
+        let chunks: [(Slot, ArraySlice<Int>)] = Slot.allCases.flatMap { slot -> [(Slot, ArraySlice<Int>)] in
+            guard let all = bySlot[slot] else { return [] }
+            return stride(from: 0, to: all.count, by: 256).map { lo in (slot, all[lo..<min(all.count, lo + 256)]) }
+        }
+        let scored = parallelMap(count: chunks.count) { c in
+            let s = reranker.priorScores(slot: chunks[c].0, candidates: chunks[c].1.map { products[$0] })
+            precondition(s.count == chunks[c].1.count, "the reranker \(reranker.version) returned \(s.count) priors for \(chunks[c].1.count) candidates")
+            return s
+        }
+        var out = [Double](repeating: 0, count: products.count)
+        for (c, s) in zip(chunks, scored) { for (i, v) in zip(c.1, s) { out[i] = v } }
+        return out
     }
 
     /// Which candidates a list may hold: `allows` for this run's items (nil: not allowed,
@@ -285,6 +322,9 @@ struct RunContext: Sendable {
         var approved: [Int]
         var cutoff: Threshold?
         var scored: Int
+        /// The prior source: best first by prior then id, at most `priorDepth` (empty when off).
+        var prior: [(Int, Double)] = []
+        var priorCutoff: Threshold?
     }
 
     /// Stage 1 for one list: the best `depth` allowed candidates of `pool` by retrieval
@@ -295,17 +335,25 @@ struct RunContext: Sendable {
         var scored = 0
         let k = depth
         var heap = RankHeap(capacity: k, rank: index.rank)
+        var priorHeap = RankHeap(capacity: priorDepth, rank: index.rank)
+        let usePrior = priorM > 0
         weights.withUnsafeBufferPointer { w in
             for j in pool {
                 guard let verdict = filter.allows(j) else { continue }
                 if verdict == .approve { approved.append(j); continue }
                 scored += 1
                 heap.offer(j, index.score(w, j))
+                if usePrior { priorHeap.offer(j, prior[j]) }
             }
         }
         let ranked = heap.sorted()
         let cutoff = ranked.count == k ? ranked.last.map { Threshold(score: $0.1, id: items[$0.0].product.id) } : nil
-        return Walk(ranked: ranked, approved: approved, cutoff: cutoff, scored: scored)
+        var walk = Walk(ranked: ranked, approved: approved, cutoff: cutoff, scored: scored)
+        if usePrior {
+            walk.prior = priorHeap.sorted()
+            walk.priorCutoff = walk.prior.count == priorDepth ? walk.prior.last.map { Threshold(score: $0.1, id: items[$0.0].product.id) } : nil
+        }
+        return walk
     }
 
     /// Whose look a list completes: an anchor's, or an outfit's other members'.
@@ -319,12 +367,19 @@ struct RunContext: Sendable {
         var retrieved: RetrievedList
     }
 
-    /// Stages 2 and 3 for one list: rerank the approved candidates and the top M of
-    /// `ranked` (reusing `known` scores by id), then the list rules and reasons.
+    /// Stages 2 and 3 for one list: rerank the approved candidates, the top M of
+    /// `ranked` and the top `priorM` of `prior` not among them (reusing `known` scores
+    /// by id), then the list rules and reasons.
     func finish(_ look: Look, slot: Slot, weights: [Float], approved: [Int], ranked: [(Int, Double)], cutoff: Threshold?,
+                prior: [(Int, Double)] = [], priorCutoff: Threshold? = nil,
                 known: [String: Double], timer t: inout StageClock.Timer) -> ListResult {
         let top = ranked.prefix(settings.retrievalM)
-        let candidates = approved + top.map(\.0)
+        var candidates = approved + top.map(\.0)
+        let priorTop = prior.prefix(priorM)
+        if !priorTop.isEmpty {
+            let inTop = Set(top.map(\.0))
+            candidates += priorTop.lazy.map(\.0).filter { !inTop.contains($0) }
+        }
         var scores = [Double](repeating: 0, count: candidates.count)
         var missing: [Int] = []
         for (n, c) in candidates.enumerated() {
@@ -339,7 +394,10 @@ struct RunContext: Sendable {
         if !missing.isEmpty {
             if rerankIsRetrieval {
                 weights.withUnsafeBufferPointer { w in
-                    for n in missing { scores[n] = n < approved.count ? index.score(w, candidates[n]) : top[top.startIndex + n - approved.count].1 }
+                    for n in missing {
+                        scores[n] = n < approved.count || n >= approved.count + top.count
+                            ? index.score(w, candidates[n]) : top[top.startIndex + n - approved.count].1
+                    }
                 }
             } else {
                 let s = reranker.scores(context: contextProducts, slot: slot, candidates: missing.map { items[candidates[$0]].product })
@@ -348,8 +406,11 @@ struct RunContext: Sendable {
             }
         }
         t.lap(.rerank, scored: missing.count)
-        let retrieved = RetrievedList(approved: approved.map { index.ids[$0] }, ranked: ranked.map { index.ids[$0.0] },
+        var retrieved = RetrievedList(approved: approved.map { index.ids[$0] }, ranked: ranked.map { index.ids[$0.0] },
                                       reranked: top.count, cutoff: cutoff, scores: scores)
+        if priorM > 0 {
+            retrieved.prior = PriorList(ranked: prior.map { index.ids[$0.0] }, reranked: priorTop.count, cutoff: priorCutoff)
+        }
         guard !candidates.isEmpty else { return ListResult(items: [], retrieved: retrieved) }
         let isApproved = candidates.indices.map { $0 < approved.count }
         let k: Int
@@ -384,7 +445,7 @@ struct RunContext: Sendable {
             let w = walk(pool: bySlot[slot] ?? [], weights: weights, filter: filter)
             t.lap(.retrieval, scored: w.scored)
             let list = finish(.anchor(i), slot: slot, weights: weights, approved: w.approved, ranked: w.ranked, cutoff: w.cutoff,
-                              known: [:], timer: &t)
+                              prior: w.prior, priorCutoff: w.priorCutoff, known: [:], timer: &t)
             result.retrieved[slot.rawValue] = list.retrieved
             if !list.items.isEmpty { result.lists.append(Recommendation(anchorID: anchor.product.id, targetSlot: slot, items: list.items)) }
         }
@@ -415,7 +476,7 @@ struct RunContext: Sendable {
             let w = walk(pool: bySlot[slot] ?? [], weights: weights, filter: outfitFilter(outfit: outfit, context: context))
             t.lap(.retrieval, scored: w.scored)
             let list = finish(.outfit(context), slot: slot, weights: weights, approved: [], ranked: w.ranked, cutoff: w.cutoff,
-                              known: [:], timer: &t)
+                              prior: w.prior, priorCutoff: w.priorCutoff, known: [:], timer: &t)
             result.retrieved[String(p)] = list.retrieved
             if !list.items.isEmpty { result.blanks.append(BlankCandidates(outfitID: outfit.id, position: p, items: list.items)) }
         }

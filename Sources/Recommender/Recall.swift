@@ -9,8 +9,18 @@ public struct RetrievalRecall: Sendable, Equatable, Codable {
     public var m: Int
     /// Σ |top k after retrieval(M) + rerank ∩ top k of an exhaustive rerank| / Σ |exhaustive top k|.
     public var recall: Double
-    /// The same at other retrieval depths (`alsoAt`), by M.
+    /// The prior source's depth (0: off, see `PriorReranker`).
+    public var priorM: Int = 0
+    /// The same at other retrieval depths (`alsoAt`), by M (the prior source's depth as run).
     public var recallAt: [Int: Double] = [:]
+    /// The same at other pairs of depths (`grid`): co-occurrence M, prior M.
+    public var recallGrid: [Depth: Double] = [:]
+    public struct Depth: Sendable, Hashable, Codable, Comparable {
+        public var m: Int
+        public var prior: Int
+        public init(m: Int, prior: Int) { self.m = m; self.prior = prior }
+        public static func < (a: Self, b: Self) -> Bool { (a.m, a.prior) < (b.m, b.prior) }
+    }
     /// Candidates the exhaustive rerank scored (the cost of measuring).
     public var exhaustiveScored: Int
 }
@@ -36,9 +46,14 @@ extension Precomputer {
     /// the same scores (a reranker's score of a candidate depends only on the look and
     /// the candidate, see `Reranker`), so `alsoAt` depths cost nothing more.
     ///
+    /// With the prior source on (`PriorReranker`), the retrieved candidates are those the
+    /// precompute reranks: the co-occurrence top M and the prior's top `priorM`; `grid`
+    /// measures other pairs of depths (a prior depth needs the source on).
+    ///
     /// With `proxy`, the retrieved M are a union: the proxy's best `proxyShare · M`, then
     /// the co-occurrence order fills the rest.
     public func retrievalRecall(products: [Product], sample: Int = 200, k: Int = 10, seed: UInt64 = 1, alsoAt: [Int] = [],
+                                grid: [RetrievalRecall.Depth] = [],
                                 proxy: (any RetrievalProxy)? = nil, proxyShare: Double = 0.5,
                                 progress: (@Sendable (Int, Int) -> Void)? = nil) -> RetrievalRecall {
         let ctx = RunContext(self, products: products)
@@ -47,7 +62,11 @@ extension Precomputer {
         rng.shuffle(&anchors)
         let sampled = Array(anchors.prefix(sample))
         let m = settings.retrievalM
-        let depths = [m] + alsoAt.filter { $0 != m }
+        let p = ctx.priorM
+        let usePrior = p > 0 && proxy == nil
+        let pairs = [RetrievalRecall.Depth(m: m, prior: usePrior ? p : 0)] + alsoAt.filter { $0 != m }.map { .init(m: $0, prior: usePrior ? p : 0) }
+            + (proxy == nil ? grid.filter { $0.prior == 0 || ctx.priorM > 0 } : [])
+        let depths = pairs.map(\.m)
         let perAnchor = parallelMap(count: sampled.count, progress: { progress?($0, sampled.count) }) { n -> (lists: Int, hit: [Int], total: Int, scored: Int) in
             let i = sampled[n]
             let anchor = ctx.items[i]
@@ -71,8 +90,20 @@ extension Precomputer {
                     for j in allowed { heap.offer(j, score(ctx.items[j].product)) }
                     proxyRanked = heap.sorted().map(\.0)
                 }
-                func retrieved(_ depth: Int) -> ArraySlice<Int> {
-                    guard proxy != nil else { return ranked.prefix(depth) }
+                var priorRanked: [Int] = []
+                if ctx.priorM > 0 && proxy == nil {
+                    var heap = RankHeap(capacity: allowed.count, rank: ctx.index.rank)
+                    for j in allowed { heap.offer(j, ctx.prior[j]) }
+                    priorRanked = heap.sorted().map(\.0)
+                }
+                func retrieved(_ d: Int) -> ArraySlice<Int> {
+                    let depth = depths[d]
+                    guard proxy != nil else {
+                        let top = ranked.prefix(depth)
+                        guard pairs[d].prior > 0 else { return top }
+                        let inTop = Set(top)
+                        return (Array(top) + priorRanked.prefix(pairs[d].prior).filter { !inTop.contains($0) })[...]
+                    }
                     var out = Array(proxyRanked.prefix(Int(Double(depth) * proxyShare)))
                     var seen = Set(out)
                     for j in ranked where out.count < depth && seen.insert(j).inserted { out.append(j) }
@@ -86,7 +117,7 @@ extension Precomputer {
                     return Set(heap.sorted().map(\.0))
                 }
                 let exhaustive = best(ranked[...])
-                for (d, depth) in depths.enumerated() { hit[d] += exhaustive.intersection(best(retrieved(depth))).count }
+                for d in depths.indices { hit[d] += exhaustive.intersection(best(retrieved(d))).count }
                 total += exhaustive.count
                 scored += allowed.count
                 lists += 1
@@ -96,10 +127,19 @@ extension Precomputer {
         let total = perAnchor.reduce(0) { $0 + $1.total }
         func recall(_ d: Int) -> Double { total == 0 ? 1 : Double(perAnchor.reduce(0) { $0 + $1.hit[d] }) / Double(total) }
         var at: [Int: Double] = [:]
-        for (d, depth) in depths.enumerated() where d > 0 { at[depth] = recall(d) }
+        let extra = alsoAt.filter { $0 != m }.count
+        for d in depths.indices where d > 0 && d <= extra { at[depths[d]] = recall(d) }
+        var gridOut: [RetrievalRecall.Depth: Double] = [:]
+        for d in depths.indices where d > extra { gridOut[pairs[d]] = recall(d) }
         return RetrievalRecall(anchors: sampled.count, lists: perAnchor.reduce(0) { $0 + $1.lists }, k: k, m: m,
-                               recall: recall(0), recallAt: at,
+                               recall: recall(0), priorM: usePrior ? p : 0, recallAt: at, recallGrid: gridOut,
                                exhaustiveScored: perAnchor.reduce(0) { $0 + $1.scored })
+    }
+
+    /// The reranker's prior of each product (the prior source's scores), for benchmarks:
+    /// what every run computes once when the source is on.
+    public static func priors(_ reranker: any PriorReranker, products: [Product]) -> [Double] {
+        RunContext.priors(reranker, products)
     }
 
     /// Precomputes the complementary lists of `anchors` (product ids) alone, for

@@ -52,3 +52,13 @@ public struct CooccurrenceReranker: Reranker {
         return context.lazy.compactMap { model.reason(anchor: self.featureSet($0), candidate: c) }.first
     }
 }
+
+/// A reranker with a look-independent prior: how well a candidate fills slot `slot` in
+/// no look at all (StyleLM: its score as the blank of an empty outfit). The precompute
+/// then retrieves from a second space, the best `RecommendSettings.retrievalPriorM`
+/// candidates of each pool by this prior, unioned with the co-occurrence top M: the
+/// reranker's top 10 lean on what it likes anywhere, which co-occurrence does not see.
+/// The prior of a product must depend only on the product (and the reranker's version).
+public protocol PriorReranker: Reranker {
+    func priorScores(slot: Slot, candidates: [Product]) -> [Double]
+}

@@ -7,7 +7,7 @@ import StyleModel
 /// `StyleLMScoring`), one shared prompt per call. Items speak through their caption
 /// when they have one, their title otherwise, so a model trained on one catalog reads
 /// another (captions are the shared vocabulary across languages).
-public struct StyleLMReranker: Reranker {
+public struct StyleLMReranker: PriorReranker {
     public let scoring: StyleLMScoring
     let captions: [String: String]
     /// One description per look: `why` is asked for every chosen candidate of a list.
@@ -28,6 +28,11 @@ public struct StyleLMReranker: Reranker {
 
     public func scores(context: [Product], slot: Slot, candidates: [Product]) -> [Double] {
         scoring.scores(context: context.map(item), slot: slot, candidates: candidates.map(item))
+    }
+
+    /// The candidate's score as the blank of an empty outfit (the retrieval prior).
+    public func priorScores(slot: Slot, candidates: [Product]) -> [Double] {
+        scores(context: [], slot: slot, candidates: candidates)
     }
 
     /// The model's description of the ideal item for the blank, e.g. "black leather

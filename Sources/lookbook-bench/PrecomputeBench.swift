@@ -35,14 +35,14 @@ struct PrecomputeBench: ParsableCommand {
 
         let settings = RecommendSettings()
         let full = Precomputer(model: model, settings: settings, feedback: c1.feedback)
-        // Only the first run's result is kept (each holds every list: hundreds of MiB).
+        // One result alive at a time (each holds every list: hundreds of MiB): the
+        // previous run's is released before the next starts, the last one is kept.
         var fullWalls: [Double] = [], fullStats: [PrecomputeStats] = []
-        var first: Precomputer.Result!
+        var first: Precomputer.Result?
         for r in 0..<runs {
-            var result: Precomputer.Result!
-            let wall = seconds { result = full.run(products: c1.products, outfits: c1.outfits, previous: nil) }
-            fullWalls.append(wall); fullStats.append(result.stats)
-            if r == 0 { first = result }
+            first = nil
+            let wall = seconds { first = full.run(products: c1.products, outfits: c1.outfits, previous: nil) }
+            fullWalls.append(wall); fullStats.append(first!.stats)
             print("full run \(r + 1): \(fmt(wall, 2)) s, peak RSS so far \(fmt(peakRSSMiB(), 0)) MiB")
         }
         let fullWall = median(fullWalls)
@@ -60,7 +60,10 @@ struct PrecomputeBench: ParsableCommand {
         }
         var fullWrite: [Double] = []
         var rows = 0
-        for _ in 0..<runs { let (s, n) = try write(c1, first.output); fullWrite.append(s); rows = n }
+        for _ in 0..<runs { let (s, n) = try write(c1, first!.output); fullWrite.append(s); rows = n }
+        // The incremental runs need the state alone.
+        var previous: PrecomputeState? = first!.state
+        first = nil
 
         print("")
         print("full precompute, \(products) products (median of \(runs))")
@@ -69,15 +72,18 @@ struct PrecomputeBench: ParsableCommand {
         // Incremental: the same model on the next day's catalog.
         let next = Precomputer(model: model, settings: settings, feedback: c1.feedback + c2.feedback)
         var incWalls: [Double] = [], incStats: [PrecomputeStats] = []
-        var incFirst: Precomputer.Result!
+        var incOutput: Precomputer.Output?
         for r in 0..<runs {
-            var result: Precomputer.Result!
-            let wall = seconds { result = next.run(products: c2.products, outfits: c2.outfits, previous: first.state) }
-            incWalls.append(wall); incStats.append(result.stats)
-            if r == 0 { incFirst = result }
+            incOutput = nil
+            var result: Precomputer.Result?
+            let wall = seconds { result = next.run(products: c2.products, outfits: c2.outfits, previous: previous) }
+            incWalls.append(wall); incStats.append(result!.stats)
+            incOutput = result!.output
+            result = nil
+            print("incremental run \(r + 1): \(fmt(wall, 2)) s, peak RSS so far \(fmt(peakRSSMiB(), 0)) MiB")
         }
         var incWrite: [Double] = []
-        for _ in 0..<runs { incWrite.append(try write(c2, incFirst.output).0) }
+        for _ in 0..<runs { incWrite.append(try write(c2, incOutput!).0) }
         let inc = incStats[0]
         // What the nightly run would do: it retrains the retrieval model on day 2's outfits.
         let retrained = CooccurrenceModel.train(products: c2.products, outfits: c2.outfits)
@@ -96,9 +102,10 @@ struct PrecomputeBench: ParsableCommand {
         line("lists a change reached", "\(inc.patch.lists): \(inc.patch.rescored) top M changed (newcomers reranked, rules again), \(inc.patch.rewalked) pools walked again, the rest reserve only")
         line("detect (changes vs kept lists), CPU-s", "\(fmt(median(incStats.map(\.seconds.detect)), 2)) s")
         report(incStats, wall: median(incWalls), write: median(incWrite), rows: rows)
-        let same = next.run(products: c2.products, outfits: c2.outfits, previous: nil).output == incFirst.output
+        previous = nil
+        let same = next.run(products: c2.products, outfits: c2.outfits, previous: nil).output == incOutput!
         line("incremental == full recompute", same ? "yes" : "NO")
-        first = nil; incFirst = nil
+        incOutput = nil
 
         let recall = full.retrievalRecall(products: c1.products, sample: recallSample)
         print("")

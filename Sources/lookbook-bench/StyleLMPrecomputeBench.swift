@@ -21,7 +21,12 @@ struct StyleLMPrecomputeBench: ParsableCommand {
     @Option(help: "Curated outfits (default: 0.4 per product).") var outfits: Int?
     @Option(help: "Anchors sampled for the recall (each costs an exhaustive StyleLM rerank of its pools).") var recallSample = 20
     @Option(help: "Anchors precomputed with StyleLM to time it.") var timeSample = 40
-    @Option(help: "Retrieval depths M to report the recall at (besides the job's 100).") var depths = "50,200,400"
+    @Option(help: "Retrieval depths M to report the recall at (besides the job's 100), prior source as shipped.") var depths = "50,200,400"
+    @Option(help: "Pairs M/prior M to report the recall at (prior 0: co-occurrence alone).")
+    var grid = "100/0,200/0,400/0,100/100,100/200,100/300,100/400,200/200,200/300"
+    @Option(help: "Candidates per list from StyleLM's prior (the job's retrieval_prior_m; 0: co-occurrence alone).")
+    var priorM = RecommendSettings().retrievalPriorM
+    @Flag(help: "Also measure the StyleLM proxies of the recall study (each costs another exhaustive rerank).") var proxies = false
 
     func run() throws {
         let outfitCount = outfits ?? products * 2 / 5
@@ -34,8 +39,13 @@ struct StyleLMPrecomputeBench: ParsableCommand {
         let params = scoring.inference.config.parameterCount
         line("StyleLM", "\(scoring.version), \(params) parameters, loaded in \(fmt(load, 2)) s")
         let reranker = StyleLMReranker(scoring: scoring)
-        let settings = RecommendSettings()
+        var settings = RecommendSettings()
+        settings.retrievalPriorM = priorM
         let extra = depths.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+        let pairs = grid.split(separator: ",").compactMap { pair -> RetrievalRecall.Depth? in
+            let parts = pair.split(separator: "/").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+            return parts.count == 2 ? .init(m: parts[0], prior: parts[1]) : nil
+        }
 
         // Same run reference: the co-occurrence reranker on the same sample.
         let cooc = Precomputer(model: retrieval, settings: settings, feedback: catalog.feedback)
@@ -43,20 +53,23 @@ struct StyleLMPrecomputeBench: ParsableCommand {
         let stylelm = Precomputer(model: retrieval, reranker: reranker, settings: settings, feedback: catalog.feedback)
         var recall: RetrievalRecall!
         let recallTime = seconds {
-            recall = stylelm.retrievalRecall(products: catalog.products, sample: recallSample, alsoAt: extra) { done, total in
+            recall = stylelm.retrievalRecall(products: catalog.products, sample: recallSample, alsoAt: extra, grid: pairs) { done, total in
                 if done % 5 == 0 || done == total { FileHandle.standardError.write(Data("recall: \(done)/\(total) anchors\n".utf8)) }
             }
         }
         print("")
         print("retrieval recall@\(recall.k) vs an exhaustive rerank, \(recall.lists) lists of \(recall.anchors) anchors")
         line("  co-occurrence reranker, M = \(recall.m)", "\(fmt(cooc.recall * 100, 2)) % (by construction)")
-        line("  StyleLM reranker, M = \(recall.m)", "\(fmt(recall.recall * 100, 2)) % (target ≥ 95 %)")
+        line("  StyleLM reranker, M = \(recall.m) ∪ prior \(recall.priorM) (as run)", "\(fmt(recall.recall * 100, 2)) % (target ≥ 95 %)")
         for (m, r) in recall.recallAt.sorted(by: { $0.key < $1.key }) {
-            line("  StyleLM reranker, M = \(m)", "\(fmt(r * 100, 2)) %")
+            line("  StyleLM reranker, M = \(m) ∪ prior \(recall.priorM)", "\(fmt(r * 100, 2)) %")
+        }
+        for (d, r) in recall.recallGrid.sorted(by: { $0.key < $1.key }) {
+            line("  StyleLM reranker, M = \(d.m) ∪ prior \(d.prior)", "\(fmt(r * 100, 2)) %")
         }
         line("  exhaustive rerank", "\(recall.exhaustiveScored) candidates in \(fmt(recallTime, 1)) s (\(fmt(Double(recall.exhaustiveScored) / recallTime, 0)) /s)")
         // Other retrieval spaces on the same sample: a share of M from a StyleLM proxy, the rest co-occurrence.
-        for (mode, share) in [(StyleLMRetrievalProxy.Mode.first, 1.0), (.prior, 0.5), (.priorFirst, 0.5), (.priorFirst, 1.0)] {
+        for (mode, share) in proxies ? [(StyleLMRetrievalProxy.Mode.first, 1.0), (.prior, 0.5), (.priorFirst, 0.5), (.priorFirst, 1.0)] : [] {
             do {
                 let proxy = StyleLMRetrievalProxy(scoring: scoring, mode: mode, products: catalog.products)
                 let r = stylelm.retrievalRecall(products: catalog.products, sample: recallSample, alsoAt: extra, proxy: proxy, proxyShare: share)
@@ -71,23 +84,31 @@ struct StyleLMPrecomputeBench: ParsableCommand {
         var rng = SplitMix64(seed: 7)
         rng.shuffle(&ids)
         let sample = Array(ids.prefix(timeSample))
+        // The priors of every product: once per run, inside `sampleStats` too.
+        let priorWall = stylelm.priorM > 0 ? seconds { _ = Precomputer.priors(reranker, products: catalog.products) } : 0
         var stats: PrecomputeStats!
-        let wall = seconds { stats = stylelm.sampleStats(products: catalog.products, anchors: sample) }
+        let wall = seconds { stats = stylelm.sampleStats(products: catalog.products, anchors: sample) } - priorWall
+        // Candidates per list grow with the prior source: scale the co-occurrence run's count by the sample's ratio.
+        let coocSample = Precomputer(model: retrieval, settings: settings, feedback: catalog.feedback)
+            .sampleStats(products: catalog.products, anchors: sample)
+        let growth = Double(stats.reranked) / Double(max(1, coocSample.reranked))
         var full: Precomputer.Result!
         let coocWall = seconds {
             full = Precomputer(model: retrieval, settings: settings, feedback: catalog.feedback)
                 .run(products: catalog.products, outfits: catalog.outfits, previous: nil)
         }
-        let total = full.stats.reranked
+        let coocTotal = full.stats.reranked
+        let total = Int((Double(coocTotal) * growth).rounded())
         full = nil
         let rate = Double(stats.reranked) / wall
-        let rerankWall = Double(total) / rate
+        let rerankWall = Double(total) / rate + priorWall
         print("")
         print("precompute with StyleLM reranking")
         line("  sample", "\(stats.anchors) anchors, \(stats.reranked) candidates reranked in \(fmt(wall, 1)) s wall: \(fmt(rate, 0)) candidates/s")
         line("  thread-s in the sample", "retrieval \(fmt(stats.seconds.retrieval, 2)), rerank \(fmt(stats.seconds.rerank, 1)), rules \(fmt(stats.seconds.rules, 2))")
-        line("  full co-occurrence run, same catalog", "\(fmt(coocWall, 1)) s wall, \(total) candidates reranked (complementary + FITB)")
-        print("  estimated full precompute with StyleLM = co-occurrence run + \(total) candidates at \(fmt(rate, 0))/s:")
+        line("  prior source", "M = \(stylelm.priorM): \(fmt(growth, 2))× the candidates per list of co-occurrence alone (sample); priors of all products in \(fmt(priorWall, 1)) s wall")
+        line("  full co-occurrence run, same catalog", "\(fmt(coocWall, 1)) s wall, \(coocTotal) candidates reranked (complementary + FITB)")
+        print("  estimated full precompute with StyleLM = co-occurrence run + \(total) candidates at \(fmt(rate, 0))/s + priors:")
         for n in [products, 100_000, 1_000_000] {
             let f = Double(n) / Double(products)
             // The co-occurrence run's own cost stands in for retrieval and rules (O(N²) retrieval dominates it at scale).

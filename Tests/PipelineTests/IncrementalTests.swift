@@ -67,6 +67,61 @@ func incrementalPrecomputeEqualsAFullRecomputeOnTheEvolvedCatalog(retrievalM: In
     }
 }
 
+/// A reranker with a prior (as StyleLM's): the prior reads only the product, the score
+/// the look and the candidate; both deterministic hashes (FNV-1a).
+private struct HashPriorReranker: PriorReranker {
+    static func hash(_ s: String) -> Double {
+        var h: UInt64 = 0xcbf29ce484222325
+        for b in s.utf8 { h = (h ^ UInt64(b)) &* 0x100000001b3 }
+        return Double(h % 1_000_000) / 1_000_000
+    }
+    var version: String { "hash-prior@1" }
+    func priorScores(slot: Slot, candidates: [Product]) -> [Double] {
+        candidates.map { Self.hash("\($0.id)|\($0.title)|\($0.price ?? 0)|\($0.inStock)") }
+    }
+    func scores(context: [Product], slot: Slot, candidates: [Product]) -> [Double] {
+        let look = context.map(\.id).joined(separator: ",")
+        return zip(candidates, priorScores(slot: slot, candidates: candidates)).map { c, p in p + 0.5 * Self.hash(look + "|" + c.id) }
+    }
+    func why(context: [Product], slot: Slot, candidate: Product) -> String? { nil }
+}
+
+/// With a reranker that has a prior, each list unions the co-occurrence top M with the
+/// prior's top; an incremental run patches both kept lists and equals a full run.
+@Test(arguments: [(8, 6), (30, 12)])
+func incrementalPrecomputeWithThePriorSourceEqualsAFullRecompute(retrievalM: Int, priorM: Int) throws {
+    let day1 = try generated()
+    let gen = SampleCatalogGenerator(config: day1.config, workers: 1)
+    var day2 = try gen.evolve(day1, changeFraction: 0.05, seed: 3)
+    let before = Set(day1.catalog.products)
+    let anchor = day2.catalog.products.first { before.contains($0) && $0.slot == .top }!
+    let item = day2.catalog.products.first { $0.slot == .bottom }!
+    day2.catalog.feedback.append(Feedback(anchor: anchor.id, item: item.id, verdict: .reject))
+    let model = CooccurrenceModel.train(products: day1.catalog.products, outfits: day1.catalog.outfits)
+    var settings = RecommendSettings()
+    settings.retrievalM = retrievalM
+    settings.retrievalPriorM = priorM
+    settings.complementaryK = min(20, retrievalM)
+    settings.fitbK = min(10, retrievalM)
+    let reranker = HashPriorReranker()
+    let first = Precomputer(model: model, reranker: reranker, settings: settings, feedback: day1.catalog.feedback)
+        .run(products: day1.catalog.products, outfits: day1.catalog.outfits, previous: nil)
+    let second = Precomputer(model: model, reranker: reranker, settings: settings, feedback: day1.catalog.feedback + day2.catalog.feedback)
+    let incremental = second.run(products: day2.catalog.products, outfits: day2.catalog.outfits, previous: first.state)
+    let full = second.run(products: day2.catalog.products, outfits: day2.catalog.outfits, previous: nil)
+
+    #expect(!incremental.stats.full)
+    #expect(incremental.output.complementary == full.output.complementary)
+    #expect(incremental.output.fitb == full.output.fitb)
+    #expect(reranked(incremental.state) == reranked(full.state))
+    #expect(incremental.stats.patch.lists > 0)
+    #expect(incremental.stats.patch.rescored > 0)
+    // The prior source is on and adds candidates beyond the co-occurrence top M.
+    let kept = full.state.anchors.values.flatMap { $0.retrieved.values }
+    #expect(kept.allSatisfy { $0.prior != nil })
+    #expect(kept.contains { $0.candidates.count > $0.approved.count + $0.reranked })
+}
+
 /// An unchanged anchor whose list a changed product enters or leaves is patched, and
 /// ends as a full run has it. Cases: a new product enters; a removed one leaves; one
 /// that goes out of stock leaves.

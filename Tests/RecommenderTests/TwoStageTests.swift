@@ -335,3 +335,54 @@ func anUnchangedAnchorsListFollowsChangesThroughRetrieval(change: String, patche
     #expect((day2.stats.patch.rewalked > 0) == rewalked)
     if !patched { #expect(day2.state.anchors["t1"] == day1.state.anchors["t1"]) }
 }
+
+/// A reranker with a prior: fixed scores by id, the same in every look, so its prior is
+/// its score.
+private final class FixedPriorReranker: PriorReranker, @unchecked Sendable {
+    let inner: FixedReranker
+    init(_ table: [String: Double]) { inner = FixedReranker(table) }
+    var version: String { "fixed-prior@1" }
+    func scores(context: [Product], slot: Slot, candidates: [Product]) -> [Double] {
+        inner.scores(context: context, slot: slot, candidates: candidates)
+    }
+    func priorScores(slot: Slot, candidates: [Product]) -> [Double] { candidates.map { inner.table[$0.id] ?? 0 } }
+    func why(context: [Product], slot: Slot, candidate: Product) -> String? { nil }
+}
+
+@Test func thePriorSourceBringsWhatTheRerankerLikesAnywhereIntoTheCandidates() {
+    let (products, outfits) = looks()
+    let model = CooccurrenceModel.train(products: products, outfits: outfits)
+    var settings = RecommendSettings()
+    settings.retrievalM = 1
+    settings.complementaryK = 1
+    settings.fitbK = 1
+    settings.retrievalPriorM = 1
+    let table = ["b2": 3.0, "b1": 2, "b1b": 1]
+    // Co-occurrence keeps a denim bottom for t1; the prior's top 1 (the silk trousers) joins it.
+    let reranker = FixedPriorReranker(table)
+    let pre = Precomputer(model: model, reranker: reranker, settings: settings)
+    #expect(pre.priorM == 1)
+    #expect(pre.fingerprint.contains("prior=1"))
+    let result = pre.run(products: products, outfits: [], previous: nil)
+    let call = reranker.inner.calls.first { $0.context == ["t1"] && $0.slot == .bottom }
+    #expect(call?.candidates.count == 2)
+    #expect(Set(call?.candidates ?? []) == ["b2", "b1"] || Set(call?.candidates ?? []) == ["b2", "b1b"])
+    #expect(list(result.output, "t1", .bottom) == ["b2"])
+    let kept = result.state.anchors["t1"]?.retrieved[Slot.bottom.rawValue]
+    #expect(kept?.prior?.ranked.first == "b2")
+    #expect(kept?.candidates.count == kept?.scores.count)
+    // The kept lists survive a round trip through the state's JSON.
+    let data = try! JSONEncoder().encode(kept!)
+    #expect(try! JSONDecoder().decode(RetrievedList.self, from: data) == kept!)
+    // The reranker scores by its prior: the prior source alone recovers its top 1.
+    #expect(pre.retrievalRecall(products: products, k: 1).recall == 1)
+    settings.retrievalPriorM = 0
+    let off = Precomputer(model: model, reranker: FixedPriorReranker(table), settings: settings)
+    #expect(off.priorM == 0)
+    #expect(off.retrievalRecall(products: products, k: 1).recall < 1)
+    // The co-occurrence reranker ignores the setting: same fingerprint either way.
+    var coocSettings = settings
+    coocSettings.retrievalPriorM = 300
+    #expect(Precomputer(model: model, settings: coocSettings).fingerprint == Precomputer(model: model, settings: settings).fingerprint)
+    #expect(Precomputer(model: model, settings: coocSettings).priorM == 0)
+}
