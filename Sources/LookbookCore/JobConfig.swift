@@ -129,7 +129,7 @@ public struct RecommendSettings: Sendable, Equatable, CustomStringConvertible {
     /// in an empty outfit), a second retrieval source: the best `retrievalPriorM` allowed
     /// candidates of each pool by that prior join the co-occurrence top M
     /// (`retrieval_prior_m`; 0: off). Ignored with the co-occurrence reranker.
-    public var retrievalPriorM: Int = 300
+    public var retrievalPriorM: Int = 400
     /// MMR trade-off between relevance (1) and diversity (0) (`mmr_lambda`).
     public var mmrLambda: Double = 0.7
     /// Largest allowed ratio between the dearer and the cheaper of anchor and candidate

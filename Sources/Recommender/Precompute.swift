@@ -624,7 +624,9 @@ func parallelMap<T: Sendable>(count: Int, progress: (@Sendable (Int) -> Void)? =
     guard count > 0 else { return [] }
     let results = UnsafeMutableBufferPointer<T?>.allocate(capacity: count)
     results.initialize(repeating: nil)
-    defer { results.deallocate() }
+    // Deinitialize before freeing: the results' storage would otherwise stay retained
+    // (every run leaked all its lists, ~460 MiB at 10,000 products).
+    defer { _ = results.deinitialize(); results.deallocate() }
     nonisolated(unsafe) let out = results
     let chunk = max(1, min(256, count / 64))
     let chunks = (count + chunk - 1) / chunk

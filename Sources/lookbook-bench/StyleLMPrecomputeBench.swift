@@ -23,7 +23,7 @@ struct StyleLMPrecomputeBench: ParsableCommand {
     @Option(help: "Anchors precomputed with StyleLM to time it.") var timeSample = 40
     @Option(help: "Retrieval depths M to report the recall at (besides the job's 100), prior source as shipped.") var depths = "50,200,400"
     @Option(help: "Pairs M/prior M to report the recall at (prior 0: co-occurrence alone).")
-    var grid = "100/0,200/0,400/0,100/100,100/200,100/300,100/400,200/200,200/300"
+    var grid = "100/0,200/0,400/0,100/200,100/300,100/400,100/500,200/300,200/400"
     @Option(help: "Candidates per list from StyleLM's prior (the job's retrieval_prior_m; 0: co-occurrence alone).")
     var priorM = RecommendSettings().retrievalPriorM
     @Flag(help: "Also measure the StyleLM proxies of the recall study (each costs another exhaustive rerank).") var proxies = false

@@ -258,4 +258,9 @@ private func pipelineDays() throws -> (Catalog, Catalog) {
     #expect(throws: LookbookError.self) { try JobConfig.parse("[recommend]\nexclude_brand_pairs = [[\"Acme\"]]") }
     #expect(throws: LookbookError.self) { try JobConfig.parse("[recommend]\nretrieval_m = 5") }
     #expect(throws: LookbookError.self) { try JobConfig.parse("[recommend]\nmmr_lambda = 2") }
+    // The prior source's depth: 400 unless set, 0 turns it off, negative is refused.
+    #expect(try JobConfig.parse("[recommend]\nretrieval_m = 50").recommend.retrievalPriorM == 400)
+    #expect(try JobConfig.parse("[recommend]\nretrieval_prior_m = 0").recommend.retrievalPriorM == 0)
+    #expect(try JobConfig.parse("[recommend]\nretrieval_prior_m = 150").recommend.retrievalPriorM == 150)
+    #expect(throws: LookbookError.self) { try JobConfig.parse("[recommend]\nretrieval_prior_m = -1") }
 }
