@@ -3,6 +3,7 @@ import Foundation
 import LookbookCore
 import LookupStore
 import SQLiteSupport
+import StyleModel
 
 /// `lookbook-bench`: programs that print speed and memory figures (never timed tests).
 /// Every figure is the median of `--runs` runs, printed next to a reference measured in
@@ -13,6 +14,12 @@ struct Bench: ParsableCommand {
         commandName: "lookbook-bench",
         abstract: "Speed and memory figures for Lookbook's stages.",
         subcommands: [IngestBench.self, IngestChild.self, PublishBench.self, LookupBench.self, CaptionSpeedBench.self, CaptionQualityBench.self, TokenizerBench.self, StyleLMStepBench.self, DPOStepBench.self, StyleLMScoreBench.self, PrecomputeBench.self, StyleLMPrecomputeBench.self])
+
+    /// The allocator set up as `lookbook` sets it, so the figures are the program's.
+    static func main() {
+        Allocator.tuneForModelWork()
+        main(nil)
+    }
 }
 
 // MARK: - Shared measurement helpers

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import LookbookCore
+import StyleModel
 
 /// `lookbook`: the nightly job and the tools around it. The stable part of this
 /// command line is in the README ("Command line"); every rule lives in the libraries.
@@ -16,6 +17,7 @@ struct Lookbook: AsyncParsableCommand {
     /// Exit codes of the stable CLI: 0 success, 1 failure, 2 usage error. Errors are one
     /// line on stderr that says what to fix.
     static func main() async {
+        Allocator.tuneForModelWork()
         do {
             var command = try parseAsRoot()
             if var asyncCommand = command as? AsyncParsableCommand {
