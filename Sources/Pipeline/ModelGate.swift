@@ -12,7 +12,8 @@ import StyleModel
 ///   least `minimumHeldOut` outfits (the lowest hashes next), never more than half.
 /// - **Questions**: every item of every held-out outfit is a blank once: the real item
 ///   and 3 random items of its slot (seeded per outfit and position, none of the
-///   outfit's own words, none from a training outfit) scored by `StyleLMScoring.scores`; FITB credit as in the
+///   outfit's own words, from a training outfit only when the slot has too few
+///   others) scored by `StyleLMScoring.scores`; FITB credit as in the
 ///   evaluation harness (`Metrics.fitbCredit`, ties shared).
 /// - **Rule**: both models answer the same questions tonight; the candidate is promoted
 ///   only when the 95 % lower bound of the mean per-question difference (candidate −
@@ -58,19 +59,20 @@ public enum ModelGate {
     }
 
     /// The gate's questions about `heldOut`, with products as the models see them
-    /// (captions in `attributes["caption"]`). Distractors are never items of `training`
-    /// outfits: a model that has learned those items' words would prefer them for being
-    /// familiar, and the gate would punish the model that trained more (the evaluation
-    /// harness draws its negatives the same way).
+    /// (captions in `attributes["caption"]`). Distractors are items of no `training`
+    /// outfit while the slot has enough of them: a model that has learned those items'
+    /// words would prefer them for being familiar, and the gate would punish the model
+    /// that trained more (the evaluation harness draws its negatives the same way).
     public static func questions(heldOut: [Outfit], training: [Outfit], products: [Product], seed: UInt64 = 0) -> [Question] {
         var byID: [String: ItemText] = [:]
         for p in products { byID[p.id] = ItemText(p) }
         let trained = Set(training.flatMap(\.items).compactMap { byID[$0] })
         var seen = Set<ItemText>()
-        var bySlot: [Slot: [ItemText]] = [:]
+        var bySlot: [Slot: [ItemText]] = [:], trainedBySlot: [Slot: [ItemText]] = [:]
         for p in products.sorted(by: { $0.id < $1.id }) {
             let item = byID[p.id]!
-            if !trained.contains(item), seen.insert(item).inserted { bySlot[item.slot, default: []].append(item) }
+            guard seen.insert(item).inserted else { continue }
+            if trained.contains(item) { trainedBySlot[item.slot, default: []].append(item) } else { bySlot[item.slot, default: []].append(item) }
         }
         var out: [Question] = []
         for outfit in heldOut.sorted(by: { $0.id < $1.id }) {
@@ -83,6 +85,11 @@ public enum ModelGate {
                 var pool = (bySlot[answer.slot] ?? []).filter { !texts.contains($0.text) }
                 var rng = SplitMix64.stream(seed, "gate-\(outfit.id)-\(i)")
                 rng.shuffle(&pool)
+                if pool.count < distractors {  // a catalog whose every item is in an outfit: fill from training items
+                    var more = (trainedBySlot[answer.slot] ?? []).filter { !texts.contains($0.text) }
+                    rng.shuffle(&more)
+                    pool += more
+                }
                 guard !pool.isEmpty else { continue }
                 out.append(Question(outfit: outfit.id, context: context, slot: answer.slot,
                                     candidates: [answer] + pool.prefix(distractors)))
@@ -106,7 +113,9 @@ public enum ModelGate {
         public var outfits: Int
     }
 
+    /// All figures 0 when there are no questions (`questions` says so): JSON has no NaN.
     public static func score(version: String, credits: [Double], questions: [Question]) -> Score {
+        guard !credits.isEmpty else { return Score(version: version, fitb: 0, low: 0, high: 0, questions: 0, outfits: 0) }
         let estimate = Bootstrap(resamples: resamples).mean("gate-fitb", credits)
         return Score(version: version, fitb: estimate.value, low: estimate.low, high: estimate.high,
                      questions: questions.count, outfits: Set(questions.map(\.outfit)).count)
@@ -137,7 +146,7 @@ public enum ModelGate {
         let c = score(version: candidate.version, credits: candidate.credits, questions: questions)
         let k = score(version: current.version, credits: current.credits, questions: questions)
         guard !questions.isEmpty else {
-            return Decision(promote: false, candidate: c, current: k, difference: .nan, low: .nan, high: .nan,
+            return Decision(promote: false, candidate: c, current: k, difference: 0, low: 0, high: 0,
                             reason: "kept \(current.version): no held-out questions to judge \(candidate.version) by (the catalog needs curated outfits of two or more known products)")
         }
         // Per held-out outfit: the sum of its questions' differences and their number.

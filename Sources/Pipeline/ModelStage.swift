@@ -212,7 +212,7 @@ struct ModelStage {
             let result = ModelGate.compare(candidate: scoring, current: try load(registry.modelDirectory(current.version)), questions: questions)
             decision.gate = result
             decision.reason = result.reason
-            entry.metrics = result.candidate
+            entry.metrics = questions.isEmpty ? nil : result.candidate
             entry.note = [result.reason, entry.note].compactMap { $0 }.joined(separator: "; ")
             if result.promote {
                 decision.decision = "promoted"
@@ -227,7 +227,7 @@ struct ModelStage {
             }
         } else {
             let score = ModelGate.score(version: candidate.version, credits: ModelGate.credits(scoring, questions), questions: questions)
-            entry.metrics = score
+            entry.metrics = questions.isEmpty ? nil : score
             decision.reason = questions.isEmpty
                 ? "the first StyleLM (\(candidate.version)) becomes current; no held-out questions to measure it on"
                 : String(format: "the first StyleLM (%@) becomes current: nothing to compare it with; FITB %.3f on %d held-out questions",

@@ -78,6 +78,21 @@ import TestSupport
         let d = ModelGate.decide(candidate: ("new", []), current: ("old", []), questions: [])
         #expect(!d.promote)
         #expect(d.reason.contains("no held-out questions"))
+        // Every figure encodes: JSON has no NaN, and the run report and registry are JSON.
+        #expect(d.candidate.questions == 0 && d.difference == 0)
+        #expect(throws: Never.self) { try JSONEncoder().encode(d) }
+    }
+
+    /// A catalog whose every product is in some outfit still gets questions: the
+    /// distractors then come from training outfits.
+    @Test func aCatalogWithEveryItemInAnOutfitStillGetsQuestions() throws {
+        let catalog = try ModelFixtures.catalog(products: 200, outfits: 60)
+        let inOutfits = Set(catalog.outfits.flatMap(\.items))
+        let products = catalog.products.filter { inOutfits.contains($0.id) }
+        let split = ModelGate.split(catalog.outfits, products: products)
+        let questions = ModelGate.questions(heldOut: split.heldOut, training: split.training, products: products)
+        #expect(!questions.isEmpty)
+        #expect(questions.allSatisfy { $0.candidates.count >= 2 })
     }
 
     /// A supervised model against the untrained network it started from: the gate
