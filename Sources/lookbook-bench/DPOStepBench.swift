@@ -186,21 +186,4 @@ struct DPOStepBench: ParsableCommand {
         let attentionFlops = layers * 6 * d * Double(l) * Double(l + 1)
         return Double(l) * (4 * frozen + 6 * adapters) + attentionFlops
     }
-
-    /// GFLOP/s of C[m×n] = A[m×k]·B[k×n]: median over calls for about 0.2 s after a
-    /// warm-up, so the reference sees the same machine load as the model steps.
-    func sgemmRate(m: Int, n: Int, k: Int) -> Double {
-        var rng = SplitMix64(seed: 3)
-        let a = (0..<(m * k)).map { _ in Float(rng.unit()) }, b = (0..<(k * n)).map { _ in Float(rng.unit()) }
-        var c = [Float](repeating: 0, count: m * n)
-        var times: [Double] = []
-        var spent = 0.0
-        while times.count < 4 || spent < 0.2 {
-            times.append(seconds {
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, blasint(m), blasint(n), blasint(k), 1, a, blasint(k), b, blasint(n), 0, &c, blasint(n))
-            })
-            spent += times.last!
-        }
-        return 2 * Double(m * n * k) / median(Array(times.dropFirst())) / 1e9
-    }
 }
