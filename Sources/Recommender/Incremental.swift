@@ -415,41 +415,16 @@ extension RunContext {
                 return .recomputed(complementary(for: i, clock: clock), "changed product")
             }
             guard reachesList(kept, versions: versions, changes: changes, weights: weights, filter: filter) else { continue }
-            t.lap(.detect, scored: 0)
-            counts.patch.lists += 1
-            let list: ListResult
-            if let (ranked, cutoff) = patched(kept, versions: versions, changed: changes.ids, weights: weights, filter: filter),
-               let (prior, priorCutoff) = patchedPrior(kept, versions: versions, changed: changes.ids, filter: filter) {
-                let approved = kept.approved.compactMap { position[$0] }
-                let oldTop = Array(kept.ranked.prefix(kept.reranked))
-                let newTop = ranked.prefix(settings.retrievalM).map { items[$0.0].product.id }
-                t.lap(.retrieval, scored: ranked.count)
-                let oldPriorTop = kept.prior.map { Array($0.ranked.prefix($0.reranked)) } ?? []
-                let newPriorTop = prior.prefix(priorM).map { items[$0.0].product.id }
-                if newTop == oldTop && !oldTop.contains(where: changes.ids.contains)
-                    && newPriorTop == oldPriorTop && !oldPriorTop.contains(where: changes.ids.contains) {
-                    var k = kept
-                    k.ranked = ranked.map { items[$0.0].product.id }
-                    k.cutoff = cutoff
-                    if priorM > 0 { k.prior = PriorList(ranked: prior.map { items[$0.0].product.id }, reranked: newPriorTop.count, cutoff: priorCutoff) }
-                    result.retrieved[slot.rawValue] = k
-                    continue
+            switch patch(kept, look: .anchor(i), slot: slot, versions: versions, changes: changes, weights: weights, filter: filter,
+                         counts: &counts, timer: &t) {
+            case .reserve(let k):
+                result.retrieved[slot.rawValue] = k
+            case .list(let list):
+                result.retrieved[slot.rawValue] = list.retrieved
+                result.lists.removeAll { $0.targetSlot == slot }
+                if !list.items.isEmpty {
+                    result.lists.append(Recommendation(anchorID: id, targetSlot: slot, items: list.items))
                 }
-                counts.patch.rescored += 1
-                list = finish(.anchor(i), slot: slot, weights: weights, approved: approved, ranked: ranked, cutoff: cutoff,
-                              prior: prior, priorCutoff: priorCutoff, known: known(kept, changed: changes.ids), timer: &t)
-            } else {
-                counts.patch.rewalked += 1
-                counts.patch.rescored += 1
-                let w = walk(pool: bySlot[slot] ?? [], weights: weights, filter: filter)
-                t.lap(.retrieval, scored: w.scored)
-                list = finish(.anchor(i), slot: slot, weights: weights, approved: w.approved, ranked: w.ranked, cutoff: w.cutoff,
-                              prior: w.prior, priorCutoff: w.priorCutoff, known: known(kept, changed: changes.ids), timer: &t)
-            }
-            result.retrieved[slot.rawValue] = list.retrieved
-            result.lists.removeAll { $0.targetSlot == slot }
-            if !list.items.isEmpty {
-                result.lists.append(Recommendation(anchorID: id, targetSlot: slot, items: list.items))
             }
         }
         t.finish()
@@ -482,44 +457,65 @@ extension RunContext {
             let weights = model.query(context.map { items[$0].features }).weights
             let filter = outfitFilter(outfit: outfit, context: context)
             guard reachesList(kept, versions: versions, changes: changes, weights: weights, filter: filter) else { continue }
-            t.lap(.detect, scored: 0)
-            counts.patch.lists += 1
-            let list: ListResult
-            if let (ranked, cutoff) = patched(kept, versions: versions, changed: changes.ids, weights: weights, filter: filter),
-               let (prior, priorCutoff) = patchedPrior(kept, versions: versions, changed: changes.ids, filter: filter) {
-                let oldTop = Array(kept.ranked.prefix(kept.reranked))
-                let newTop = ranked.prefix(settings.retrievalM).map { items[$0.0].product.id }
-                t.lap(.retrieval, scored: ranked.count)
-                let oldPriorTop = kept.prior.map { Array($0.ranked.prefix($0.reranked)) } ?? []
-                let newPriorTop = prior.prefix(priorM).map { items[$0.0].product.id }
-                if newTop == oldTop && !oldTop.contains(where: changes.ids.contains)
-                    && newPriorTop == oldPriorTop && !oldPriorTop.contains(where: changes.ids.contains) {
-                    var k = kept
-                    k.ranked = ranked.map { items[$0.0].product.id }
-                    k.cutoff = cutoff
-                    if priorM > 0 { k.prior = PriorList(ranked: prior.map { items[$0.0].product.id }, reranked: newPriorTop.count, cutoff: priorCutoff) }
-                    result.retrieved[String(p)] = k
-                    continue
-                }
-                counts.patch.rescored += 1
-                list = finish(.outfit(context), slot: slot, weights: weights, approved: [], ranked: ranked, cutoff: cutoff,
-                              prior: prior, priorCutoff: priorCutoff, known: known(kept, changed: changes.ids), timer: &t)
-            } else {
-                counts.patch.rewalked += 1
-                counts.patch.rescored += 1
-                let w = walk(pool: bySlot[slot] ?? [], weights: weights, filter: filter)
-                t.lap(.retrieval, scored: w.scored)
-                list = finish(.outfit(context), slot: slot, weights: weights, approved: [], ranked: w.ranked, cutoff: w.cutoff,
-                              prior: w.prior, priorCutoff: w.priorCutoff, known: known(kept, changed: changes.ids), timer: &t)
+            switch patch(kept, look: .outfit(context), slot: slot, versions: versions, changes: changes, weights: weights,
+                         filter: filter, counts: &counts, timer: &t) {
+            case .reserve(let k):
+                result.retrieved[String(p)] = k
+            case .list(let list):
+                result.retrieved[String(p)] = list.retrieved
+                result.blanks.removeAll { $0.position == p }
+                if !list.items.isEmpty { result.blanks.append(BlankCandidates(outfitID: outfit.id, position: p, items: list.items)) }
             }
-            result.retrieved[String(p)] = list.retrieved
-            result.blanks.removeAll { $0.position == p }
-            if !list.items.isEmpty { result.blanks.append(BlankCandidates(outfitID: outfit.id, position: p, items: list.items)) }
         }
         t.finish()
         guard counts.patch.lists > 0 else { return .reuse }
         result.blanks.sort { $0.position < $1.position }
         return .patched(result, counts)
+    }
+
+    /// What patching one kept list gave: only its reserve moved (the items shown stay), or
+    /// a new list.
+    enum ListPatch {
+        case reserve(RetrievedList)
+        case list(ListResult)
+    }
+
+    /// One kept list that a change reaches, for an anchor or an outfit's blank alike. The
+    /// changed products are scored against its cutoffs; when neither kept top (retrieval's
+    /// top M, the prior's top) moved or holds a changed item, only the reserve is updated;
+    /// otherwise the newcomers are reranked and the list rules run again; a list that lost
+    /// more than its reserve walks its pool again. Approved items belong to anchors only.
+    func patch(_ kept: RetrievedList, look: Look, slot: Slot, versions: [ChangeSet.Version], changes: ChangeSet,
+               weights: [Float], filter: Filter, counts: inout StageCounts, timer t: inout StageClock.Timer) -> ListPatch {
+        t.lap(.detect, scored: 0)
+        counts.patch.lists += 1
+        let isAnchor = if case .anchor = look { true } else { false }
+        guard let (ranked, cutoff) = patched(kept, versions: versions, changed: changes.ids, weights: weights, filter: filter),
+              let (prior, priorCutoff) = patchedPrior(kept, versions: versions, changed: changes.ids, filter: filter) else {
+            counts.patch.rewalked += 1
+            counts.patch.rescored += 1
+            let w = walk(pool: bySlot[slot] ?? [], weights: weights, filter: filter)
+            t.lap(.retrieval, scored: w.scored)
+            return .list(finish(look, slot: slot, weights: weights, approved: isAnchor ? w.approved : [], ranked: w.ranked,
+                                cutoff: w.cutoff, prior: w.prior, priorCutoff: w.priorCutoff, known: known(kept, changed: changes.ids), timer: &t))
+        }
+        let oldTop = Array(kept.ranked.prefix(kept.reranked))
+        let newTop = ranked.prefix(settings.retrievalM).map { items[$0.0].product.id }
+        t.lap(.retrieval, scored: ranked.count)
+        let oldPriorTop = kept.prior.map { Array($0.ranked.prefix($0.reranked)) } ?? []
+        let newPriorTop = prior.prefix(priorM).map { items[$0.0].product.id }
+        if newTop == oldTop && !oldTop.contains(where: changes.ids.contains)
+            && newPriorTop == oldPriorTop && !oldPriorTop.contains(where: changes.ids.contains) {
+            var k = kept
+            k.ranked = ranked.map { items[$0.0].product.id }
+            k.cutoff = cutoff
+            if priorM > 0 { k.prior = PriorList(ranked: prior.map { items[$0.0].product.id }, reranked: newPriorTop.count, cutoff: priorCutoff) }
+            return .reserve(k)
+        }
+        counts.patch.rescored += 1
+        let approved = isAnchor ? kept.approved.compactMap { position[$0] } : []
+        return .list(finish(look, slot: slot, weights: weights, approved: approved, ranked: ranked, cutoff: cutoff,
+                            prior: prior, priorCutoff: priorCutoff, known: known(kept, changed: changes.ids), timer: &t))
     }
 
     /// Stored rerank scores of the candidates that did not change.
