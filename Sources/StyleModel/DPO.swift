@@ -95,8 +95,8 @@ public struct DPOSummary: Codable, Sendable, Equatable {
 /// the policy start as the reference).
 ///
 /// A batch holds, per pair, the row prompt+chosen then the row prompt+rejected; the
-/// policy's per-token log-probabilities (`tokenLogProbs`) are summed over each answer's
-/// target positions (`weightedRowSums`) and go into `dpoLoss`.
+/// policy's per-token log-probabilities (`tokenLogProbs`, computed at the answers'
+/// positions only) are summed per answer (`groupSums`) and go into `dpoLoss`.
 public final class DPOTrainer {
     public let model: StyleLM
     public let settings: DPOSettings
@@ -127,28 +127,25 @@ public final class DPOTrainer {
         }
         let tokens = TokenBatch(rows: rows, pad: padToken)
         let seq = tokens.seq
-        var targets = [Int32](repeating: padToken, count: rows.count * seq)
-        var chosenMask = [Float](repeating: 0, count: targets.count)
-        var rejectedMask = chosenMask
+        // The answers' positions only: position t of a row predicts token t + 1, an answer
+        // token when t + 1 ≥ the prompt's length. Each goes to its pair's chosen or rejected sum.
+        var read: [Int] = [], targets: [Int32] = [], chosenGroup: [Int] = [], rejectedGroup: [Int] = []
         for (p, i) in batch.enumerated() {
             let e = examples[i]
             for (side, answer) in [(0, e.chosen), (1, e.rejected)] {
                 let full = e.prompt + answer
                 let row = 2 * p + side
-                for t in 0..<(full.count - 1) {
-                    targets[row * seq + t] = full[t + 1]
-                    // Position t predicts token t + 1: an answer token when t + 1 ≥ prompt length.
-                    if t + 1 >= e.prompt.count {
-                        if side == 0 { chosenMask[row * seq + t] = 1 } else { rejectedMask[row * seq + t] = 1 }
-                    }
+                for t in (e.prompt.count - 1)..<(full.count - 1) {
+                    read.append(row * seq + t)
+                    targets.append(full[t + 1])
+                    chosenGroup.append(side == 0 ? p : -1)
+                    rejectedGroup.append(side == 1 ? p : -1)
                 }
             }
         }
-        let logProbs = tape.tokenLogProbs(logits: model.logits(tokens, on: tape), targets: targets)
-        // Viewed as [pairs, 2·seq], row p covers both of pair p's rows: one mask picks the
-        // chosen answer's positions, the other the rejected one's.
-        let policyChosen = tape.weightedRowSums(logProbs, weights: chosenMask, rows: batch.count)
-        let policyRejected = tape.weightedRowSums(logProbs, weights: rejectedMask, rows: batch.count)
+        let logProbs = tape.tokenLogProbs(logits: model.logits(tokens, rows: read, on: tape), targets: targets)
+        let policyChosen = tape.groupSums(logProbs, groups: chosenGroup, count: batch.count)
+        let policyRejected = tape.groupSums(logProbs, groups: rejectedGroup, count: batch.count)
         let referenceChosen = batch.map { examples[$0].referenceChosen }
         let referenceRejected = batch.map { examples[$0].referenceRejected }
         let loss = tape.dpoLoss(policyChosen: policyChosen, policyRejected: policyRejected, referenceChosen: referenceChosen,

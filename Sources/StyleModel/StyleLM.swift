@@ -169,8 +169,14 @@ public final class StyleLM {
 
     /// Logits [batch·seq, vocab] (output projection tied to the embedding). Rows at padded
     /// positions are computed but meaningless; real rows do not depend on padding.
-    public func logits(_ batch: TokenBatch, on tape: Tape) -> Tensor {
-        tape.matmul(hiddenStates(batch, on: tape), weights[StyleLMWeights.embedding]!)
+    ///
+    /// With `rows` (indices b·seq + i), only those positions' logits, in that order:
+    /// [rows.count, vocab]. A loss that reads a few positions (an answer after a long
+    /// prompt) skips the output head, the largest single product, everywhere else.
+    public func logits(_ batch: TokenBatch, rows: [Int]? = nil, on tape: Tape) -> Tensor {
+        var hidden = hiddenStates(batch, on: tape)
+        if let rows { hidden = tape.gatherRows(hidden, rows: rows) }
+        return tape.matmul(hidden, weights[StyleLMWeights.embedding]!)
     }
 
     /// The final-norm hidden states [batch·seq, hidden]; row b·seq + i is position i of row b.

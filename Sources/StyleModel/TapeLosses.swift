@@ -127,6 +127,25 @@ extension Tape {
         return result
     }
 
+    /// out[g] = Σ of x[i] over the i with groups[i] == g, for g in 0..<count; an index with
+    /// group −1 is left out. Sums per-token log-probabilities into per-answer ones when
+    /// the tokens of many answers sit in one vector.
+    public func groupSums(_ x: Tensor, groups: [Int], count: Int) -> Tensor {
+        precondition(groups.count == x.count, "groupSums: \(groups.count) groups for \(x.count) values")
+        precondition(groups.allSatisfy { (-1..<count).contains($0) }, "groupSums: groups must be −1 or in 0..<\(count)")
+        var out = [Float](repeating: 0, count: count)
+        for (i, g) in groups.enumerated() where g >= 0 { out[g] += x.value[i] }
+        let result = Tensor(shape: [count], value: out)
+        record(result, inputs: [x]) {
+            guard !result.grad.isEmpty else { return }
+            let upstream = result.grad
+            x.withGrad { gx in
+                for (i, g) in groups.enumerated() where g >= 0 { gx[i] += upstream[g] }
+            }
+        }
+        return result
+    }
+
     /// Direct Preference Optimization (Rafailov et al. 2023): the mean over pairs of
     /// −log σ(β·((πc − rc) − (πr − rr))), with π the policy's and r the frozen reference's
     /// sequence log-probabilities of the chosen (c) and rejected (r) answers. Computed as

@@ -31,6 +31,33 @@ extension Tape {
         return result
     }
 
+    /// Rows `rows` of x [N, D], in that order: [rows.count, D]. The backward pass adds each
+    /// picked row's gradient back into its source row. Training computes the output head
+    /// only at the positions its loss reads (an answer's tokens, not the prompt's).
+    public func gatherRows(_ x: Tensor, rows: [Int]) -> Tensor {
+        let n = x.rows, d = x.columns
+        precondition(rows.allSatisfy { (0..<n).contains($0) }, "gatherRows: rows must be in 0..<\(n)")
+        var out = [Float](repeating: 0, count: rows.count * d)
+        x.value.withUnsafeBufferPointer { px in
+            out.withUnsafeMutableBufferPointer { o in
+                for (i, r) in rows.enumerated() { (o.baseAddress! + i * d).update(from: px.baseAddress! + r * d, count: d) }
+            }
+        }
+        let result = Tensor(shape: [rows.count, d], value: out)
+        record(result, inputs: [x]) {
+            guard !result.grad.isEmpty else { return }
+            result.grad.withUnsafeBufferPointer { g in
+                x.withGrad { gx in
+                    for (i, r) in rows.enumerated() {
+                        let dst = gx.baseAddress! + r * d, src = g.baseAddress! + i * d
+                        for j in 0..<d { dst[j] += src[j] }
+                    }
+                }
+            }
+        }
+        return result
+    }
+
     /// x [N, K] · wᵀ with w [M, K]: [N, M].
     public func matmul(_ x: Tensor, _ w: Tensor) -> Tensor {
         linear(x, w, lora: nil)

@@ -200,9 +200,11 @@ public final class LanguageModelTrainer {
             real += example.tokens.count - 1
         }
         guard weights.contains(where: { $0 > 0 }) else { return (0, real) }
+        // Only the positions the loss reads (the answer's, not the prompt's) go through the head.
+        let read = weights.indices.filter { weights[$0] != 0 }
         let tape = Tape()
-        let logits = model.logits(tokenBatch, on: tape)
-        let loss = tape.crossEntropy(logits: logits, targets: targets, weights: weights)
+        let logits = model.logits(tokenBatch, rows: read, on: tape)
+        let loss = tape.crossEntropy(logits: logits, targets: read.map { targets[$0] }, weights: read.map { weights[$0] })
         guard learn else { return (Double(loss.value[0]), real) }
         let parameters = model.trainableParameters
         for (_, tensor) in parameters { tensor.zeroGrad() }

@@ -16,9 +16,9 @@ import StyleModel
 /// - executed: every `cblas_sgemm` of the step's tape, forward and backward (2·M·N·K
 ///   each), as `stylelm-step` counts them. It includes padded rows (both rows of a pair
 ///   are padded to the batch's longest) and the full l×l attention blocks.
-/// - useful: per real token, forward 2·P + backward 2·P for the frozen projections and
-///   the tied output head (the input gradients must still flow through every layer; no
-///   weight gradients), 6·r·(in+out) per LoRA adapter (forward, dA, dB and its input
+/// - useful: per real token, forward 2·P + backward 2·P for the frozen projections (the
+///   input gradients must still flow through every layer; no weight gradients), the same
+///   for the tied output head at the answer positions the loss reads, 6·r·(in+out) per LoRA adapter (forward, dA, dB and its input
 ///   gradient), and causal attention 6·d·l(l+1) per layer (forward q·kᵀ and p·v on
 ///   the lower triangle, 2·d·l(l+1); backward twice that). Padding and the upper triangle are not
 ///   counted. This is the number a GPU "MFU" figure would use.
@@ -105,8 +105,8 @@ struct DPOStepBench: ParsableCommand {
             paddedTokens.append(2 * batch.count * longest)
             useful.append(batch.reduce(0.0) { sum, i in
                 let e = examples[i]
-                return sum + usefulFlops(config, lora, length: e.prompt.count + e.chosen.count - 1)
-                    + usefulFlops(config, lora, length: e.prompt.count + e.rejected.count - 1)
+                return sum + usefulFlops(config, lora, length: e.prompt.count + e.chosen.count - 1, answer: e.chosen.count)
+                    + usefulFlops(config, lora, length: e.prompt.count + e.rejected.count - 1, answer: e.rejected.count)
             })
         }
         let adapterParameters = policy.trainableParameters.reduce(0) { $0 + $1.tensor.count }
@@ -176,14 +176,15 @@ struct DPOStepBench: ParsableCommand {
 
     /// Useful forward+backward FLOPs of one sequence of `length` tokens through a LoRA
     /// policy with frozen base weights (see the type's comment).
-    func usefulFlops(_ c: StyleLMConfig, _ lora: LoRAConfig, length l: Int) -> Double {
+    func usefulFlops(_ c: StyleLMConfig, _ lora: LoRAConfig, length l: Int, answer: Int) -> Double {
         let d = Double(c.hiddenSize), m = Double(c.intermediateSize), layers = Double(c.numHiddenLayers)
-        let frozen = layers * (4 * d * d + 3 * d * m) + Double(c.vocabSize) * d  // projections + tied head
+        let frozen = layers * (4 * d * d + 3 * d * m)                                  // projections
+        let head = Double(answer) * 4 * Double(c.vocabSize) * d                       // tied head, answer positions only
         let r = Double(lora.rank)
         let adapters = layers * r * (4 * (d + d) + 2 * (d + m) + (m + d))       // q,k,v,o; gate, up; down
         // Causal attention per layer: forward q·kᵀ and p·v on the triangle, 2·d·l(l+1)
         // together; backward (dP, dV, dQ, dK) twice that.
         let attentionFlops = layers * 6 * d * Double(l) * Double(l + 1)
-        return Double(l) * (4 * frozen + 6 * adapters) + attentionFlops
+        return Double(l) * (4 * frozen + 6 * adapters) + head + attentionFlops
     }
 }

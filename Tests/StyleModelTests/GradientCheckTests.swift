@@ -101,6 +101,22 @@ import LookbookCore
         #expect(error < Self.tolerance)
     }
 
+    @Test func gatherRowsAddsRepeatedRowsBack() {
+        let x = G.random([5, 4], "x")
+        let error = G.worstError([x]) { G.project($0.gatherRows(x, rows: [3, 0, 3, 4]), on: $0) }
+        #expect(error < Self.tolerance)
+        #expect(Tape().gatherRows(x, rows: [4, 1]).value == Array(x.value[16..<20] + x.value[4..<8]))
+    }
+
+    @Test func groupSumsSkipMinusOne() {
+        let x = G.random([7], "x")
+        let groups = [0, 2, -1, 2, 1, 0, -1]
+        let error = G.worstError([x]) { G.project($0.groupSums(x, groups: groups, count: 3), on: $0) }
+        #expect(error < Self.tolerance)
+        let v = x.value
+        #expect(Tape().groupSums(x, groups: groups, count: 3).value == [v[0] + v[5], v[4], v[1] + v[3]])
+    }
+
     @Test func dpoLoss() {
         let chosen = G.random([4], "chosen"), rejected = G.random([4], "rejected")
         let error = G.worstError([chosen, rejected]) {

@@ -136,6 +136,37 @@ enum ToyOutfits {
         #expect(abs(BatchPlan(lengths: lengths, settings: s).batches.flatMap { $0 }.count - 250) < 40)
     }
 
+    /// The trainer sends only the weighted (answer) positions through the output head; its
+    /// loss and gradients equal cross-entropy over every position's logits with the same
+    /// weights (prompt positions weighted 0).
+    @Test func answerOnlyHeadEqualsTheFullLogitsLoss() throws {
+        let model = try GradientCheck.randomizedModel()
+        model.setFullFineTuning()
+        let examples = [TrainingExample(tokens: [1, 5, 9, 2, 30], weights: [0, 0, 0, 1, 1]),
+                        TrainingExample(tokens: [1, 4, 4, 17], weights: [0, 0, 2, 2])]
+        let trainer = LanguageModelTrainer(model: model, examples: examples, settings: TrainingSettings(), padToken: 0)
+        let parameters = model.trainableParameters
+        for (_, t) in parameters { t.zeroGrad() }
+        let trained = trainer.step([0, 1], learningRate: 0, learn: false).loss
+        let batch = TokenBatch(rows: [[1, 5, 9, 2], [1, 4, 4]], pad: 0)
+        let targets: [Int32] = [5, 9, 2, 30, 4, 4, 17, 0]
+        let weights: [Float] = [0, 0, 1, 1, 0, 2, 2, 0]
+        let tape = Tape()
+        let full = tape.crossEntropy(logits: model.logits(batch, on: tape), targets: targets, weights: weights)
+        #expect(abs(trained - Double(full.value[0])) < 1e-6, "answer-only \(trained) vs full \(full.value[0])")
+        tape.backward(full)
+        let fullGrads = parameters.map(\.tensor.grad)
+        for (_, t) in parameters { t.zeroGrad() }
+        let tape2 = Tape()
+        let read = weights.indices.filter { weights[$0] != 0 }
+        let gathered = tape2.crossEntropy(logits: model.logits(batch, rows: read, on: tape2), targets: read.map { targets[$0] },
+                                          weights: read.map { weights[$0] })
+        tape2.backward(gathered)
+        for (a, b) in zip(parameters.map(\.tensor.grad), fullGrads) {
+            #expect(zip(a, b).allSatisfy { abs($0 - $1) <= 1e-5 * max(1, abs($1)) })
+        }
+    }
+
     /// The first AdamW step moves each weight by lr·(sign(g) + decay·w) whatever |g|,
     /// because m̂ = g and v̂ = g² after bias correction.
     @Test func firstAdamWStepIsSignedLearningRate() {
