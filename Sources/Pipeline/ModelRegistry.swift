@@ -211,6 +211,38 @@ public struct ModelRegistry: Sendable {
         return entry
     }
 
+    /// Deletes the model directories of all but the newest `keep` stored versions (the
+    /// current version is always kept, and counts among them), so a nightly refresh does
+    /// not fill the disk. Their entries stay, with their figures, `stored = false` and a
+    /// note: the registry still tells the lineage, a rollback to them says they are gone.
+    /// Returns the pruned versions, oldest first.
+    @discardableResult
+    public func prune(keep: Int, now: Date = Date()) throws -> [String] {
+        precondition(keep >= 1, "keep at least one version")
+        var contents = try read()
+        let stored = contents.versions.indices.filter { contents.versions[$0].stored }
+        // Newest first: the current version, then the others from the newest.
+        let current = stored.filter { contents.versions[$0].version == contents.current }
+        let kept = Set((current + stored.reversed().filter { !current.contains($0) }).prefix(keep))
+        let pruned = stored.filter { !kept.contains($0) }
+        guard !pruned.isEmpty else { return [] }
+        for i in pruned {
+            contents.versions[i].stored = false
+            let note = "model files pruned \(iso(now)) (keeping the newest \(keep))"
+            contents.versions[i].note = [contents.versions[i].note, note].compactMap { $0 }.joined(separator: "; ")
+        }
+        // The registry first, so it never names a model that is gone. A crash between the
+        // two leaves directories of versions marked not stored: the next prune removes
+        // them. Directories the registry does not name are left alone.
+        try write(contents)
+        let keptNames = Set(contents.versions.filter(\.stored).map(\.version))
+        for version in Set(contents.versions.map(\.version)).subtracting(keptNames).sorted() {
+            let url = modelDirectory(version)
+            if FileManager.default.fileExists(atPath: url.path) { try? FileManager.default.removeItem(at: url) }
+        }
+        return pruned.map { contents.versions[$0].version }
+    }
+
     /// Moves a model from before the registry into `versions/` and makes it current.
     func migrate(now: Date) throws {
         let model: TunableModel

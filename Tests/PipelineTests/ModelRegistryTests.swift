@@ -113,3 +113,33 @@ import TestSupport
         #expect(throws: LookbookError.self) { try JobConfig.parse("[model]\ntune = \"yes\"") }
     }
 }
+
+/// Pruning keeps the newest stored versions and the current one, deletes the rest's
+/// model files, and keeps every entry with its lineage.
+@Suite struct ModelRegistryPruneTests {
+    @Test func pruneKeepsTheNewestAndTheCurrentAndEveryEntry() throws {
+        let state = try TempDirectory("lookbook-prune")
+        let catalog = try ModelFixtures.catalog(products: 60, outfits: 12)
+        let models = try (1...4).map { try ModelFixtures.model(catalog, epochs: 0, seed: UInt64($0)) }
+        let registry = ModelRegistry(stateDirectory: state.path)
+        for (i, m) in models.enumerated() {
+            try registry.register(ModelFixtures.entry(m.version, parent: i == 0 ? nil : models[i - 1].version, kind: i == 0 ? .sft : .dpo),
+                                  model: m, makeCurrent: true)
+        }
+        try registry.rollback(to: models[0].version)   // the current version is the oldest
+        let pruned = try registry.prune(keep: 2)
+        // Kept: the current (models[0]) and the newest other (models[3]).
+        #expect(pruned == [models[1].version, models[2].version])
+        let contents = try registry.read()
+        #expect(contents.versions.map(\.version) == models.map(\.version))
+        #expect(contents.versions.map(\.stored) == [true, false, false, true])
+        #expect(contents.entry(models[1].version)?.note?.contains("pruned") == true)
+        for (i, m) in models.enumerated() {
+            #expect(StyleLMScoring.isModelDirectory(registry.modelDirectory(m.version)) == [0, 3].contains(i))
+        }
+        #expect(try registry.prune(keep: 2).isEmpty)
+        let gone = #expect(throws: LookbookError.self) { try registry.rollback(to: models[2].version) }
+        #expect(gone?.message.contains("not kept") == true)
+        #expect(try registry.rollback(to: models[3].version).version == models[3].version)
+    }
+}
