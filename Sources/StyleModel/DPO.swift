@@ -7,6 +7,8 @@ public struct DPOSettings: Codable, Sendable, Equatable {
     /// β of Rafailov et al. (2023): how far the policy may move from the reference for a
     /// given preference; larger keeps it closer.
     public var beta: Float = 0.1
+    /// `batchTokens` weighs a pair as its two rows prompt+chosen and prompt+rejected
+    /// padded to the longer, though a step runs them packed as one row (`DPOTrainer`).
     public var training: TrainingSettings = {
         var s = TrainingSettings()
         s.epochs = 1
@@ -94,9 +96,11 @@ public struct DPOSummary: Codable, Sendable, Equatable {
 /// log-probabilities. The model must already carry the adapters to train (B = 0 makes
 /// the policy start as the reference).
 ///
-/// A batch holds, per pair, the row prompt+chosen then the row prompt+rejected; the
-/// policy's per-token log-probabilities (`tokenLogProbs`, computed at the answers'
-/// positions only) are summed per answer (`groupSums`) and go into `dpoLoss`.
+/// A batch holds one row per pair: the prompt once, then both answers (`PackedPair`).
+/// The policy's per-token log-probabilities (`tokenLogProbs`, computed at the answers'
+/// positions only) are summed per answer (`groupSums`) and go into `dpoLoss`. The
+/// loss, margins and gradients are those of the two rows prompt+chosen and
+/// prompt+rejected, but the prompt runs forward and backward once instead of twice.
 public final class DPOTrainer {
     public let model: StyleLM
     public let settings: DPOSettings
@@ -105,39 +109,39 @@ public final class DPOTrainer {
     public let padToken: Int32
     public private(set) var optimizer = AdamW()
 
+    /// Every example needs a prompt and two answers of at least one token each (as
+    /// `DPOExample.make` makes them: answers end with `</s>`).
     public init(model: StyleLM, examples: [DPOExample], settings: DPOSettings, padToken: Int32) {
+        precondition(examples.allSatisfy { !$0.prompt.isEmpty && !$0.chosen.isEmpty && !$0.rejected.isEmpty },
+                     "DPOTrainer: every example needs a prompt and non-empty answers")
         self.model = model
         self.examples = examples
         self.settings = settings
         self.padToken = padToken
-        // Two rows per pair, each padded to the longer: 2·longest tokens.
+        // A pair weighs as its two unpacked rows padded to the longer (2·(P + max(C, R) − 1)
+        // tokens), so `batch_tokens` makes the same batches, and the same optimisation, as
+        // before packing: packing makes a step cheaper, not bigger. (Weighing the packed
+        // row would put ~1.7× the pairs in a step and take ~0.6× the steps per epoch.)
         plan = BatchPlan(lengths: examples.map { 2 * ($0.prompt.count + max($0.chosen.count, $0.rejected.count) - 1) },
                          settings: settings.training)
     }
 
     public var totalSteps: Int { plan.batches.count }
 
-    /// The DPO loss of a batch on `tape`, with each pair's margin and the real tokens.
+    /// The DPO loss of a batch on `tape`, with each pair's margin and the real tokens the
+    /// forward pass ran on (the packed rows without padding: P + C + R − 2 per pair, for
+    /// a prompt of P tokens and answers of C and R).
     public func loss(_ batch: [Int], on tape: Tape) -> (loss: Tensor, margins: [Float], tokens: Int) {
-        var rows: [[Int32]] = []
-        for i in batch {
-            let e = examples[i]
-            rows.append(Array((e.prompt + e.chosen).dropLast()))
-            rows.append(Array((e.prompt + e.rejected).dropLast()))
-        }
-        let tokens = TokenBatch(rows: rows, pad: padToken)
-        let seq = tokens.seq
-        // The answers' positions only: position t of a row predicts token t + 1, an answer
-        // token when t + 1 ≥ the prompt's length. Each goes to its pair's chosen or rejected sum.
+        let pairs = batch.map { PackedPair(examples[$0]) }
+        let tokens = TokenBatch(rows: pairs.map(\.tokens), pad: padToken, positions: pairs.map(\.positions),
+                                hiddenKeys: pairs.map(\.chosenSegment))
+        // Each answer token's position goes to its pair's chosen or rejected sum.
         var read: [Int] = [], targets: [Int32] = [], chosenGroup: [Int] = [], rejectedGroup: [Int] = []
-        for (p, i) in batch.enumerated() {
-            let e = examples[i]
-            for (side, answer) in [(0, e.chosen), (1, e.rejected)] {
-                let full = e.prompt + answer
-                let row = 2 * p + side
-                for t in (e.prompt.count - 1)..<(full.count - 1) {
-                    read.append(row * seq + t)
-                    targets.append(full[t + 1])
+        for (p, pair) in pairs.enumerated() {
+            for (side, reads) in [(0, pair.chosenReads), (1, pair.rejectedReads)] {
+                for (index, target) in reads {
+                    read.append(p * tokens.seq + index)
+                    targets.append(target)
                     chosenGroup.append(side == 0 ? p : -1)
                     rejectedGroup.append(side == 1 ? p : -1)
                 }
@@ -215,5 +219,38 @@ public final class DPOTrainer {
         }
         guard !all.isEmpty else { return (.nan, .nan) }
         return (Double(all.reduce(0, +)) / Double(all.count), Double(all.filter { $0 > 0 }.count) / Double(all.count))
+    }
+}
+
+/// One preference pair as one row: the prompt (P tokens) once, then the chosen answer
+/// (C tokens) and the rejected answer (R tokens), each without its last token (`</s>`,
+/// only ever a target):
+///
+///     index     0 … P−1        P … P+C−2       P+C−1 … P+C+R−3
+///     tokens    p₀ … p_{P−1}   c₀ … c_{C−2}    r₀ … r_{R−2}
+///     position  0 … P−1        P … P+C−2       P … P+R−2
+///
+/// The rejected segment's rotary positions restart at P and its queries do not see the
+/// chosen segment (`TokenBatch.hiddenKeys`), so every index computes exactly what it
+/// would in the unpacked row prompt+answer. Answer token k is predicted at the index
+/// holding the token before it: the prompt's last index for k = 0 of both answers (read
+/// twice), the answer's own segment after.
+struct PackedPair {
+    var tokens: [Int32]
+    var positions: [Int32]
+    /// The chosen segment, hidden from the rejected one.
+    var chosenSegment: Range<Int>
+    /// (index, target) of every token of each answer, in order.
+    var chosenReads: [(index: Int, target: Int32)]
+    var rejectedReads: [(index: Int, target: Int32)]
+
+    init(_ e: DPOExample) {
+        let p = e.prompt.count, c = e.chosen.count, r = e.rejected.count
+        tokens = e.prompt + e.chosen.dropLast() + e.rejected.dropLast()
+        positions = (0..<(p + c - 1)).map { Int32($0) } + (p..<(p + r - 1)).map { Int32($0) }
+        chosenSegment = p..<(p + c - 1)
+        let rejectedStart = p + c - 1
+        chosenReads = e.chosen.enumerated().map { k, token in (p - 1 + k, token) }
+        rejectedReads = e.rejected.enumerated().map { k, token in (k == 0 ? p - 1 : rejectedStart + k - 1, token) }
     }
 }

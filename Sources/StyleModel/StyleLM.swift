@@ -1,22 +1,41 @@
 /// Token rows padded to one length, the input of a training or scoring step.
+///
+/// A row may pack several sequences that share a prefix (DPO's prompt + chosen +
+/// rejected, see `DPOTrainer`): explicit `positions` restart the rotary positions of a
+/// later segment, and a row's `hiddenKeys` hides an earlier segment from it, so each
+/// segment computes exactly what it would in a row of its own.
 public struct TokenBatch: Sendable, Equatable {
-    /// batch·seq ids, row-major; positions past a row's length hold the pad id.
+    /// batch·seq ids, row-major; places past a row's length hold the pad id.
     public var tokens: [Int32]
     public var batch: Int, seq: Int
     /// The real length of each row.
     public var lengths: [Int]
+    /// batch·seq rotary positions, row-major (0 at padded places); nil means index i of
+    /// a row is position i.
+    public var positions: [Int32]?
+    /// Per row, keys hidden from every query after them: a query at index i ≥
+    /// `upperBound` gives the keys in the range zero attention (queries inside or before
+    /// the range are causal as usual). nil: plain causal attention.
+    public var hiddenKeys: [Range<Int>?]
 
-    /// Pads every row with `pad` to the longest row's length.
-    public init(rows: [[Int32]], pad: Int32) {
-        batch = rows.count
-        seq = rows.map(\.count).max() ?? 0
-        lengths = rows.map(\.count)
-        tokens = []
-        tokens.reserveCapacity(batch * seq)
-        for row in rows {
-            tokens += row
-            tokens += [Int32](repeating: pad, count: seq - row.count)
+    /// Pads every row with `pad` to the longest row's length; `positions` (one per token
+    /// of each row) and `hiddenKeys` (one per row, within the row) as described above.
+    public init(rows: [[Int32]], pad: Int32, positions: [[Int32]]? = nil, hiddenKeys: [Range<Int>?]? = nil) {
+        precondition(positions.map { $0.map(\.count) == rows.map(\.count) } ?? true, "TokenBatch: one position per token of each row")
+        precondition(hiddenKeys.map { $0.count == rows.count } ?? true, "TokenBatch: \(hiddenKeys?.count ?? 0) hidden key ranges for \(rows.count) rows")
+        let seq = rows.map(\.count).max() ?? 0
+        func padded<T>(_ rows: [[T]], _ pad: T) -> [T] {
+            var out: [T] = []
+            out.reserveCapacity(rows.count * seq)
+            for row in rows { out += row + [T](repeating: pad, count: seq - row.count) }
+            return out
         }
+        self.batch = rows.count
+        self.seq = seq
+        lengths = rows.map(\.count)
+        tokens = padded(rows, pad)
+        self.positions = positions.map { padded($0, 0) }
+        self.hiddenKeys = hiddenKeys ?? [Range<Int>?](repeating: nil, count: rows.count)
     }
 }
 
@@ -150,17 +169,32 @@ public final class StyleLM {
     // MARK: - Forward
 
     /// Throws when `batch` cannot run on this model (a token id outside the vocabulary,
-    /// rows longer than `max_position_embeddings`, inconsistent sizes). `logits` and
-    /// `hiddenStates` treat such a batch as a programmer error, so check batches built
-    /// from outside data here first.
+    /// a position ≥ `max_position_embeddings`, a hidden key range outside its row,
+    /// inconsistent sizes). `logits` and `hiddenStates` treat such a batch as a programmer
+    /// error, so check batches built from outside data here first.
     public func validate(_ batch: TokenBatch) throws {
         func fail(_ message: String) -> StyleLMError { StyleLMError(code: .invalidBatch, tensor: nil, message: message) }
         guard batch.tokens.count == batch.batch * batch.seq, batch.lengths.count == batch.batch,
               batch.lengths.allSatisfy({ (0...batch.seq).contains($0) }) else {
             throw fail("token batch is inconsistent: \(batch.tokens.count) tokens, \(batch.batch) rows of \(batch.seq), lengths \(batch.lengths)")
         }
-        guard batch.seq <= config.maxPositionEmbeddings else {
+        if let positions = batch.positions {
+            guard positions.count == batch.tokens.count else {
+                throw fail("token batch has \(positions.count) positions for \(batch.tokens.count) tokens")
+            }
+            if let i = positions.firstIndex(where: { $0 < 0 || Int($0) >= config.maxPositionEmbeddings }) {
+                throw fail("position \(positions[i]) at row \(i / batch.seq), index \(i % batch.seq) is outside 0..<\(config.maxPositionEmbeddings) (max_position_embeddings); truncate the row")
+            }
+        } else if batch.seq > config.maxPositionEmbeddings {
             throw fail("rows of \(batch.seq) tokens exceed max_position_embeddings (\(config.maxPositionEmbeddings)); truncate them")
+        }
+        guard batch.hiddenKeys.count == batch.batch else {
+            throw fail("token batch has \(batch.hiddenKeys.count) hidden key ranges for \(batch.batch) rows")
+        }
+        for (row, range) in batch.hiddenKeys.enumerated() {
+            if let range, range.lowerBound < 0 || range.upperBound > batch.lengths[row] {
+                throw fail("hidden keys \(range) of row \(row) are not within its \(batch.lengths[row]) tokens")
+            }
         }
         if let i = batch.tokens.firstIndex(where: { $0 < 0 || Int($0) >= config.vocabSize }) {
             throw fail("token id \(batch.tokens[i]) at row \(i / max(batch.seq, 1)), position \(i % max(batch.seq, 1)) is outside the vocabulary 0..<\(config.vocabSize)")
@@ -179,14 +213,15 @@ public final class StyleLM {
         return tape.matmul(hidden, weights[StyleLMWeights.embedding]!)
     }
 
-    /// The final-norm hidden states [batch·seq, hidden]; row b·seq + i is position i of row b.
+    /// The final-norm hidden states [batch·seq, hidden]; row b·seq + i is index i of row b.
+    /// Rotary positions and hidden keys as `batch` gives them (see `TokenBatch`).
     public func hiddenStates(_ batch: TokenBatch, on tape: Tape) -> Tensor {
         precondition(batch.tokens.count == batch.batch * batch.seq && batch.lengths.count == batch.batch,
                      "TokenBatch: \(batch.tokens.count) tokens for \(batch.batch) rows × \(batch.seq)")
-        precondition(batch.seq <= config.maxPositionEmbeddings || batch.seq == 0,
-                     "sequence length \(batch.seq) exceeds max_position_embeddings \(config.maxPositionEmbeddings)")
+        let positions = batch.positions ?? (0..<batch.batch * batch.seq).map { Int32($0 % max(batch.seq, 1)) }
+        precondition(positions.count == batch.tokens.count && positions.allSatisfy { $0 >= 0 && Int($0) < config.maxPositionEmbeddings },
+                     "TokenBatch: positions must be one per token, below max_position_embeddings \(config.maxPositionEmbeddings)")
         let c = config
-        let positions = (0..<batch.batch * batch.seq).map { Int32($0 % max(batch.seq, 1)) }
         var h = tape.embedding(weights[StyleLMWeights.embedding]!, ids: batch.tokens)
         for layer in 0..<c.numHiddenLayers {
             let x = tape.rmsNorm(h, weight: weights[StyleLMWeights.inputNorm(layer: layer)]!, eps: c.rmsNormEps)
@@ -194,7 +229,7 @@ public final class StyleLM {
             let k = tape.rope(project(x, .k, layer, tape), positions: positions, heads: c.numAttentionHeads, theta: c.ropeTheta)
             let v = project(x, .v, layer, tape)
             let attention = tape.causalAttention(q: q, k: k, v: v, batch: batch.batch, seq: batch.seq,
-                                                 heads: c.numAttentionHeads, lengths: batch.lengths)
+                                                 heads: c.numAttentionHeads, lengths: batch.lengths, hiddenKeys: batch.hiddenKeys)
             h = tape.add(h, project(attention, .o, layer, tape))
             let x2 = tape.rmsNorm(h, weight: weights[StyleLMWeights.postAttentionNorm(layer: layer)]!, eps: c.rmsNormEps)
             let mlp = tape.swiglu(gate: project(x2, .gate, layer, tape), up: project(x2, .up, layer, tape))

@@ -7,13 +7,22 @@ extension Tape {
     /// (sequence, head), where query i sees keys j ≤ i with j < lengths[b]. Rows at padded
     /// positions (i ≥ lengths[b]) are zero. q, k, v and the result are
     /// [batch·seq, heads·hd]; each head is a strided sub-matrix handed to sgemm as is.
-    public func causalAttention(q: Tensor, k: Tensor, v: Tensor, batch: Int, seq: Int, heads: Int, lengths: [Int]) -> Tensor {
+    ///
+    /// `hiddenKeys[b]`, when set, also hides keys in that range from queries i ≥ its
+    /// upper bound (probability 0), so a segment packed after another in one row attends
+    /// as if the other were not there (see `TokenBatch`). The scores are still computed
+    /// for the whole l×l block; only the softmax skips them.
+    public func causalAttention(q: Tensor, k: Tensor, v: Tensor, batch: Int, seq: Int, heads: Int, lengths: [Int],
+                                hiddenKeys: [Range<Int>?]? = nil) -> Tensor {
         let width = q.columns
         precondition(q !== k && q !== v && k !== v, "attention: q, k and v must be distinct tensors (project them separately)")
         precondition(q.shape == k.shape && q.shape == v.shape, "attention: q \(q.shape), k \(k.shape), v \(v.shape) differ")
         precondition(q.rows == batch * seq, "attention: \(q.rows) rows for batch \(batch) × seq \(seq)")
         precondition(heads > 0 && width % heads == 0, "attention: width \(width) is not a multiple of \(heads) heads")
         precondition(lengths.count == batch && lengths.allSatisfy { (0...seq).contains($0) }, "attention: lengths must be \(batch) values in 0...\(seq)")
+        let hidden = hiddenKeys ?? [Range<Int>?](repeating: nil, count: batch)
+        precondition(hidden.count == batch && zip(hidden, lengths).allSatisfy { r, l in r.map { $0.lowerBound >= 0 && $0.upperBound <= l } ?? true },
+                     "attention: hiddenKeys must be \(batch) ranges, each within its row's length")
         let hd = width / heads
         let scale = 1 / Float(hd).squareRoot()
         // Softmax probabilities per (b, h): an L×L block at offset blocks[b] + h·L².
@@ -36,7 +45,7 @@ extension Tape {
                                         let p = pp.baseAddress! + offsets[b] + h * l * l
                                         gemm(transB: true, m: l, n: l, k: hd, alpha: scale, pq.baseAddress! + base, lda: width,
                                              pk.baseAddress! + base, ldb: width, beta: 0, p, ldc: l)
-                                        Self.causalSoftmax(p, size: l)
+                                        Self.causalSoftmax(p, size: l, hiding: hidden[b])
                                         gemm(m: l, n: hd, k: l, p, lda: l, pv.baseAddress! + base, ldb: width, beta: 0, po.baseAddress! + base, ldc: width)
                                     }
                                 }
@@ -73,7 +82,8 @@ extension Tape {
                                             self.gemm(transA: true, m: l, n: hd, k: l, p, lda: l, dO, ldb: width, beta: 1, gv + base, ldc: width)
                                         }
                                         guard gq != nil || gk != nil else { continue }
-                                        // dP = dO·Vᵀ, then dS = P∘(dP − rowsum(P∘dP)), in place.
+                                        // dP = dO·Vᵀ, then dS = P∘(dP − rowsum(P∘dP)), in place. Hidden
+                                        // keys need nothing more: P is exactly 0 there, so is dS.
                                         let ds = ps.baseAddress!
                                         self.gemm(transB: true, m: l, n: l, k: hd, dO, lda: width, pv.baseAddress! + base, ldb: width, beta: 0, ds, ldc: l)
                                         for i in 0..<l {
@@ -105,16 +115,20 @@ extension Tape {
         return result
     }
 
-    /// Row-wise softmax of an l×l block in place, keeping j ≤ i and zeroing j > i.
-    static func causalSoftmax(_ p: UnsafeMutablePointer<Float>, size l: Int) {
+    /// Row-wise softmax of an l×l block in place, keeping j ≤ i and zeroing j > i; rows
+    /// i ≥ `hidden.upperBound` also zero the keys in `hidden`. Every row keeps at least
+    /// its own key (i is never hidden from itself).
+    static func causalSoftmax(_ p: UnsafeMutablePointer<Float>, size l: Int, hiding hidden: Range<Int>? = nil) {
         for i in 0..<l {
             let row = p + i * l
+            let hide = hidden.flatMap { i >= $0.upperBound ? $0 : nil } ?? 0..<0
             var top = -Float.infinity
-            for j in 0...i { top = max(top, row[j]) }
+            for j in 0...i where !hide.contains(j) { top = max(top, row[j]) }
             var sum: Float = 0
-            for j in 0...i { let e = expf(row[j] - top); row[j] = e; sum += e }
+            for j in 0...i where !hide.contains(j) { let e = expf(row[j] - top); row[j] = e; sum += e }
             let inv = 1 / sum
-            for j in 0...i { row[j] *= inv }
+            for j in 0...i where !hide.contains(j) { row[j] *= inv }
+            for j in hide { row[j] = 0 }
             for j in (i + 1)..<l { row[j] = 0 }
         }
     }

@@ -7,25 +7,34 @@ import StyleModel
 /// Speed of a DPO training step on the standard StyleLM with LoRA adapters (the policy;
 /// the base weights frozen), on random (prompt, chosen, rejected) triples of realistic
 /// lengths, through `DPOTrainer.step` as `lookbook tune` runs it (forward and backward of
-/// prompt+chosen and prompt+rejected, clipping, AdamW). Printed next to plain
+/// one packed row per pair, prompt + chosen + rejected, see `DPOTrainer`; clipping,
+/// AdamW). Printed next to plain
 /// `cblas_sgemm` on the model's matrix sizes measured in the same run, and with the
 /// frozen reference model's log-probability pass per pair (`StyleLMInference`, as
 /// `DPOExample.make` runs it before training).
 ///
 /// FLOPs are counted two ways:
 /// - executed: every `cblas_sgemm` of the step's tape, forward and backward (2·M·N·K
-///   each), as `stylelm-step` counts them. It includes padded rows (both rows of a pair
-///   are padded to the batch's longest) and the full l×l attention blocks.
-/// - useful: per real token, forward 2·P + backward 2·P for the frozen projections (the
-///   input gradients must still flow through every layer; no weight gradients), the same
-///   for the tied output head at the answer positions the loss reads, 6·r·(in+out) per LoRA adapter (forward, dA, dB and its input
-///   gradient), and causal attention 6·d·l(l+1) per layer (forward q·kᵀ and p·v on
-///   the lower triangle, 2·d·l(l+1); backward twice that). Padding and the upper triangle are not
-///   counted. This is the number a GPU "MFU" figure would use.
+///   each), as `stylelm-step` counts them. It includes padding (packed rows are padded
+///   to the batch's longest) and the full l×l attention blocks.
+/// - useful: per real token of the packed row (the prompt once), forward 2·P + backward
+///   2·P for the frozen projections (the input gradients must still flow through every
+///   layer; no weight gradients), the same for the tied output head at each distinct
+///   position the loss reads (C + R − 1 per pair: the prompt's last position predicts
+///   both answers' first token), 6·r·(in+out) per LoRA adapter (forward, dA, dB and its
+///   input gradient), and attention 12·d per layer and visible (query, key) pair
+///   (forward q·kᵀ and p·v 4·d, backward twice that): a causal triangle over prompt +
+///   chosen, and each rejected query sees the prompt and the rejected tokens up to
+///   itself. Padding, the upper triangle and the hidden chosen keys are not counted.
+///   This is the number a GPU "MFU" figure would use.
+///
+/// Tokens are the real tokens the step runs on (P + C + R − 2 per pair, as `lookbook
+/// tune` counts them); the unpacked count (two rows, the prompt twice: 2P + C + R − 2)
+/// is printed too, to compare with figures from before packing.
 struct DPOStepBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dpo-step",
-        abstract: "DPO step (LoRA policy, forward+backward on chosen and rejected) tokens/s and GFLOP/s vs plain cblas_sgemm; reference log-prob pass per pair.")
+        abstract: "DPO step (LoRA policy, forward+backward of prompt+chosen+rejected packed rows) tokens/s and GFLOP/s vs plain cblas_sgemm; reference log-prob pass per pair.")
 
     @Option(help: "Vocabulary size of the standard config.") var vocab = 4096
     @Option(help: "Mean prompt tokens (uniform ±20 %).") var prompt = 60
@@ -83,7 +92,7 @@ struct DPOStepBench: ParsableCommand {
         // the step's cost does not depend on the values).
         let policy = try StyleLM(config: config, weights: base)
         try policy.attachLoRA(lora, adapters: lora.initial(config, seed: 0xD9))
-        let pairsPerBatch = max(1, batchTokens / (2 * (prompt + answer - 1)))
+        let pairsPerBatch = max(1, batchTokens / (2 * (prompt + answer - 1)))   // a pair weighs as two unpacked rows in the plan
         let examples = (0..<(pairsPerBatch * (steps + 1) * 2)).map { _ -> DPOExample in
             let t = triple()
             return DPOExample(prompt: t.prompt, chosen: t.chosen, rejected: t.rejected, referenceChosen: -30, referenceRejected: -30)
@@ -93,7 +102,7 @@ struct DPOStepBench: ParsableCommand {
         guard batches.count > steps else { throw ValidationError("the plan made \(batches.count) batches; need more than --steps") }
 
         // Counting pass, untimed: the executed sgemm FLOPs and the real and padded tokens of each batch.
-        var executed: [Double] = [], realTokens: [Int] = [], paddedTokens: [Int] = [], useful: [Double] = []
+        var executed: [Double] = [], realTokens: [Int] = [], paddedTokens: [Int] = [], useful: [Double] = [], unpackedTokens: [Int] = []
         for batch in batches {
             let tape = Tape()
             let (loss, _, real) = trainer.loss(batch, on: tape)
@@ -101,32 +110,32 @@ struct DPOStepBench: ParsableCommand {
             tape.backward(loss)
             executed.append(tape.matmulFlops)
             realTokens.append(real)
-            let longest = batch.map { examples[$0].prompt.count + max(examples[$0].chosen.count, examples[$0].rejected.count) - 1 }.max()!
-            paddedTokens.append(2 * batch.count * longest)
-            useful.append(batch.reduce(0.0) { sum, i in
-                let e = examples[i]
-                return sum + usefulFlops(config, lora, length: e.prompt.count + e.chosen.count - 1, answer: e.chosen.count)
-                    + usefulFlops(config, lora, length: e.prompt.count + e.rejected.count - 1, answer: e.rejected.count)
-            })
+            let lengths = batch.map { examples[$0].prompt.count + examples[$0].chosen.count + examples[$0].rejected.count - 2 }
+            paddedTokens.append(batch.count * lengths.max()!)
+            unpackedTokens.append(zip(batch, lengths).reduce(0) { $0 + examples[$1.0].prompt.count + $1.1 })
+            useful.append(batch.reduce(0.0) { $0 + usefulFlops(config, lora, examples[$1]) })
         }
         let adapterParameters = policy.trainableParameters.reduce(0) { $0 + $1.tensor.count }
         print("model: \(config.numHiddenLayers) layers, hidden \(config.hiddenSize), MLP \(config.intermediateSize), \(config.numAttentionHeads) heads, vocab \(vocab), \(config.parameterCount) parameters (frozen); LoRA rank \(rank) on every projection, \(adapterParameters) trainable")
         let stepPairs = batches.prefix(steps + 1).map(\.count)
-        print("pairs: prompt ~\(prompt) tokens (±20 %), answers ~\(answer) (±33 %); batches of ≤ \(batchTokens) padded tokens: \(stepPairs.map(String.init).joined(separator: "/")) pairs; \(steps) DPO steps per run after a warm-up step; OpenBLAS threads \(openblas_get_num_threads())")
+        print("pairs: prompt ~\(prompt) tokens (±20 %), answers ~\(answer) (±33 %); batches of ≤ \(batchTokens) tokens counted as two padded unpacked rows per pair (one packed row each): \(stepPairs.map(String.init).joined(separator: "/")) pairs; \(steps) DPO steps per run after a warm-up step; OpenBLAS threads \(openblas_get_num_threads())")
 
-        let n = paddedTokens.first!, d = config.hiddenSize, m = config.intermediateSize
+        // Plain sgemm on the rows of a typical timed batch (the plan's first batch may be a short remainder).
+        let n = paddedTokens[1...steps].sorted()[steps / 2], d = config.hiddenSize, m = config.intermediateSize
         let shapes = [(n, 3 * d, d), (n, m, d), (n, d, m), (n, vocab, d)]
         var modelRates: [Double] = [], usefulRates: [Double] = [], sgemmRates: [Double] = [], tokenRates: [Double] = []
         var ratios: [Double] = [], stepSeconds: [Double] = [], pairRates: [Double] = [], referencePerPair: [Double] = []
+        var unpackedRates: [Double] = []
         trainer.step(batches[0], learningRate: 1e-4)   // warm-up
         for run in 0..<runs {
-            var flops = 0.0, usefulSum = 0.0, real = 0, pairs = 0
+            var flops = 0.0, usefulSum = 0.0, real = 0, unpacked = 0, pairs = 0
             let t = seconds {
                 for s in 1...steps {
                     let result = trainer.step(batches[s], learningRate: 1e-4)
                     flops += executed[s]
                     usefulSum += useful[s]
                     real += result.tokens
+                    unpacked += unpackedTokens[s]
                     pairs += batches[s].count
                 }
             }
@@ -142,6 +151,7 @@ struct DPOStepBench: ParsableCommand {
             usefulRates.append(usefulSum / t / 1e9)
             sgemmRates.append(plain)
             tokenRates.append(Double(real) / t)
+            unpackedRates.append(Double(unpacked) / t)
             pairRates.append(Double(pairs) / t)
             ratios.append(flops / t / 1e9 / plain)
             stepSeconds.append(t / Double(steps))
@@ -155,6 +165,7 @@ struct DPOStepBench: ParsableCommand {
         line("plain cblas_sgemm GFLOP/s, median", fmt(median(sgemmRates)))
         line("executed / plain sgemm, median ratio", "\(fmt(100 * median(ratios), 0)) %")
         line("tokens/s (real tokens, as `lookbook tune`)", fmt(median(tokenRates), 0))
+        line("tokens/s counted unpacked (prompt twice)", fmt(median(unpackedRates), 0))
         line("pairs/s (training), median", fmt(median(pairRates), 1))
         line("seconds per DPO step, median", fmt(median(stepSeconds), 3))
         line("real / padded tokens of the timed batches", "\(real) / \(padded) (\(fmt(100 * Double(real) / Double(padded), 0)) %)")
@@ -174,17 +185,22 @@ struct DPOStepBench: ParsableCommand {
         }
     }
 
-    /// Useful forward+backward FLOPs of one sequence of `length` tokens through a LoRA
-    /// policy with frozen base weights (see the type's comment).
-    func usefulFlops(_ c: StyleLMConfig, _ lora: LoRAConfig, length l: Int, answer: Int) -> Double {
+    /// Useful forward+backward FLOPs of one pair's packed row through a LoRA policy with
+    /// frozen base weights (see the type's comment).
+    func usefulFlops(_ c: StyleLMConfig, _ lora: LoRAConfig, _ e: DPOExample) -> Double {
         let d = Double(c.hiddenSize), m = Double(c.intermediateSize), layers = Double(c.numHiddenLayers)
+        let p = e.prompt.count, chosen = e.chosen.count, rejected = e.rejected.count
+        let l = Double(p + chosen + rejected - 2)
         let frozen = layers * (4 * d * d + 3 * d * m)                                  // projections
-        let head = Double(answer) * 4 * Double(c.vocabSize) * d                       // tied head, answer positions only
+        let head = Double(chosen + rejected - 1) * 4 * Double(c.vocabSize) * d         // tied head, distinct answer positions only
         let r = Double(lora.rank)
         let adapters = layers * r * (4 * (d + d) + 2 * (d + m) + (m + d))       // q,k,v,o; gate, up; down
-        // Causal attention per layer: forward q·kᵀ and p·v on the triangle, 2·d·l(l+1)
-        // together; backward (dP, dV, dQ, dK) twice that.
-        let attentionFlops = layers * 6 * d * Double(l) * Double(l + 1)
-        return Double(l) * (4 * frozen + 6 * adapters) + head + attentionFlops
+        // Visible (query, key) pairs: the causal triangle over prompt + chosen, then the
+        // k-th rejected query (k = 1…R−1) sees the prompt and k rejected tokens.
+        let triangle = (p + chosen - 1) * (p + chosen) / 2
+        let visible = Double(triangle + (rejected - 1) * p + (rejected - 1) * rejected / 2)
+        // Forward q·kᵀ and p·v 4·d per pair; backward (dP, dV, dQ, dK) twice that.
+        let attentionFlops = layers * 12 * d * visible
+        return l * (4 * frozen + 6 * adapters) + head + attentionFlops
     }
 }

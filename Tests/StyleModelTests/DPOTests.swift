@@ -82,7 +82,7 @@ import Testing
         let (loss, margins, tokens) = trainer.loss([0, 1, 2], on: Tape())
         #expect(abs(loss.value[0] - Float(log(2.0))) < 1e-4)
         #expect(margins.allSatisfy { abs($0) < 1e-4 }, "margins \(margins)")
-        #expect(tokens == examples.map { 2 * $0.prompt.count + $0.chosen.count + $0.rejected.count - 2 }.reduce(0, +))
+        #expect(tokens == examples.map { $0.prompt.count + $0.chosen.count + $0.rejected.count - 2 }.reduce(0, +))
     }
 
     /// Folding DPO adapters onto SFT adapters as one LoRA set scores exactly as merging
@@ -107,6 +107,117 @@ import Testing
             #expect(worst < 1e-5, "\(name): \(worst)")
         }
         #expect(sequential != ModelDirectory.mergedWeights(base: base, config: config, lora: sft, adapters: a))
+    }
+}
+
+/// One packed row per pair (`PackedPair`) computes what the two rows prompt+chosen and
+/// prompt+rejected compute.
+@Suite struct DPOPackingTests {
+    /// Pairs of every shape: a one-token chosen answer (empty chosen segment), a
+    /// one-token rejected answer, and a packed row of 17 tokens, beyond the tiny model's
+    /// 16 positions, whose positions stop at 12.
+    static let examples = [
+        DPOExample(prompt: [1, 5, 9], chosen: [4, 2], rejected: [7, 8, 2], referenceChosen: -6.5, referenceRejected: -9),
+        DPOExample(prompt: [1, 11, 3, 6, 20], chosen: [2], rejected: [12, 13, 2], referenceChosen: -3, referenceRejected: -8.5),
+        DPOExample(prompt: [1, 14], chosen: [15, 16, 17, 2], rejected: [2], referenceChosen: -12, referenceRejected: -2),
+        DPOExample(prompt: [1, 21, 22, 23, 24, 25, 26, 27], chosen: [28, 29, 30, 31, 2], rejected: [32, 33, 34, 35, 36, 2],
+                   referenceChosen: -20, referenceRejected: -22),
+    ]
+
+    /// The loss as it was before packing: two rows per pair, each read at its answer's
+    /// positions (position t predicts token t + 1).
+    static func unpackedLoss(_ trainer: DPOTrainer, _ batch: [Int], on tape: Tape) -> (loss: Tensor, margins: [Float]) {
+        var rows: [[Int32]] = [], read: [Int] = [], targets: [Int32] = [], chosenGroup: [Int] = [], rejectedGroup: [Int] = []
+        for i in batch {
+            let e = trainer.examples[i]
+            rows += [Array((e.prompt + e.chosen).dropLast()), Array((e.prompt + e.rejected).dropLast())]
+        }
+        let tokens = TokenBatch(rows: rows, pad: trainer.padToken)
+        for (p, i) in batch.enumerated() {
+            let e = trainer.examples[i]
+            for (side, answer) in [(0, e.chosen), (1, e.rejected)] {
+                let full = e.prompt + answer
+                for t in (e.prompt.count - 1)..<(full.count - 1) {
+                    read.append((2 * p + side) * tokens.seq + t)
+                    targets.append(full[t + 1])
+                    chosenGroup.append(side == 0 ? p : -1)
+                    rejectedGroup.append(side == 1 ? p : -1)
+                }
+            }
+        }
+        let logProbs = tape.tokenLogProbs(logits: trainer.model.logits(tokens, rows: read, on: tape), targets: targets)
+        let chosen = tape.groupSums(logProbs, groups: chosenGroup, count: batch.count)
+        let rejected = tape.groupSums(logProbs, groups: rejectedGroup, count: batch.count)
+        let (rc, rr) = (batch.map { trainer.examples[$0].referenceChosen }, batch.map { trainer.examples[$0].referenceRejected })
+        let beta = trainer.settings.beta
+        let loss = tape.dpoLoss(policyChosen: chosen, policyRejected: rejected, referenceChosen: rc, referenceRejected: rr, beta: beta)
+        return (loss, batch.indices.map { p in beta * ((chosen.value[p] - rc[p]) - (rejected.value[p] - rr[p])) })
+    }
+
+    static func trainer(fullFineTuning: Bool) throws -> DPOTrainer {
+        let model = try GradientCheck.randomizedModel(lora: fullFineTuning ? nil : LoRAConfig(rank: 2, alpha: 4, targets: StyleLMWeights.Projection.allCases))
+        if fullFineTuning { model.setFullFineTuning() }
+        var settings = DPOSettings()
+        settings.beta = 0.5
+        return DPOTrainer(model: model, examples: examples, settings: settings, padToken: 0)
+    }
+
+    /// Loss, margins and the gradient of every trainable tensor (the adapters, or every
+    /// base weight under full fine-tuning) of the packed batch equal the unpacked ones.
+    @Test(arguments: [false, true]) func packedLossAndGradientsEqualUnpackedRows(fullFineTuning: Bool) throws {
+        let trainer = try Self.trainer(fullFineTuning: fullFineTuning)
+        let parameters = trainer.model.trainableParameters
+        func gradients(_ loss: (Tape) -> Tensor) -> (Float, [[Float]]) {
+            for (_, t) in parameters { t.zeroGrad() }
+            let tape = Tape()
+            let value = loss(tape)
+            tape.backward(value)
+            return (value.value[0], parameters.map(\.tensor.grad))
+        }
+        let batch = Array(Self.examples.indices)
+        let (packedLoss, packedGradients) = gradients { trainer.loss(batch, on: $0).loss }
+        let (unpackedLoss, unpackedGradients) = gradients { Self.unpackedLoss(trainer, batch, on: $0).loss }
+        #expect(abs(packedLoss - unpackedLoss) < 1e-6, "loss \(packedLoss) packed, \(unpackedLoss) unpacked")
+        let packedMargins = trainer.loss(batch, on: Tape()).margins, unpackedMargins = Self.unpackedLoss(trainer, batch, on: Tape()).margins
+        #expect(zip(packedMargins, unpackedMargins).allSatisfy { abs($0 - $1) < 1e-5 }, "margins \(packedMargins) vs \(unpackedMargins)")
+        #expect(parameters.count == (fullFineTuning ? trainer.model.weights.count : 2 * 2 * 7))   // 2 layers × A, B × 7 projections
+        for ((name, _), (a, b)) in zip(parameters, zip(packedGradients, unpackedGradients)) {
+            let scale = b.map { abs($0) }.max()!
+            let worst = zip(a, b).map { abs($0 - $1) }.max()!
+            #expect(scale > 0 && worst <= 1e-5 * scale, "\(name): worst difference \(worst), largest gradient \(scale)")
+        }
+    }
+
+    /// Every hidden state an unpacked row computes, the packed row computes at the same
+    /// token (the rejected answer's tokens sit after the chosen segment).
+    @Test func packedRowHiddenStatesEqualUnpackedRows() throws {
+        let model = try GradientCheck.randomizedModel()
+        let e = Self.examples[3]
+        let pair = PackedPair(e)
+        let packed = TokenBatch(rows: [pair.tokens], pad: 0, positions: [pair.positions], hiddenKeys: [pair.chosenSegment])
+        try model.validate(packed)
+        #expect(packed.seq > model.config.maxPositionEmbeddings)
+        let unpacked = TokenBatch(rows: [Array((e.prompt + e.chosen).dropLast()), Array((e.prompt + e.rejected).dropLast())], pad: 0)
+        let a = model.hiddenStates(packed, on: Tape()).value, b = model.hiddenStates(unpacked, on: Tape()).value
+        let d = model.config.hiddenSize, p = e.prompt.count, c = e.chosen.count
+        // (unpacked row, index) for each packed index.
+        let sources = (0..<(p + c - 1)).map { (0, $0) } + (p..<(p + e.rejected.count - 1)).map { (1, $0) }
+        for (index, (row, i)) in sources.enumerated() {
+            let worst = (0..<d).map { abs(a[index * d + $0] - b[(row * unpacked.seq + i) * d + $0]) }.max()!
+            #expect(worst < 1e-5, "packed index \(index) vs row \(row), index \(i): \(worst)")
+        }
+    }
+
+    @Test func validateRejectsAPositionBeyondTheModel() throws {
+        let model = StyleLM(config: .tiny(), seed: 1)
+        let batch = TokenBatch(rows: [[1, 2, 3]], pad: 0, positions: [[0, 1, 16]])
+        #expect(throws: StyleLMError.self) { try model.validate(batch) }
+    }
+
+    @Test func validateRejectsHiddenKeysOutsideTheRow() throws {
+        let model = StyleLM(config: .tiny(), seed: 1)
+        let batch = TokenBatch(rows: [[1, 2, 3], [4, 5, 6, 7]], pad: 0, hiddenKeys: [1..<4, nil])
+        #expect(throws: StyleLMError.self) { try model.validate(batch) }
     }
 }
 

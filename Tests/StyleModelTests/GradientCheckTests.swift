@@ -65,6 +65,17 @@ import LookbookCore
         #expect(error < Self.tolerance)
     }
 
+    @Test func attentionWithHiddenKeys() {
+        // Rows of length 6, 5 and 3 in a batch of seq 6: keys 2..<4 hidden from queries
+        // 4 and 5 of row 0, none in row 1, key 0 hidden from queries 1 and 2 of row 2.
+        let q = G.random([18, 6], "q"), k = G.random([18, 6], "k"), v = G.random([18, 6], "v")
+        let error = G.worstError([q, k, v]) { tape in
+            G.project(tape.causalAttention(q: q, k: k, v: v, batch: 3, seq: 6, heads: 2, lengths: [6, 5, 3],
+                                           hiddenKeys: [2..<4, nil, 0..<1]), on: tape)
+        }
+        #expect(error < Self.tolerance)
+    }
+
     @Test func swiglu() {
         let g = G.random([4, 6], "g", std: 2), u = G.random([4, 6], "u")
         let error = G.worstError([g, u]) { G.project($0.swiglu(gate: g, up: u), on: $0) }

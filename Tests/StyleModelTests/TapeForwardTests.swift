@@ -20,6 +20,35 @@ import Testing
         #expect(out[16..<24].allSatisfy { $0 == 0 })               // row 1, padded positions
     }
 
+    /// Two packed rows (prompt, chosen segment, rejected segment; the second with an
+    /// empty chosen segment and padding) against plain causal attention over the four
+    /// sequences they pack, built from the same q, k, v rows.
+    @Test func hiddenKeysEqualAttentionOverUnpackedSequences() {
+        let q = GradientCheck.random([16, 4], "q"), k = GradientCheck.random([16, 4], "k"), v = GradientCheck.random([16, 4], "v")
+        // Row 0: prompt 0..<3, chosen 3..<5, rejected 5..<8. Row 1 (indices 8…): prompt 0..<2, rejected 2..<4.
+        let packed = Tape().causalAttention(q: q, k: k, v: v, batch: 2, seq: 8, heads: 2, lengths: [8, 4],
+                                            hiddenKeys: [3..<5, 2..<2]).value
+        let sequences = [[0, 1, 2, 3, 4], [0, 1, 2, 5, 6, 7], [8, 9], [8, 9, 10, 11]]
+        // Each sequence's rows of t, padded with zeros to 6 rows.
+        func unpacked(_ t: Tensor) -> Tensor {
+            var rows: [Float] = []
+            for indices in sequences {
+                for index in indices { rows += t.value[index * 4..<(index + 1) * 4] }
+                rows += [Float](repeating: 0, count: (6 - indices.count) * 4)
+            }
+            return Tensor(shape: [24, 4], value: rows)
+        }
+        let plain = Tape().causalAttention(q: unpacked(q), k: unpacked(k), v: unpacked(v), batch: 4, seq: 6, heads: 2,
+                                           lengths: sequences.map(\.count)).value
+        for (s, indices) in sequences.enumerated() {
+            for (i, index) in indices.enumerated() {
+                let worst = (0..<4).map { abs(packed[index * 4 + $0] - plain[(s * 6 + i) * 4 + $0]) }.max()!
+                #expect(worst < 1e-6, "sequence \(s), token \(i) (packed index \(index)): \(worst)")
+            }
+        }
+        #expect(packed[12 * 4..<16 * 4].allSatisfy { $0 == 0 })   // row 1's padding
+    }
+
     @Test func crossEntropyOfUniformLogitsIsLogVocab() {
         let logits = Tensor(shape: [2, 5], value: [Float](repeating: 0.3, count: 10))
         let loss = Tape().crossEntropy(logits: logits, targets: [1, 4], weights: [1, 0]).value[0]
