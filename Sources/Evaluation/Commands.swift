@@ -61,13 +61,17 @@ public enum EvaluationCommands {
     /// `lookbook eval fitb|compat|retrieval --catalog PATH --model MODEL_DIR --questions Q
     /// --out PRED [--answers KEY]` for any scorer (the CLI loads the model; a baseline
     /// directory loads with `BaselineModelFile.load(from:)`). Writes the predictions,
-    /// and with a key the result beside them as `PRED.result.json` for `report`.
+    /// and with a key the result beside them as `PRED.result.json` for `report`. `name`
+    /// replaces the scorer's name in the result, so that runs of several models of one
+    /// kind (base, SFT and DPO StyleLMs) stay apart when `report` merges them.
     public static func eval<S: Scorer>(_ task: EvalTask, catalogPath: String, scorer: S, questions: String, out: String,
-                                       answers: String?, options: EvalOptions = EvalOptions(), command: String? = nil) throws -> EvalRun {
+                                       answers: String?, options: EvalOptions = EvalOptions(), command: String? = nil,
+                                       name: String? = nil) throws -> EvalRun {
         let read = try CatalogReader.read(path: catalogPath)
         var run = try Evaluator.run(task, catalog: read.catalog, scorer: scorer, questionsPath: questions, predictionsPath: out,
                                     answersPath: answers, options: options, command: command)
         run.diagnostics = read.diagnostics + run.diagnostics
+        if let name { run.result.model = name }
         if answers != nil { try writeResult(run.result, to: resultPath(forPredictions: out)) }
         return run
     }

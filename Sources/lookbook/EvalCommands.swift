@@ -123,6 +123,7 @@ struct EvalOptionsGroup: ParsableArguments {
     @Option(help: "Where to write predictions (JSON Lines).") var out: String
     @Option(help: "The key; with it the metrics are printed and saved as PRED.result.json.") var answers: String?
     @Option(help: "Bootstrap resamples for the confidence intervals.") var bootstrap = 1000
+    @Option(help: "The model's name in PRED.result.json and in merged reports (default: the scorer's, e.g. stylelm).") var name: String?
     @Flag(help: "StyleLM: score candidates by their likelihood alone, without subtracting the base model's.") var uncalibrated = false
     @Option(help: "StyleLM: none | base | context-free (default: the model's recipe).") var calibration: String?
     @Option(help: "StyleLM: mean (per token) | sum of the candidate's log-probabilities (default: the model's recipe).")
@@ -169,7 +170,7 @@ struct EvalOptionsGroup: ParsableArguments {
         let command = (["lookbook"] + CommandLine.arguments.dropFirst()).joined(separator: " ")
         let run = try EvaluationCommands.eval(task, catalogPath: catalog, scorer: scorer, questions: questions, out: out,
                                               answers: answers, options: EvalOptions(bootstrap: Bootstrap(resamples: bootstrap)),
-                                              command: command)
+                                              command: command, name: name)
         printDiagnostics(run.diagnostics)
         if answers != nil {
             for m in run.result.metrics {

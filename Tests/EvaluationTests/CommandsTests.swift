@@ -25,6 +25,13 @@ import Testing
         let report = try EvaluationCommands.report(resultFiles: [dir + "/fitb.pred.result.json"], out: dir + "/report")
         #expect(report.results.count == 1 && report.results[0].model == "ppmi-svd")
 
+        // Two runs of one kind of model under their own names stay apart in the report.
+        let named = try EvaluationCommands.eval(.fitb, catalogPath: dir + "/catalog", scorer: scorer, questions: dir + "/q/fitb.jsonl",
+                                                out: dir + "/fitb.b.jsonl", answers: dir + "/q/fitb.key.jsonl", name: "ppmi-svd (again)")
+        #expect(named.result.model == "ppmi-svd (again)")
+        let both = try EvaluationCommands.report(resultFiles: [dir + "/fitb.pred.result.json", dir + "/fitb.b.result.json"], out: dir + "/report2")
+        #expect(both.results.map(\.model) == ["ppmi-svd", "ppmi-svd (again)"])
+
         let suite = try EvaluationCommands.baselines(catalogPath: dir + "/catalog", questionsDirectory: dir + "/q", out: dir + "/baselines",
                                                      names: ["random", "ppmi-svd"], options: EvalOptions(bootstrap: Bootstrap(resamples: 50)))
         #expect(suite.diagnostics.isEmpty && suite.report.results.count == 6)
