@@ -43,7 +43,7 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
         .target(name: "StyleModel", dependencies: ["LookbookCore", "COpenBLAS"]),
-        .target(name: "Recommender", dependencies: ["LookbookCore", "StyleModel"]),
+        .target(name: "Recommender", dependencies: ["LookbookCore", "StyleModel", "COpenBLAS"]),
         .target(name: "CatalogGenerator", dependencies: ["LookbookCore", "Imaging", "CatalogIngest"]),
         .target(name: "Evaluation", dependencies: ["LookbookCore", "CatalogIngest", "Recommender", "StyleModel", "COpenBLAS"]),
         .target(name: "Pipeline", dependencies: [
