@@ -246,6 +246,8 @@ struct ChangeSet: Sendable {
     let bySlot: [Slot: [Version]]
     /// The reranker's prior of the old versions, by id (the prior source is on).
     var oldPrior: [String: Double] = [:]
+    /// The old versions' word vectors, by id (word-vector retrieval).
+    var oldVectors: [String: PPMISVDModel.ItemVectors] = [:]
 
     struct Version: Sendable {
         let id: String
@@ -276,6 +278,11 @@ extension RunContext {
         }
         for s in bySlot.keys { bySlot[s]!.sort { $0.id < $1.id } }
         var set = ChangeSet(ids: ids, bySlot: bySlot)
+        if let vectors {
+            for (id, old) in previous.inputs where ids.contains(id) {
+                set.oldVectors[id] = vectors.model.vectors(of: old.product, caption: old.caption)
+            }
+        }
         if let priorReranker, priorM > 0 {
             let olds = bySlot.values.flatMap { $0 }.compactMap { v in v.old.map { (v.id, $0.product) } }
             let p = Self.priors(priorReranker, olds.map(\.1))
@@ -303,7 +310,7 @@ extension RunContext {
 
     /// Whether a change reaches either source of a list.
     func reachesList(_ kept: RetrievedList, versions: [ChangeSet.Version], changes: ChangeSet, weights: [Float], filter: Filter) -> Bool {
-        if reaches(kept, versions: versions, weights: weights, filter: filter) { return true }
+        if reaches(kept, versions: versions, weights: weights, filter: filter, oldVectors: changes.oldVectors) { return true }
         guard priorM > 0 else { return false }
         guard let p = kept.prior else { return true }
         return reachesPrior(p, versions: versions, oldPrior: changes.oldPrior, filter: filter)
@@ -322,16 +329,22 @@ extension RunContext {
 
     /// Whether a change can reach what retrieval kept for a list: a version that is
     /// allowed and ranks at or above the cutoff (any allowed one when there is none).
-    func reaches(_ kept: RetrievedList, versions: [ChangeSet.Version], weights: [Float], filter: Filter) -> Bool {
+    func reaches(_ kept: RetrievedList, versions: [ChangeSet.Version], weights: [Float], filter: Filter,
+                 oldVectors: [String: PPMISVDModel.ItemVectors]) -> Bool {
         for v in versions {
             let score: Double
             let id = v.id
             if let c = v.current {
                 guard let verdict = filter.allows(c), verdict != .approve else { continue }
-                score = weights.withUnsafeBufferPointer { index.score($0, c) }
+                score = weights.withUnsafeBufferPointer { retrievalScore($0, c) }
             } else if let old = v.old {
                 guard filter.allowsOld(old) else { continue }
-                score = model.score(CooccurrenceModel.Query(weights: weights), old.features)
+                if let vectors {
+                    guard let o = oldVectors[id] else { return true }  // cannot happen: every old version is vectorised
+                    score = vectors.model.score(weights, o)
+                } else {
+                    score = model.score(CooccurrenceModel.Query(weights: weights), old.features)
+                }
             } else { continue }
             guard let cutoff = kept.cutoff else { return true }
             if cutoff.admits(score: score, id: id) { return true }
@@ -344,10 +357,9 @@ extension RunContext {
     /// than M remain but the pool had more (walk it again).
     func patched(_ kept: RetrievedList, versions: [ChangeSet.Version], changed: Set<String>, weights: [Float], filter: Filter)
         -> (ranked: [(Int, Double)], cutoff: Threshold?)? {
-        let index = self.index
         return weights.withUnsafeBufferPointer { w in
             patchedRanking(kept.ranked, cutoff: kept.cutoff, m: settings.retrievalM, depth: depth, versions: versions, changed: changed,
-                           filter: filter) { index.score(w, $0) }
+                           filter: filter) { retrievalScore(w, $0) }
         }
     }
 
@@ -403,7 +415,7 @@ extension RunContext {
         guard targets.contains(where: { changes.bySlot[$0] != nil }) else { return .reuse }
 
         var t = clock.start()
-        let weights = model.query([anchor.features]).weights
+        let weights = query([i])
         let filter = anchorFilter(i)
         var counts = StageCounts()
         var result = prev
@@ -454,7 +466,7 @@ extension RunContext {
                 t.finish()
                 return .recomputed(blanks(for: outfit, clock: clock), "an item of the outfit changed")
             }
-            let weights = model.query(context.map { items[$0].features }).weights
+            let weights = query(context)
             let filter = outfitFilter(outfit: outfit, context: context)
             guard reachesList(kept, versions: versions, changes: changes, weights: weights, filter: filter) else { continue }
             switch patch(kept, look: .outfit(context), slot: slot, versions: versions, changes: changes, weights: weights,

@@ -6,7 +6,8 @@ import LookbookCore
 /// and candidates for every blank of every curated outfit, in two stages.
 ///
 /// 1. **Retrieval** narrows each (anchor, target slot) pool and each (outfit, position)
-///    pool to `settings.retrievalM` candidates by the co-occurrence model's score,
+///    pool to `settings.retrievalM` candidates by a cheap score over the whole pool
+///    (`RetrievalSpace`: the co-occurrence model's, or the PPMI-SVD reranker's own),
 ///    walking only candidates the pair rules allow (see `Rules`).
 /// 2. **Rerank**: the `Reranker` scores those candidates, one batched call per list.
 /// 3. **Rules** pick the shown list: approved items lead, near-duplicates go, MMR keeps
@@ -19,10 +20,13 @@ import LookbookCore
 /// Incremental runs (`run(products:outfits:previous:)`) reuse the previous lists of
 /// anchors whose inputs did not change; see `PrecomputeState` for the exact rule.
 public struct Precomputer: Sendable {
-    /// The retrieval model (and the default reranker's).
+    /// The co-occurrence model: the default retrieval space and reranker, and the
+    /// feature sets of the list rules (MMR similarity).
     public var model: CooccurrenceModel
     /// nil: `CooccurrenceReranker` over `model`.
     public var reranker: (any Reranker)?
+    /// Where retrieval ranks; nil: `retrievalSpace`'s default.
+    public var retrieval: RetrievalSpace?
     public var compatibility: SlotCompatibility
     public var settings: RecommendSettings
     public var captions: [String: String]
@@ -32,10 +36,11 @@ public struct Precomputer: Sendable {
     public internal(set) var verdicts: [String: [String: Feedback.Verdict]]
 
     /// `feedback` is applied oldest first, so a later verdict on the same pair wins.
-    public init(model: CooccurrenceModel, reranker: (any Reranker)? = nil, compatibility: SlotCompatibility = .default,
-                settings: RecommendSettings = RecommendSettings(), captions: [String: String] = [:],
-                imageHashes: [String: String] = [:], feedback: [Feedback] = []) {
-        self.model = model; self.reranker = reranker; self.compatibility = compatibility; self.settings = settings
+    public init(model: CooccurrenceModel, reranker: (any Reranker)? = nil, retrieval: RetrievalSpace? = nil,
+                compatibility: SlotCompatibility = .default, settings: RecommendSettings = RecommendSettings(),
+                captions: [String: String] = [:], imageHashes: [String: String] = [:], feedback: [Feedback] = []) {
+        self.model = model; self.reranker = reranker; self.retrieval = retrieval
+        self.compatibility = compatibility; self.settings = settings
         self.captions = captions; self.imageHashes = imageHashes
         verdicts = Self.verdictMap(feedback)
     }
@@ -50,13 +55,23 @@ public struct Precomputer: Sendable {
     /// The format of `PrecomputeState` (what it keeps per list): another one recomputes all.
     static let stateFormat = "precompute@2"
 
+    /// The retrieval space this precompute uses: `retrieval` when set, else the word
+    /// vectors of a `PPMISVDReranker` (retrieval then ranks by the reranker's own score,
+    /// so it loses nothing of its top k), else co-occurrence.
+    public var retrievalSpace: RetrievalSpace {
+        if let retrieval { return retrieval }
+        if let r = reranker as? PPMISVDReranker { return .wordVectors(r.model) }
+        return .cooccurrence
+    }
+
     /// Everything that, when it changes, may change every list: the retrieval model's
     /// version, the reranker's, the state format, the settings (and the prior source's
     /// depth when it is on) and the slot table.
     public var fingerprint: String {
         let slots = Slot.allCases.map { "\($0.rawValue):" + compatibility.targets(for: $0).map(\.rawValue).joined(separator: ",") }
         let prior = priorM > 0 ? " prior=\(priorM)" : ""
-        return "retrieval=\(model.version) rerank=\(reranker?.version ?? model.version) state=\(Self.stateFormat) [\(settings)]\(prior) slots=\(slots.joined(separator: ";"))"
+        let space = retrievalSpace
+        return "retrieval=\(space.version(model)) rerank=\(reranker?.version ?? model.version) state=\(Self.stateFormat) [\(settings)]\(prior) slots=\(slots.joined(separator: ";"))"
     }
 
     /// Candidates per list from the reranker's prior (`PriorReranker`): 0 when the
@@ -181,12 +196,60 @@ public struct Precomputer: Sendable {
     }
 }
 
+/// Where the retrieval stage ranks each pool.
+public enum RetrievalSpace: Sendable {
+    /// Mean PPMI between content features: `Precomputer.model`'s score (sparse lookups).
+    case cooccurrence
+    /// Cosine of PPMI-SVD word vectors (`PPMISVDModel`, dense dot products of
+    /// `dimension` floats): the `PPMISVDReranker`'s own score.
+    case wordVectors(PPMISVDModel)
+
+    /// The version of the model that ranks (the fingerprint's `retrieval=`).
+    public func version(_ cooccurrence: CooccurrenceModel) -> String {
+        switch self {
+        case .cooccurrence: cooccurrence.version
+        case .wordVectors(let m): m.version
+        }
+    }
+
+    public var name: String {
+        switch self {
+        case .cooccurrence: "cooccurrence"
+        case .wordVectors: "ppmi-svd word vectors"
+        }
+    }
+}
+
+/// The word-vector retrieval space of one run: every item's vectors, and the right
+/// vectors in one flat buffer (items × dimension) for the walk.
+struct VectorSpace: Sendable {
+    let model: PPMISVDModel
+    let items: [PPMISVDModel.ItemVectors]
+    let right: [Float]
+
+    init(model: PPMISVDModel, items: [PPMISVDModel.ItemVectors]) {
+        self.model = model; self.items = items
+        right = items.flatMap(\.right)
+    }
+
+    /// `PPMISVDModel.score` of item `j` for a query, to the bit (the same kernel).
+    @inline(__always)
+    func score(_ q: UnsafeBufferPointer<Float>, _ j: Int) -> Double {
+        let k = model.dimension
+        guard k > 0 else { return 0 }
+        return right.withUnsafeBufferPointer { PPMISVDModel.score(q, $0.baseAddress! + j * k, count: k) }
+    }
+}
+
 /// One run's products, featurised once, and the per-list work.
 struct RunContext: Sendable {
     let model: CooccurrenceModel
+    /// The word-vector retrieval space; nil: co-occurrence (`index`).
+    let vectors: VectorSpace?
     let reranker: any Reranker
-    /// The reranker scores exactly as the retrieval stage does (the default co-occurrence
-    /// reranker on this run's features): its scores are the retrieval scores, not recomputed.
+    /// The reranker scores exactly as the retrieval stage does (the co-occurrence reranker
+    /// with co-occurrence retrieval, or the PPMI-SVD reranker in its own word-vector space,
+    /// on this run's products and captions): its scores are the retrieval scores, not recomputed.
     let rerankIsRetrieval: Bool
     let compatibility: SlotCompatibility
     let settings: RecommendSettings
@@ -221,6 +284,15 @@ struct RunContext: Sendable {
         }
         self.items = items
         index = RetrievalIndex(items)
+        if case .wordVectors(let m) = p.retrievalSpace {
+            // The reranker of the same model and captions has the vectors already.
+            let same = (p.reranker as? PPMISVDReranker).flatMap { $0.model.version == m.version && $0.captions == captions ? $0 : nil }
+            vectors = VectorSpace(model: m, items: parallelMap(count: products.count) { i in
+                same?.cached(products[i]) ?? m.vectors(of: products[i], caption: captions[products[i].id])
+            })
+        } else {
+            vectors = nil
+        }
         var inputs: [String: ProductInput] = [:]
         inputs.reserveCapacity(products.count)
         for q in products { inputs[q.id] = ProductInput(product: q, caption: captions[q.id], imageHash: hashes[q.id]) }
@@ -228,15 +300,19 @@ struct RunContext: Sendable {
         if let given = p.reranker {
             reranker = given
             // The co-occurrence reranker of this very model, captions and products scores
-            // what retrieval scored: check it feature set by feature set.
-            if let c = given as? CooccurrenceReranker, c.model.version == model.version, c.captions == captions {
+            // what co-occurrence retrieval scored: check it feature set by feature set;
+            // likewise the PPMI-SVD reranker of the word vectors retrieval ranks by.
+            if vectors == nil, let c = given as? CooccurrenceReranker, c.model.version == model.version, c.captions == captions {
                 rerankIsRetrieval = items.allSatisfy { item in c.features[item.product.id].map { $0 == item.features } ?? true }
+            } else if let space = vectors, let r = given as? PPMISVDReranker, r.model.version == space.model.version,
+                      r.captions == captions {
+                rerankIsRetrieval = items.indices.allSatisfy { i in r.cached(items[i].product).map { $0 == space.items[i] } ?? true }
             } else {
                 rerankIsRetrieval = false
             }
         } else {
             reranker = CooccurrenceReranker(model: model, products: products, captions: captions)
-            rerankIsRetrieval = true
+            rerankIsRetrieval = vectors == nil
         }
         var bySlot: [Slot: [Int]] = [:]
         for (i, q) in products.enumerated() where !p.settings.onlyInStock || q.inStock {
@@ -269,6 +345,20 @@ struct RunContext: Sendable {
         var out = [Double](repeating: 0, count: products.count)
         for (c, s) in zip(chunks, scored) { for (i, v) in zip(c.1, s) { out[i] = v } }
         return out
+    }
+
+    /// The look of `members` (indices of items) in the retrieval space: the dense PPMI
+    /// weights of its features (co-occurrence) or its mean left vector (word vectors).
+    func query(_ members: [Int]) -> [Float] {
+        if let vectors { return vectors.model.query(members.map { vectors.items[$0] }) }
+        return model.query(members.map { items[$0].features }).weights
+    }
+
+    /// Item `j`'s retrieval score for a query of `query(_:)`.
+    @inline(__always)
+    func retrievalScore(_ w: UnsafeBufferPointer<Float>, _ j: Int) -> Double {
+        if let vectors { return vectors.score(w, j) }
+        return index.score(w, j)
     }
 
     /// Which candidates a list may hold: `allows` for this run's items (nil: not allowed,
@@ -337,12 +427,13 @@ struct RunContext: Sendable {
         var heap = RankHeap(capacity: k, rank: index.rank)
         var priorHeap = RankHeap(capacity: priorDepth, rank: index.rank)
         let usePrior = priorM > 0
+        let space = vectors
         weights.withUnsafeBufferPointer { w in
             for j in pool {
                 guard let verdict = filter.allows(j) else { continue }
                 if verdict == .approve { approved.append(j); continue }
                 scored += 1
-                heap.offer(j, index.score(w, j))
+                heap.offer(j, space.map { $0.score(w, j) } ?? index.score(w, j))
                 if usePrior { priorHeap.offer(j, prior[j]) }
             }
         }
@@ -396,7 +487,7 @@ struct RunContext: Sendable {
                 weights.withUnsafeBufferPointer { w in
                     for n in missing {
                         scores[n] = n < approved.count || n >= approved.count + top.count
-                            ? index.score(w, candidates[n]) : top[top.startIndex + n - approved.count].1
+                            ? retrievalScore(w, candidates[n]) : top[top.startIndex + n - approved.count].1
                     }
                 }
             } else {
@@ -439,7 +530,7 @@ struct RunContext: Sendable {
         let targets = compatibility.targets(for: anchor.product.slot)
         guard !targets.isEmpty else { return result }
         var t = clock.start()
-        let weights = model.query([anchor.features]).weights
+        let weights = query([i])
         let filter = anchorFilter(i)
         for slot in targets {
             let w = walk(pool: bySlot[slot] ?? [], weights: weights, filter: filter)
@@ -472,7 +563,7 @@ struct RunContext: Sendable {
         var t = clock.start()
         for (p, member, context) in positions(of: outfit) {
             let slot = items[member].product.slot
-            let weights = model.query(context.map { items[$0].features }).weights
+            let weights = query(context)
             let w = walk(pool: bySlot[slot] ?? [], weights: weights, filter: outfitFilter(outfit: outfit, context: context))
             t.lap(.retrieval, scored: w.scored)
             let list = finish(.outfit(context), slot: slot, weights: weights, approved: [], ranked: w.ranked, cutoff: w.cutoff,

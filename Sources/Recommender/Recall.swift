@@ -51,7 +51,11 @@ extension Precomputer {
     /// measures other pairs of depths (a prior depth needs the source on).
     ///
     /// With `proxy`, the retrieved M are a union: the proxy's best `proxyShare · M`, then
-    /// the co-occurrence order fills the rest.
+    /// the retrieval order fills the rest.
+    ///
+    /// The retrieval order is the precompute's (`retrievalSpace`): with the PPMI-SVD
+    /// reranker it is the reranker's own, and the recall is 1; set `retrieval` to
+    /// `.cooccurrence` to measure co-occurrence retrieval in front of it.
     public func retrievalRecall(products: [Product], sample: Int = 200, k: Int = 10, seed: UInt64 = 1, alsoAt: [Int] = [],
                                 grid: [RetrievalRecall.Depth] = [],
                                 proxy: (any RetrievalProxy)? = nil, proxyShare: Double = 0.5,
@@ -70,7 +74,7 @@ extension Precomputer {
         let perAnchor = parallelMap(count: sampled.count, progress: { progress?($0, sampled.count) }) { n -> (lists: Int, hit: [Int], total: Int, scored: Int) in
             let i = sampled[n]
             let anchor = ctx.items[i]
-            let weights = ctx.model.query([anchor.features]).weights
+            let weights = ctx.query([i])
             let filter = ctx.anchorFilter(i)
             var lists = 0, total = 0, scored = 0
             var hit = [Int](repeating: 0, count: depths.count)
@@ -81,7 +85,7 @@ extension Precomputer {
                 guard !allowed.isEmpty else { continue }
                 // The retrieval order of the whole allowed pool.
                 var order = RankHeap(capacity: allowed.count, rank: ctx.index.rank)
-                weights.withUnsafeBufferPointer { w in for j in allowed { order.offer(j, ctx.index.score(w, j)) } }
+                weights.withUnsafeBufferPointer { w in for j in allowed { order.offer(j, ctx.retrievalScore(w, j)) } }
                 let ranked = order.sorted().map(\.0)
                 var proxyRanked: [Int] = []
                 if let proxy {

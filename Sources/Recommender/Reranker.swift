@@ -1,7 +1,8 @@
 import LookbookCore
 
 /// The second stage of the precompute: scores the few candidates the retrieval stage
-/// kept for one look. StyleLM plugs in here; `CooccurrenceReranker` is the default.
+/// kept for one look. StyleLM plugs in here; `CooccurrenceReranker` is the default and
+/// `PPMISVDReranker` the nightly job's (`[recommend] reranker`).
 ///
 /// Calls are batched: one call per (anchor, target slot) for complementary lists and
 /// per (outfit, position) for FITB, with all of that look's candidates at once, so a
