@@ -32,11 +32,19 @@ public struct NightlyRun: Sendable {
     /// Seams of the model stage for tests.
     var modelHooks = ModelStage.Hooks()
 
-    /// The reranker the recommend stage uses for `model` (the co-occurrence model the
-    /// run trained). This is where StyleLM plugs in: return its `Reranker` here and its
-    /// `version` decides when everything is recomputed.
-    public static func makeReranker(model: CooccurrenceModel, products: [Product], captions: [String: String]) -> any Reranker {
-        CooccurrenceReranker(model: model, products: products, captions: captions)
+    /// The reranker the recommend stage uses when no StyleLM does (`[recommend] reranker`):
+    /// the co-occurrence one over `model` (the co-occurrence model the run trained), or
+    /// PPMI-SVD word vectors trained here on the same outfits and captions. Its `version`
+    /// decides when everything is recomputed.
+    public static func makeReranker(_ kind: RerankerKind, model: CooccurrenceModel, products: [Product], outfits: [Outfit],
+                                    captions: [String: String]) -> any Reranker {
+        switch kind {
+        case .cooccurrence:
+            CooccurrenceReranker(model: model, products: products, captions: captions)
+        case .ppmiSVD:
+            PPMISVDReranker(model: PPMISVDModel.train(products: products, outfits: outfits, captions: captions),
+                            products: products, captions: captions)
+        }
     }
 
     public init(job: JobConfig, captioner: (any Captioner)? = nil, now: @escaping @Sendable () -> Date = { Date() },
@@ -150,12 +158,22 @@ public struct NightlyRun: Sendable {
             if let choice = try ModelStage(job: job, events: events, hooks: modelHooks, now: now)
                 .choose(catalog: catalog, captions: captions, state: st) {
                 reranker = StyleLMReranker(scoring: choice.scoring, captions: captions)
+                report.reranker = "stylelm"
                 report.modelSource = "\(choice.source): \(choice.path)"
                 report.modelDecision = choice.decision
                 events(.info("StyleLM \(choice.scoring.version) reranks (\(choice.origin): \(choice.path))"))
             } else {
-                reranker = Self.makeReranker(model: model, products: catalog.products, captions: captions)
-                report.modelSource = "co-occurrence model trained tonight"
+                let kind = job.recommend.reranker
+                reranker = Self.makeReranker(kind, model: model, products: catalog.products, outfits: catalog.outfits, captions: captions)
+                report.reranker = kind.rawValue
+                switch reranker {
+                case let r as PPMISVDReranker:
+                    report.modelSource = "ppmi-svd word vectors trained tonight"
+                    events(.info("PPMI-SVD \(r.model.version) reranks: \(r.model.wordCount) words, rank \(r.model.dimension), "
+                                 + "\(r.model.trainedOutfits) outfits"))
+                default:
+                    report.modelSource = "co-occurrence model trained tonight"
+                }
             }
             report.model = reranker.version
 
@@ -166,6 +184,7 @@ public struct NightlyRun: Sendable {
             for p in catalog.products { if let h = p.images.first.flatMap({ catalog.images[$0]?.sha256 }) { imageHashes[p.id] = h } }
             let precomputer = Precomputer(model: model, reranker: reranker, compatibility: job.compatibility, settings: job.recommend,
                                           captions: captions, imageHashes: imageHashes, feedback: stateFeedback + catalog.feedback)
+            report.retrieval = precomputer.retrievalSpace.name
             let result = precomputer.run(products: catalog.products, outfits: catalog.outfits, previous: previous) { stage, done, total in
                 events(.progress(stage: stage, done: done, total: total))
             }

@@ -35,6 +35,11 @@ public struct RunReport: Codable, Sendable, Equatable {
     /// The model registry's decision: which version reranks, and the promotion gate's
     /// verdict with both models' figures when a new version was trained.
     public var modelDecision: ModelDecision?
+    /// Which model reranked the lists: `stylelm`, `ppmi-svd` or `cooccurrence` (the job's
+    /// `[recommend] reranker` unless a StyleLM took over).
+    public var reranker: String?
+    /// Where the retrieval stage ranked the pools: `cooccurrence` or `ppmi-svd word vectors`.
+    public var retrieval: String?
     public var captioner: String?
     /// What the recommend stage recomputed and why, and where its time went.
     public var precompute: Precompute?
@@ -159,7 +164,7 @@ public struct RunReport: Codable, Sendable, Equatable {
         case finishedAt = "finished_at"
         case catalog, retailer, snapshot, diff, counts, stages, quarantined
         case quarantineReport = "quarantine_report"
-        case store, model, captioner, precompute
+        case store, model, captioner, precompute, reranker, retrieval
         case modelSource = "model_source"
         case modelDecision = "model_decision"
     }
