@@ -167,7 +167,11 @@ struct EvalOptionsGroup: ParsableArguments {
         } else {
             throw LookbookError(.usage, "\(model) is not a model directory; make one with `lookbook train --catalog TRAIN --out \(model)`")
         }
-        let command = (["lookbook"] + CommandLine.arguments.dropFirst()).joined(separator: " ")
+        // As a shell would take it back: arguments with spaces or quotes in single quotes.
+        let command = (["lookbook"] + CommandLine.arguments.dropFirst().map { argument in
+            argument.allSatisfy { $0.isLetter || $0.isNumber || "-_./=:,@%+".contains($0) } && !argument.isEmpty
+                ? argument : "'" + argument.replacingOccurrences(of: "'", with: "'\\''") + "'"
+        }).joined(separator: " ")
         let run = try EvaluationCommands.eval(task, catalogPath: catalog, scorer: scorer, questions: questions, out: out,
                                               answers: answers, options: EvalOptions(bootstrap: Bootstrap(resamples: bootstrap)),
                                               command: command, name: name)
