@@ -9,6 +9,9 @@ import Recommender
 /// catalog (no photos), a full precompute, then an incremental one after a share of
 /// the products changed (same model), with the time per stage, candidates scored per
 /// second, peak RSS, the retrieval recall, and an extrapolation to larger catalogs.
+/// `--reranker` picks the job's `[recommend] reranker`: with `ppmi-svd` (the default, as
+/// in the job file) retrieval ranks in its word-vector space, and the recall of
+/// co-occurrence retrieval in front of it is measured too.
 struct PrecomputeBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "precompute",
@@ -19,8 +22,15 @@ struct PrecomputeBench: ParsableCommand {
     @Option(help: "Share of products changed for the incremental run.") var changed = 0.01
     @Option(help: "Runs; medians are printed.") var runs = 3
     @Option(help: "Anchors sampled for the retrieval recall.") var recallSample = 200
+    @Option(help: "The reranker: ppmi-svd | cooccurrence (the job's [recommend] reranker).") var reranker = RerankerKind.ppmiSVD.rawValue
+    @Option(help: "Only time PPMI-SVD training on a synthetic catalog of this many products whose titles draw from a Zipf vocabulary of 50,000 words (0: the precompute bench).")
+    var ppmiScale = 0
 
     func run() throws {
+        guard let kind = RerankerKind(rawValue: reranker) else {
+            throw ValidationError("--reranker must be one of \(RerankerKind.allCases.map(\.rawValue).joined(separator: ", ")), got \(reranker)")
+        }
+        if ppmiScale > 0 { return try trainAtScale(products: ppmiScale) }
         let outfitCount = outfits ?? products * 2 / 5
         print("generating \(products) products, \(outfitCount) outfits …")
         let config = SampleCatalogGenerator.Config(seed: 42, productCount: products, imageCount: 0, outfitCount: outfitCount)
@@ -30,11 +40,29 @@ struct PrecomputeBench: ParsableCommand {
         let c1 = day1.catalog, c2 = day2.catalog
 
         var model: CooccurrenceModel!
-        let train = try (0..<runs).map { _ in try seconds { model = CooccurrenceModel.train(products: c1.products, outfits: c1.outfits) } }
+        var train = try (0..<runs).map { _ in try seconds { model = CooccurrenceModel.train(products: c1.products, outfits: c1.outfits) } }
         line("train (co-occurrence), median", "\(fmt(median(train), 2)) s, \(model.featureCount) features, \(model.trainedOutfits) outfits")
+        var words: PPMISVDModel?
+        if kind == .ppmiSVD {
+            let ppmi = try (0..<runs).map { _ in try seconds { words = PPMISVDModel.train(products: c1.products, outfits: c1.outfits) } }
+            let w = words!
+            line("train (ppmi-svd), median", "\(fmt(median(ppmi), 2)) s, \(w.wordCount) words, \(w.nonZeros) PPMI nonzeros, rank \(w.dimension), "
+                 + "\(w.trainedOutfits) outfits")
+            train = zip(train, ppmi).map { $0 + $1 }
+        }
+        /// The reranker of one day's catalog (vectors of its products computed once), as the nightly run builds it.
+        func makeReranker(_ products: [Product]) -> (any Reranker)? {
+            words.map { PPMISVDReranker(model: $0, products: products) }
+        }
+        var day1Reranker: (any Reranker)?
+        if kind == .ppmiSVD {
+            let build = try (0..<runs).map { _ in try seconds { day1Reranker = makeReranker(c1.products) } }
+            line("ppmi-svd product vectors, median", "\(fmt(median(build), 2)) s for \(c1.products.count) products")
+        }
 
         let settings = RecommendSettings()
-        let full = Precomputer(model: model, settings: settings, feedback: c1.feedback)
+        let full = Precomputer(model: model, reranker: day1Reranker, settings: settings, feedback: c1.feedback)
+        line("reranker, retrieval space", "\(kind.rawValue), \(full.retrievalSpace.name)")
         // One result alive at a time (each holds every list: hundreds of MiB): the
         // previous run's is released before the next starts, the last one is kept.
         var fullWalls: [Double] = [], fullStats: [PrecomputeStats] = []
@@ -50,7 +78,8 @@ struct PrecomputeBench: ParsableCommand {
         let dir = try temporaryDirectory("precompute")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         func write(_ catalog: Catalog, _ output: Precomputer.Output) throws -> (Double, Int) {
-            let content = StoreContent(snapshot: catalog.manifest.snapshot, retailer: catalog.manifest.retailer, modelVersion: model.version,
+            let content = StoreContent(snapshot: catalog.manifest.snapshot, retailer: catalog.manifest.retailer,
+                                       modelVersion: words?.version ?? model.version,
                                        captionerVersion: "none", runID: "bench", buildTime: "2026-12-01T00:00:00Z",
                                        products: catalog.products.map { StoreProduct($0) }, outfits: catalog.outfits,
                                        complementary: output.complementary, fitb: output.fitb)
@@ -70,7 +99,7 @@ struct PrecomputeBench: ParsableCommand {
         report(fullStats, wall: fullWall, write: median(fullWrite), rows: rows)
 
         // Incremental: the same model on the next day's catalog.
-        let next = Precomputer(model: model, settings: settings, feedback: c1.feedback + c2.feedback)
+        let next = Precomputer(model: model, reranker: makeReranker(c2.products), settings: settings, feedback: c1.feedback + c2.feedback)
         var incWalls: [Double] = [], incStats: [PrecomputeStats] = []
         var incOutput: Precomputer.Output?
         for r in 0..<runs {
@@ -87,12 +116,13 @@ struct PrecomputeBench: ParsableCommand {
         let inc = incStats[0]
         // What the nightly run would do: it retrains the retrieval model on day 2's outfits.
         let retrained = CooccurrenceModel.train(products: c2.products, outfits: c2.outfits)
+        let sameWords = words.map { PPMISVDModel.train(products: c2.products, outfits: c2.outfits).version == $0.version } ?? true
         let before = Set(c1.outfits.map(\.id)), after = Set(c2.outfits.map(\.id))
         let touched = day1.catalog.products.count - c2.products.count
         print("")
         print("incremental precompute after \(fmt(changed * 100, 1)) % of products changed (median of \(runs))")
         line("catalog change", "\(c2.products.count) products (\(touched >= 0 ? "−" : "+")\(abs(touched)) net), \(c2.outfits.count) outfits")
-        line("model retrained on day 2's outfits", retrained.version == model.version
+        line("model retrained on day 2's outfits", retrained.version == model.version && sameWords
             ? "same version: the nightly run is incremental as here"
             : "new version (outfits +\(after.subtracting(before).count) −\(before.subtracting(after).count)): the nightly run recomputes all; figures below keep day 1's model")
         line("anchors recomputed", "\(inc.anchorsRecomputed) of \(inc.anchors): " + inc.anchorReasons.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", "))
@@ -109,10 +139,52 @@ struct PrecomputeBench: ParsableCommand {
 
         let recall = full.retrievalRecall(products: c1.products, sample: recallSample)
         print("")
-        line("retrieval recall@\(recall.k), M = \(recall.m)", "\(fmt(recall.recall * 100, 2)) % over \(recall.lists) lists of \(recall.anchors) anchors (default reranker: 100 % by construction)")
+        line("retrieval recall@\(recall.k), M = \(recall.m), as run", "\(fmt(recall.recall * 100, 2)) % over \(recall.lists) lists of \(recall.anchors) anchors (retrieval in the reranker's own space: 100 % by construction)")
+        if kind == .ppmiSVD {
+            // The alternative: co-occurrence retrieval in front of the PPMI-SVD reranker, same sample.
+            var cooc = full
+            cooc.retrieval = .cooccurrence
+            let r = cooc.retrievalRecall(products: c1.products, sample: recallSample, alsoAt: [200, 400, 1000])
+            line("  if co-occurrence retrieved, M = \(r.m)", "\(fmt(r.recall * 100, 2)) % of the exhaustive ppmi-svd top \(r.k) (target ≥ 95 %)")
+            for (m, v) in r.recallAt.sorted(by: { $0.key < $1.key }) { line("  if co-occurrence retrieved, M = \(m)", "\(fmt(v * 100, 2)) %") }
+        }
         line("peak RSS", "\(fmt(peakRSSMiB(), 0)) MiB (target ≤ 2048)")
 
         extrapolate(fullStats, write: median(fullWrite), train: median(train), inc: incStats, incWall: median(incWalls))
+    }
+
+    /// PPMI-SVD training alone at a large vocabulary: `products` products with six title
+    /// words each drawn from a Zipf(1.1) law over 50,000 words, 0.4 outfits of four
+    /// random products per product. Prints the median of `runs` trainings.
+    func trainAtScale(products n: Int) throws {
+        let vocabulary = 50_000
+        // Letters only (`Words.tokens` drops numbers): the rank in base 26.
+        let names = (0..<vocabulary).map { r -> String in
+            var r = r, s = "w"
+            repeat { s.append(Character(UnicodeScalar(UInt8(97 + r % 26)))); r /= 26 } while r > 0
+            return s
+        }
+        var cdf = [Double](repeating: 0, count: vocabulary)
+        var total = 0.0
+        for r in 0..<vocabulary { total += 1 / pow(Double(r + 1), 1.1); cdf[r] = total }
+        var rng = SplitMix64(seed: 17)
+        func word() -> String {
+            let u = rng.unit() * total
+            var lo = 0, hi = vocabulary - 1
+            while lo < hi { let mid = (lo + hi) / 2; if cdf[mid] < u { lo = mid + 1 } else { hi = mid } }
+            return names[lo]
+        }
+        let catalog = (0..<n).map { i in Product(id: "p\(i)", title: (0..<6).map { _ in word() }.joined(separator: " "), category: "c", slot: .top) }
+        let outfits = (0..<(n * 2 / 5)).map { o in Outfit(id: "o\(o)", items: (0..<4).map { _ in catalog[rng.below(n)].id }) }
+        print("ppmi-svd training: \(n) products, \(outfits.count) outfits of 4, titles of 6 words from a Zipf vocabulary of \(vocabulary)")
+        var model: PPMISVDModel!
+        var times: [Double] = []
+        for r in 0..<runs {
+            times.append(seconds { model = PPMISVDModel.train(products: catalog, outfits: outfits) })
+            print("run \(r + 1): \(fmt(times[r], 2)) s, peak RSS so far \(fmt(peakRSSMiB(), 0)) MiB")
+        }
+        line("train (ppmi-svd), median of \(runs)", "\(fmt(median(times), 2)) s: \(model.wordCount) words in ≥ 2 items, "
+             + "\(model.nonZeros) PPMI nonzeros, rank \(model.dimension)")
     }
 
     func report(_ stats: [PrecomputeStats], wall: Double, write: Double, rows: Int) {
