@@ -89,6 +89,9 @@ public struct ModelTrainingSettings: Sendable, Equatable {
     /// The refresh (mining, reference pass, training) stops after this long; the round's
     /// model is still gated.
     public var tuneTimeBudgetSeconds: Double = 600
+    /// Model versions whose weights the registry keeps (the current one always among
+    /// them); older ones keep their entry and figures, not their files.
+    public var keepVersions = 5
 
     public init() {}
 }
@@ -289,7 +292,8 @@ extension JobConfig {
             }
         }
         if var m = try reader.table("model") {
-            try m.allowOnly(["train", "size", "time_budget_seconds", "pretrain_epochs", "sft_epochs", "tune", "tune_time_budget_seconds"])
+            try m.allowOnly(["train", "size", "time_budget_seconds", "pretrain_epochs", "sft_epochs", "tune", "tune_time_budget_seconds",
+                            "keep_versions"])
             c.modelTraining.train = try m.bool("train") ?? c.modelTraining.train
             if let size = try m.string("size") {
                 guard let v = ModelTrainingSettings.Size(rawValue: size) else {
@@ -303,6 +307,7 @@ extension JobConfig {
             c.modelTraining.tune = try m.bool("tune") ?? c.modelTraining.tune
             c.modelTraining.tuneTimeBudgetSeconds = try m.double("tune_time_budget_seconds", min: 1, max: 7 * 86400)
                 ?? c.modelTraining.tuneTimeBudgetSeconds
+            c.modelTraining.keepVersions = try m.int("keep_versions", min: 1, max: 10_000) ?? c.modelTraining.keepVersions
             if c.modelTraining.tune && !c.modelTraining.train {
                 throw m.error("model.tune = true refreshes the StyleLM this state trained, so it needs model.train = true")
             }

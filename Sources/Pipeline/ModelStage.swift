@@ -236,6 +236,12 @@ struct ModelStage {
         }
         extra(&decision)
         events(decision.decision == "rejected" ? .warning(decision.reason) : .info(decision.reason))
+        if decision.decision != "rejected" {
+            let pruned = try registry.prune(keep: job.modelTraining.keepVersions, now: now())
+            if !pruned.isEmpty {
+                events(.info("model registry: removed the files of \(pruned.count) older version(s) (\(pruned.joined(separator: ", "))), keeping the newest \(job.modelTraining.keepVersions) ([model] keep_versions)"))
+            }
+        }
         if decision.decision == "rejected", let current {
             let url = registry.modelDirectory(current.version)
             return Choice(scoring: try load(url), source: "state", path: url.path, decision: decision)

@@ -143,6 +143,29 @@ import TestSupport
     }
     /// `lookbook models rollback`'s effect on the nightly run: the next run reranks with
     /// the version made current, and recomputes every list since the model changed.
+    /// `[model] keep_versions`: after a promotion the registry keeps the files of the
+    /// newest versions only; the others keep their entries.
+    @Test func aPromotionPrunesTheFilesOfOlderVersions() async throws {
+        var f = try fixture()
+        f.job.modelTraining.tune = false
+        f.job.modelTraining.keepVersions = 1
+        // Two earlier versions, neither current: tonight trains a first model and promotes it.
+        let registry = ModelRegistry(stateDirectory: f.job.state)
+        let old = try [3, 4].map { try ModelFixtures.model(try snapshot(1), epochs: 0, seed: UInt64($0)) }
+        for m in old { try registry.register(ModelFixtures.entry(m.version), model: m, makeCurrent: false) }
+        #expect(old.allSatisfy { StyleLMScoring.isModelDirectory(registry.modelDirectory($0.version)) })
+        _ = try f.write(try snapshot(1), as: "acme-1.tar.lz4")
+        let outcome = await run(f)
+        #expect(outcome.report.status == .succeeded, "\(outcome.report.message)")
+        let trained = try #require(outcome.report.model)
+        let contents = try registry.read()
+        #expect(contents.current == trained)
+        #expect(contents.versions.map(\.version) == old.map(\.version) + [trained])
+        #expect(contents.versions.map(\.stored) == [false, false, true])
+        #expect(old.allSatisfy { !FileManager.default.fileExists(atPath: registry.modelDirectory($0.version).path) })
+        #expect(StyleLMScoring.isModelDirectory(registry.modelDirectory(trained)))
+    }
+
     @Test func theNextRunUsesTheVersionMadeCurrentAndRecomputesEverything() async throws {
         var f = try fixture()
         f.job.modelTraining.tune = false

@@ -111,6 +111,10 @@ import TestSupport
         #expect(withoutTrain?.message.contains("needs model.train = true") == true)
         #expect(throws: LookbookError.self) { try JobConfig.parse("[model]\ntrain = true\ntune_time_budget_seconds = 0") }
         #expect(throws: LookbookError.self) { try JobConfig.parse("[model]\ntune = \"yes\"") }
+        #expect(JobConfig().modelTraining.keepVersions == 5)
+        #expect(try JobConfig.parse("[model]\nkeep_versions = 2").modelTraining.keepVersions == 2)
+        let none = #expect(throws: LookbookError.self) { try JobConfig.parse("[model]\nkeep_versions = 0") }
+        #expect(none?.message.contains("keep_versions") == true)
     }
 }
 
