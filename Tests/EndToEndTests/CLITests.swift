@@ -4,11 +4,13 @@ import Testing
 import TestSupport
 
 /// End-to-end runs of the built `lookbook` binary: stdout, stderr and exit codes.
+/// The folder goes when the last copy of the workspace does.
 struct Workspace {
-    let root: URL
+    let directory: TempDirectory
+    var root: URL { directory.url }
     init() throws {
-        root = FileManager.default.temporaryDirectory.appendingPathComponent("lookbook-e2e-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: root.appendingPathComponent("inbox"), withIntermediateDirectories: true)
+        directory = try TempDirectory("lookbook-e2e")
+        try FileManager.default.createDirectory(at: directory.url.appendingPathComponent("inbox"), withIntermediateDirectories: true)
         try """
             [job]
             name = "e2e"

@@ -235,6 +235,7 @@ private func pipelineDays() throws -> (Catalog, Catalog) {
 
 @Test func aStateDatabaseOfSchema2IsMigrated() throws {
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("lookbook-state-\(UUID().uuidString)").path
+    defer { try? FileManager.default.removeItem(atPath: dir) }
     do {
         let st = try StateStore(directory: dir)
         try st.db.execute("DROP TABLE recommend_meta; DROP TABLE recommend_inputs; DROP TABLE recommend_anchors; DROP TABLE recommend_outfits; PRAGMA user_version = 2;")

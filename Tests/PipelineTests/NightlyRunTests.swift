@@ -4,6 +4,7 @@ import Foundation
 import LookbookCore
 import LookupStore
 import Testing
+import TestSupport
 @testable import Pipeline
 
 /// A small clean catalog: two style families, curated outfits, one feedback verdict.
@@ -23,14 +24,16 @@ func smallCatalog(snapshot: String = "2026-11-28T02:00:00Z", extra: [Product] = 
     return Catalog(manifest: CatalogManifest(retailer: "acme", snapshot: snapshot), products: products, outfits: outfits)
 }
 
-/// A job in a fresh temp folder whose inbox is `inbox/`.
+/// A job in a fresh temp folder whose inbox is `inbox/`; the folder goes when the last
+/// copy of the fixture does.
 struct Fixture {
-    let root: URL
+    let directory: TempDirectory
+    var root: URL { directory.url }
     var job: JobConfig
 
     init() throws {
-        root = FileManager.default.temporaryDirectory.appendingPathComponent("lookbook-pipeline-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: root.appendingPathComponent("inbox"), withIntermediateDirectories: true)
+        directory = try TempDirectory("lookbook-pipeline")
+        try FileManager.default.createDirectory(at: directory.url.appendingPathComponent("inbox"), withIntermediateDirectories: true)
         job = JobConfig()
         job.inbox = root.appendingPathComponent("inbox").path
         job.state = root.appendingPathComponent("state").path
