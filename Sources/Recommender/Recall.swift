@@ -1,3 +1,4 @@
+import Dispatch
 import LookbookCore
 
 /// How much of the reranker's own top k the retrieval stage keeps.
@@ -23,6 +24,16 @@ public struct RetrievalRecall: Sendable, Equatable, Codable {
     }
     /// Candidates the exhaustive rerank scored (the cost of measuring).
     public var exhaustiveScored: Int
+    /// A cascade in front of the reranker (`cascade`): the as-run retrieved candidates
+    /// ranked by a proxy, only the top R reranked; the recall by R.
+    public var recallCascade: [Int: Double] = [:]
+    /// Candidates the as-run retrieval handed the reranker (what a cascade cuts down to R per list).
+    public var retrieved: Int = 0
+    /// With `cascadeTiming`: thread-seconds of the cascade proxy's batched scores of the
+    /// as-run candidates, and of the reranker's scores of the same candidates (what a
+    /// run without the cascade spends on those lists).
+    public var cascadeProxySeconds: Double = 0
+    public var asRunRerankSeconds: Double = 0
 }
 
 /// A second retrieval space to measure against the co-occurrence one: per look, a
@@ -30,6 +41,15 @@ public struct RetrievalRecall: Sendable, Equatable, Codable {
 public protocol RetrievalProxy: Sendable {
     var name: String { get }
     func scorer(context: [Product], slot: Slot) -> @Sendable (Product) -> Double
+    /// The scorer's scores of `candidates`, batched when the proxy can.
+    func scores(context: [Product], slot: Slot, candidates: [Product]) -> [Double]
+}
+
+extension RetrievalProxy {
+    public func scores(context: [Product], slot: Slot, candidates: [Product]) -> [Double] {
+        let score = scorer(context: context, slot: slot)
+        return candidates.map(score)
+    }
 }
 
 extension Precomputer {
@@ -59,6 +79,7 @@ extension Precomputer {
     public func retrievalRecall(products: [Product], sample: Int = 200, k: Int = 10, seed: UInt64 = 1, alsoAt: [Int] = [],
                                 grid: [RetrievalRecall.Depth] = [],
                                 proxy: (any RetrievalProxy)? = nil, proxyShare: Double = 0.5,
+                                cascade: (any RetrievalProxy)? = nil, cascadeR: [Int] = [], cascadeTiming: Bool = false,
                                 progress: (@Sendable (Int, Int) -> Void)? = nil) -> RetrievalRecall {
         let ctx = RunContext(self, products: products)
         var anchors = products.indices.filter { !compatibility.targets(for: products[$0].slot).isEmpty }
@@ -71,13 +92,16 @@ extension Precomputer {
         let pairs = [RetrievalRecall.Depth(m: m, prior: usePrior ? p : 0)] + alsoAt.filter { $0 != m }.map { .init(m: $0, prior: usePrior ? p : 0) }
             + (proxy == nil ? grid.filter { $0.prior == 0 || ctx.priorM > 0 } : [])
         let depths = pairs.map(\.m)
-        let perAnchor = parallelMap(count: sampled.count, progress: { progress?($0, sampled.count) }) { n -> (lists: Int, hit: [Int], total: Int, scored: Int) in
+        let rs = cascade == nil ? [] : cascadeR
+        let perAnchor = parallelMap(count: sampled.count, progress: { progress?($0, sampled.count) }) { n -> (lists: Int, hit: [Int], total: Int, scored: Int, cascadeHit: [Int], retrieved: Int, proxyTime: Double, rerankTime: Double) in
             let i = sampled[n]
             let anchor = ctx.items[i]
             let weights = ctx.query([i])
             let filter = ctx.anchorFilter(i)
-            var lists = 0, total = 0, scored = 0
+            var lists = 0, total = 0, scored = 0, retrievedCount = 0
             var hit = [Int](repeating: 0, count: depths.count)
+            var cascadeHit = [Int](repeating: 0, count: rs.count)
+            var proxyTime = 0.0, rerankTime = 0.0
             for slot in compatibility.targets(for: anchor.product.slot) {
                 guard let pool = ctx.bySlot[slot] else { continue }
                 // Approved candidates reach the reranker either way: left out of both sides.
@@ -122,11 +146,27 @@ extension Precomputer {
                 }
                 let exhaustive = best(ranked[...])
                 for d in depths.indices { hit[d] += exhaustive.intersection(best(retrieved(d))).count }
+                let asRun = retrieved(0)
+                retrievedCount += asRun.count
+                if let cascade, !rs.isEmpty {
+                    let t0 = DispatchTime.now().uptimeNanoseconds
+                    let proxyScores = cascade.scores(context: [anchor.product], slot: slot, candidates: asRun.map { ctx.items[$0].product })
+                    let t1 = DispatchTime.now().uptimeNanoseconds
+                    if cascadeTiming {
+                        _ = ctx.reranker.scores(context: [anchor.product], slot: slot, candidates: asRun.map { ctx.items[$0].product })
+                        rerankTime += Double(DispatchTime.now().uptimeNanoseconds - t1) / 1e9
+                    }
+                    proxyTime += Double(t1 - t0) / 1e9
+                    var heap = RankHeap(capacity: asRun.count, rank: ctx.index.rank)
+                    for (j, v) in zip(asRun, proxyScores) { heap.offer(j, v) }
+                    let byProxy = heap.sorted().map(\.0)
+                    for (r, depth) in rs.enumerated() { cascadeHit[r] += exhaustive.intersection(best(byProxy.prefix(depth))).count }
+                }
                 total += exhaustive.count
                 scored += allowed.count
                 lists += 1
             }
-            return (lists, hit, total, scored)
+            return (lists, hit, total, scored, cascadeHit, retrievedCount, proxyTime, rerankTime)
         }
         let total = perAnchor.reduce(0) { $0 + $1.total }
         func recall(_ d: Int) -> Double { total == 0 ? 1 : Double(perAnchor.reduce(0) { $0 + $1.hit[d] }) / Double(total) }
@@ -135,9 +175,16 @@ extension Precomputer {
         for d in depths.indices where d > 0 && d <= extra { at[depths[d]] = recall(d) }
         var gridOut: [RetrievalRecall.Depth: Double] = [:]
         for d in depths.indices where d > extra { gridOut[pairs[d]] = recall(d) }
+        var byR: [Int: Double] = [:]
+        for (r, depth) in rs.enumerated() {
+            byR[depth] = total == 0 ? 1 : Double(perAnchor.reduce(0) { $0 + $1.cascadeHit[r] }) / Double(total)
+        }
         return RetrievalRecall(anchors: sampled.count, lists: perAnchor.reduce(0) { $0 + $1.lists }, k: k, m: m,
                                recall: recall(0), priorM: usePrior ? p : 0, recallAt: at, recallGrid: gridOut,
-                               exhaustiveScored: perAnchor.reduce(0) { $0 + $1.scored })
+                               exhaustiveScored: perAnchor.reduce(0) { $0 + $1.scored },
+                               recallCascade: byR, retrieved: perAnchor.reduce(0) { $0 + $1.retrieved },
+                               cascadeProxySeconds: perAnchor.reduce(0) { $0 + $1.proxyTime },
+                               asRunRerankSeconds: perAnchor.reduce(0) { $0 + $1.rerankTime })
     }
 
     /// The reranker's prior of each product (the prior source's scores), for benchmarks:

@@ -68,30 +68,46 @@ final class DescriptionCache: @unchecked Sendable {
 /// `prior+first`: the prior plus what the look changes at the candidate's first token
 /// (log p under the look minus under the empty outfit, over the scored token count):
 /// StyleLM's score exactly but for the look's effect on the later tokens.
+/// `prior+prefix`: the same with the look's effect on the first `prefixTokens` tokens of
+/// the candidate (its continuation, `</s>` included), run through the model once per
+/// distinct prefix per look; as many tokens as the candidate has give StyleLM's score.
 public struct StyleLMRetrievalProxy: RetrievalProxy {
-    public enum Mode: String, Sendable { case first, bag, prior, priorFirst = "prior+first" }
+    public enum Mode: String, Sendable { case first, bag, prior, priorFirst = "prior+first", priorPrefix = "prior+prefix" }
     public let scoring: StyleLMScoring
     public let mode: Mode
+    /// Tokens of the candidate the look's effect is measured on (`priorPrefix`).
+    public let prefixTokens: Int
     let captions: [String: String]
     let products: [Product]
     let priors = PriorScores()
+    /// Per product: the log-probability of its first `prefixTokens` tokens as the blank of an empty outfit (`priorPrefix`).
+    let emptyPrefix = PriorScores()
 
-    public init(scoring: StyleLMScoring, mode: Mode, captions: [String: String] = [:], products: [Product] = []) {
+    public init(scoring: StyleLMScoring, mode: Mode, captions: [String: String] = [:], products: [Product] = [], prefixTokens: Int = 2) {
         self.scoring = scoring; self.mode = mode; self.captions = captions; self.products = products
+        self.prefixTokens = max(1, prefixTokens)
     }
 
-    public var name: String { "StyleLM proxy (\(mode.rawValue))" }
+    public var name: String { mode == .priorPrefix ? "StyleLM proxy (prior+prefix \(prefixTokens))" : "StyleLM proxy (\(mode.rawValue))" }
+
+    /// The scored prefix of a candidate's continuation and its divisor (the score's token count).
+    func prefix(_ continuation: [Int32]) -> (tokens: [Int32], n: Double) {
+        let scored = scoring.options.scoreEnd ? continuation.count : max(1, continuation.count - 1)
+        let n = scoring.options.lengthNormalised ? Double(scored) : 1
+        return (Array(continuation.prefix(min(prefixTokens, scored))), n)
+    }
 
     public func scorer(context: [Product], slot: Slot) -> @Sendable (Product) -> Double {
         let reranker = StyleLMReranker(scoring: scoring, captions: captions)
         let prompts = scoring.prompts
         let mode = self.mode
-        if mode == .prior || mode == .priorFirst {
+        if mode == .prior || mode == .priorFirst || mode == .priorPrefix {
             let table = priors.table(for: slot) {
                 let pool = products.filter { $0.slot == slot }
                 let s = reranker.scores(context: [], slot: slot, candidates: pool)
                 return Dictionary(zip(pool.map(\.id), s), uniquingKeysWith: { a, _ in a })
             }
+            if mode == .priorPrefix { return prefixScorer(context: context, slot: slot, reranker: reranker, table: table) }
             guard mode == .priorFirst else { return { table[$0.id] ?? -.infinity } }
             let look = scoring.inference.prefill(prompts.prompt(context: context.map(reranker.item), blank: slot)).lastLogProbs
             let empty = scoring.inference.prefill(prompts.prompt(context: [], blank: slot)).lastLogProbs
@@ -113,11 +129,88 @@ public struct StyleLMRetrievalProxy: RetrievalProxy {
                 return Double(look[Int(first)] - prior[Int(first)])
             case .bag:
                 return tokens.reduce(0.0) { $0 + Double(look[Int($1)] - prior[Int($1)]) } / Double(tokens.count)
-            case .prior, .priorFirst:
+            case .prior, .priorFirst, .priorPrefix:
                 return 0
             }
         }
     }
+
+    /// The proxy's scores of `candidates` in one look; `prior+prefix` runs its distinct
+    /// prefixes in one batch (the shared prompt once), the other modes read `scorer`.
+    public func scores(context: [Product], slot: Slot, candidates: [Product]) -> [Double] {
+        guard mode == .priorPrefix, !candidates.isEmpty else {
+            let score = scorer(context: context, slot: slot)
+            return candidates.map(score)
+        }
+        let reranker = StyleLMReranker(scoring: scoring, captions: captions)
+        let table = priors.table(for: slot) {
+            let pool = products.filter { $0.slot == slot }
+            let s = reranker.scores(context: [], slot: slot, candidates: pool)
+            return Dictionary(zip(pool.map(\.id), s), uniquingKeysWith: { a, _ in a })
+        }
+        let empty = emptyTable(slot: slot, reranker: reranker)
+        let prompts = scoring.prompts, inference = scoring.inference
+        let prefixes = candidates.map { prefix(prompts.continuation(reranker.item($0).text)) }
+        var distinct: [[Int32]: Int] = [:]
+        var order: [[Int32]] = []
+        for p in prefixes where !p.tokens.isEmpty && distinct[p.tokens] == nil { distinct[p.tokens] = order.count; order.append(p.tokens) }
+        let state = inference.prefill(prompts.prompt(context: context.map(reranker.item), blank: slot))
+        var sums: [Double] = []
+        sums.reserveCapacity(order.count)
+        var start = 0
+        while start < order.count {
+            let end = min(order.count, start + 256)
+            for l in inference.continuationLogProbs(state, Array(order[start..<end])) { sums.append(Double(l.reduce(0, +))) }
+            start = end
+        }
+        return zip(candidates, prefixes).map { c, p in
+            guard let prior = table[c.id], let e = empty[c.id], let d = distinct[p.tokens] else { return -.infinity }
+            return prior + (sums[d] - e) / p.n
+        }
+    }
+
+    func emptyTable(slot: Slot, reranker: StyleLMReranker) -> [String: Double] {
+        let prompts = scoring.prompts, inference = scoring.inference
+        return emptyPrefix.table(for: slot) {
+            let pool = products.filter { $0.slot == slot }
+            let prefixes = pool.map { prefix(prompts.continuation(reranker.item($0).text)).tokens }
+            let state = inference.prefill(prompts.prompt(context: [], blank: slot))
+            var out: [String: Double] = [:]
+            var start = 0
+            while start < pool.count {
+                let end = min(pool.count, start + 256)
+                let lp = inference.continuationLogProbs(state, Array(prefixes[start..<end]))
+                for (q, l) in zip(pool[start..<end], lp) { out[q.id] = Double(l.reduce(0, +)) }
+                start = end
+            }
+            return out
+        }
+    }
+
+    func prefixScorer(context: [Product], slot: Slot, reranker: StyleLMReranker, table: [String: Double]) -> @Sendable (Product) -> Double {
+        let prompts = scoring.prompts, inference = scoring.inference
+        let empty = emptyTable(slot: slot, reranker: reranker)
+        let state = inference.prefill(prompts.prompt(context: context.map(reranker.item), blank: slot))
+        let memo = PrefixMemo()
+        return { candidate in
+            let (tokens, n) = prefix(prompts.continuation(reranker.item(candidate).text))
+            guard let p = table[candidate.id], let e = empty[candidate.id], !tokens.isEmpty else { return -.infinity }
+            let look = memo.value(tokens) { Double(inference.continuationLogProbs(state, [tokens])[0].reduce(0, +)) }
+            return p + (look - e) / n
+        }
+    }
+}
+
+final class PrefixMemo: @unchecked Sendable {
+    private let lock = NSLock()
+    private var values: [[Int32]: Double] = [:]
+    func value(_ key: [Int32], _ make: () -> Double) -> Double {
+        if let v = lock.withLock({ values[key] }) { return v }
+        let v = make()
+        lock.withLock { values[key] = v }
+        return v
+    }
+    var count: Int { lock.withLock { values.count } }
 }
 
 final class PriorScores: @unchecked Sendable {

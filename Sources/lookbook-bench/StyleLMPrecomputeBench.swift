@@ -26,6 +26,10 @@ struct StyleLMPrecomputeBench: ParsableCommand {
     var grid = "100/0,200/0,400/0,100/200,100/300,100/400,100/500,200/300,200/400"
     @Option(help: "Candidates per list from StyleLM's prior (the job's retrieval_prior_m; 0: co-occurrence alone).")
     var priorM = RecommendSettings().retrievalPriorM
+    @Option(help: "Cascade depths R: the as-run candidates ranked by the prior+first proxy, only the top R reranked (empty: not measured).")
+    var cascade = ""
+    @Option(help: "Also measure the cascade with the prior+prefix proxy at these prefix lengths (tokens; each costs another exhaustive rerank).")
+    var cascadePrefix = ""
     @Flag(help: "Also measure the StyleLM proxies of the recall study (each costs another exhaustive rerank).") var proxies = false
 
     func run() throws {
@@ -51,9 +55,12 @@ struct StyleLMPrecomputeBench: ParsableCommand {
         let cooc = Precomputer(model: retrieval, settings: settings, feedback: catalog.feedback)
             .retrievalRecall(products: catalog.products, sample: recallSample, alsoAt: extra)
         let stylelm = Precomputer(model: retrieval, reranker: reranker, settings: settings, feedback: catalog.feedback)
+        let cascadeR = cascade.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+        let cascadeProxy = cascadeR.isEmpty ? nil : StyleLMRetrievalProxy(scoring: scoring, mode: .priorFirst, products: catalog.products)
         var recall: RetrievalRecall!
         let recallTime = seconds {
-            recall = stylelm.retrievalRecall(products: catalog.products, sample: recallSample, alsoAt: extra, grid: pairs) { done, total in
+            recall = stylelm.retrievalRecall(products: catalog.products, sample: recallSample, alsoAt: extra, grid: pairs,
+                                             cascade: cascadeProxy, cascadeR: cascadeR) { done, total in
                 if done % 5 == 0 || done == total { FileHandle.standardError.write(Data("recall: \(done)/\(total) anchors\n".utf8)) }
             }
         }
@@ -67,7 +74,27 @@ struct StyleLMPrecomputeBench: ParsableCommand {
         for (d, r) in recall.recallGrid.sorted(by: { $0.key < $1.key }) {
             line("  StyleLM reranker, M = \(d.m) ∪ prior \(d.prior)", "\(fmt(r * 100, 2)) %")
         }
+        for (r, v) in recall.recallCascade.sorted(by: { $0.key < $1.key }) {
+            line("  cascade, prior+first top R = \(r)", "\(fmt(v * 100, 2)) % (as run: \(fmt(Double(recall.retrieved) / Double(max(1, recall.lists)), 0)) candidates per list)")
+        }
         line("  exhaustive rerank", "\(recall.exhaustiveScored) candidates in \(fmt(recallTime, 1)) s (\(fmt(Double(recall.exhaustiveScored) / recallTime, 0)) /s)")
+        for k in cascadePrefix.split(separator: ",").compactMap({ Int($0.trimmingCharacters(in: .whitespaces)) }) where !cascadeR.isEmpty {
+            let proxy = StyleLMRetrievalProxy(scoring: scoring, mode: .priorPrefix, products: catalog.products, prefixTokens: k)
+            // Its per-product tables (prior, empty-outfit prefix) once per run, outside the timing, as the run's priors are.
+            let warm = seconds {
+                for slot in Slot.allCases { if let q = catalog.products.first(where: { $0.slot == slot }) { _ = proxy.scores(context: [q], slot: slot, candidates: [q]) } }
+            }
+            line("  cascade, \(proxy.name), per-product tables", "\(fmt(warm, 1)) s wall (once per run)")
+            var r: RetrievalRecall!
+            let t = seconds { r = stylelm.retrievalRecall(products: catalog.products, sample: recallSample, alsoAt: extra, cascade: proxy, cascadeR: cascadeR, cascadeTiming: true) }
+            let byR = r.recallCascade.sorted(by: { $0.key < $1.key }).map { "R \($0.key): \(fmt($0.value * 100, 1)) %" }.joined(separator: ", ")
+            line("  cascade, \(proxy.name)", byR + " (\(fmt(t, 1)) s with the exhaustive rerank)")
+            // Thread-seconds on the same lists: the proxy over the as-run candidates vs the reranker over them.
+            let perList = Double(r.retrieved) / Double(max(1, r.lists))
+            let ratio = r.cascadeProxySeconds / max(1e-9, r.asRunRerankSeconds)
+            let costs = cascadeR.map { R in "R \(R): \(fmt(ratio + min(1, Double(R) / perList), 2))×" }.joined(separator: ", ")
+            line("    cost vs the as-run rerank", "proxy \(fmt(r.cascadeProxySeconds, 1)) s vs rerank \(fmt(r.asRunRerankSeconds, 1)) s of \(fmt(perList, 0)) candidates per list (\(fmt(ratio, 2))×); proxy + top R: " + costs)
+        }
         // Other retrieval spaces on the same sample: a share of M from a StyleLM proxy, the rest co-occurrence.
         for (mode, share) in proxies ? [(StyleLMRetrievalProxy.Mode.first, 1.0), (.prior, 0.5), (.priorFirst, 0.5), (.priorFirst, 1.0)] : [] {
             do {
