@@ -1,6 +1,7 @@
 import CatalogIngest
 import Foundation
 import LookbookCore
+import Recommender
 
 /// Runs models on every task of one question set, in memory, through the same code
 /// path as `lookbook eval` (questions and keys are encoded as JSON lines and read back).
@@ -64,16 +65,29 @@ public struct BaselineModelFile: Codable, Sendable {
     public var format = "lookbook-baseline"
     public var baseline: Baseline
     public var seed: UInt64
+    /// `ppmi-svd` trained with other than the default settings (`lookbook train
+    /// --baseline ppmi-svd --ppmi-settings JSON`); their `seed` is `seed`'s.
+    public var ppmiSettings: PPMISVDModel.Settings?
     public var products: [Product]
     public var outfits: [Outfit]
 
     public static let fileName = "baseline.json"
 
     /// Writes a baseline trained on `train` (only products of its outfits are kept).
-    public static func write(_ baseline: Baseline, seed: UInt64 = 0, train: Catalog, to directory: String) throws {
+    /// `ppmiSettings` only with `.ppmiSVD`.
+    public static func write(_ baseline: Baseline, seed: UInt64 = 0, ppmiSettings: PPMISVDModel.Settings? = nil, train: Catalog,
+                             to directory: String) throws {
+        if let ppmiSettings {
+            guard baseline == .ppmiSVD else {
+                throw LookbookError(.usage, "PPMI-SVD settings apply to the ppmi-svd baseline only, not to \(baseline.rawValue)")
+            }
+            if let problem = ppmiSettings.problem { throw LookbookError(.usage, "bad PPMI-SVD settings: \(problem)") }
+        }
+        var ppmiSettings = ppmiSettings
+        ppmiSettings?.seed = seed
         let used = Set(train.outfits.flatMap(\.items))
-        let file = BaselineModelFile(baseline: baseline, seed: seed, products: train.products.filter { used.contains($0.id) },
-                                     outfits: train.outfits)
+        let file = BaselineModelFile(baseline: baseline, seed: seed, ppmiSettings: ppmiSettings,
+                                     products: train.products.filter { used.contains($0.id) }, outfits: train.outfits)
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             let encoder = JSONEncoder()
@@ -98,6 +112,11 @@ public struct BaselineModelFile: Codable, Sendable {
             throw LookbookError(.usage, "\(path) is not a baseline model: write it with lookbook eval baseline", underlying: "\(error)")
         }
         let catalog = Catalog(manifest: CatalogManifest(retailer: "baseline", snapshot: ""), products: file.products, outfits: file.outfits)
+        if var settings = file.ppmiSettings, file.baseline == .ppmiSVD {
+            if let problem = settings.problem { throw LookbookError(.usage, "\(path): bad PPMI-SVD settings: \(problem)") }
+            settings.seed = file.seed
+            return PPMISVDScorer.train(catalog, settings: settings)
+        }
         return file.baseline.train(on: catalog, seed: file.seed)
     }
 }

@@ -60,6 +60,10 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "The model directory to write.") var out: String
     @Option(help: "Write an evaluation baseline instead: random | popularity | cooccurrence | ppmi-svd | ppmi-svd-dot.")
     var baseline: String?
+    @Option(help: ArgumentHelp(
+        "With --baseline ppmi-svd: settings other than the defaults, as JSON (keys of PPMISVDModel.Settings, e.g. '{\"rank\": 128, \"eigenExponent\": 0.5}'); stored in the model so eval reproduces them.",
+        visibility: .hidden))
+    var ppmiSettings: String?
     @Option(help: "standard (4.2M parameters) | small (1.3M, about 4× faster) | tiny (smoke tests).") var size = "standard"
     @Option(help: "A recipe (JSON, the keys of lookbook.json's recipe) instead of --size.") var recipe: String?
     @Option(help: "Passes over the product text for the base model.") var pretrainEpochs: Double?
@@ -70,10 +74,15 @@ struct TrainCommand: ParsableCommand {
 
     func run() throws {
         if let baseline {
-            printDiagnostics(try EvaluationCommands.trainBaseline(baseline, trainCatalogPath: catalog, seed: seed, out: out))
+            if let ppmiSettings {
+                try trainPPMISVD(baseline, settingsJSON: ppmiSettings)
+            } else {
+                printDiagnostics(try EvaluationCommands.trainBaseline(baseline, trainCatalogPath: catalog, seed: seed, out: out))
+            }
             print("wrote \(out) (\(baseline))")
             return
         }
+        if ppmiSettings != nil { throw LookbookError(.usage, "--ppmi-settings goes with --baseline ppmi-svd") }
         var recipe: StyleLMRecipe
         switch size {
         case "standard": recipe = StyleLMRecipe()
@@ -105,6 +114,34 @@ struct TrainCommand: ParsableCommand {
         print(stage("fine-tuning", report.fineTuning))
         print("wrote \(out) (StyleLM, \(report.parameters) parameters, vocabulary \(report.vocabSize))"
               + (report.complete ? "" : "; cut short by --time-budget, run again to continue"))
+    }
+}
+
+extension TrainCommand {
+    /// `--baseline ppmi-svd --ppmi-settings JSON`: the baseline model with its settings.
+    func trainPPMISVD(_ baseline: String, settingsJSON: String) throws {
+        guard baseline == Baseline.ppmiSVD.rawValue else {
+            throw LookbookError(.usage, "--ppmi-settings goes with --baseline ppmi-svd, not \(baseline)")
+        }
+        if let object = try? JSONSerialization.jsonObject(with: Data(settingsJSON.utf8)) as? [String: Any], object["seed"] != nil {
+            throw LookbookError(.usage, "--ppmi-settings: give the seed with --seed, not in the settings")
+        }
+        var settings: PPMISVDScorer.Settings
+        do { settings = try JSONDecoder().decode(PPMISVDScorer.Settings.self, from: Data(settingsJSON.utf8)) } catch {
+            func at(_ c: DecodingError.Context) -> String {
+                c.codingPath.isEmpty ? c.debugDescription : c.codingPath.map(\.stringValue).joined(separator: ".") + ": " + c.debugDescription
+            }
+            let reason: String
+            switch error as? DecodingError {
+            case .dataCorrupted(let c)?, .typeMismatch(_, let c)?, .valueNotFound(_, let c)?, .keyNotFound(_, let c)?: reason = at(c)
+            default: reason = "\(error)"
+            }
+            throw LookbookError(.usage, "--ppmi-settings must be a JSON object of PPMI-SVD settings", underlying: reason)
+        }
+        settings.seed = seed
+        let read = try CatalogReader.read(path: catalog)
+        printDiagnostics(read.diagnostics)
+        try BaselineModelFile.write(.ppmiSVD, seed: seed, ppmiSettings: settings, train: read.catalog, to: out)
     }
 }
 

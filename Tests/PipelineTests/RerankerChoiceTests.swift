@@ -15,7 +15,7 @@ func theNightlyRunPublishesWithTheChosenReranker(kind: RerankerKind) async throw
     #expect(outcome.report.status == .succeeded, "\(outcome.report.message)")
     #expect(outcome.report.reranker == kind.rawValue)
     let model = try #require(outcome.report.model)
-    #expect(model.hasPrefix(kind == .ppmiSVD ? "ppmi-svd@1:" : "cooccurrence-ppmi@3:"))
+    #expect(model.hasPrefix(kind == .ppmiSVD ? "ppmi-svd@2:" : "cooccurrence-ppmi@3:"))
     #expect(outcome.report.retrieval == (kind == .ppmiSVD ? "ppmi-svd word vectors" : "cooccurrence"))
     #expect(outcome.report.modelSource == (kind == .ppmiSVD ? "ppmi-svd word vectors trained tonight" : "co-occurrence model trained tonight"))
 
@@ -48,7 +48,7 @@ func theNightlyRunPublishesWithTheChosenReranker(kind: RerankerKind) async throw
     #expect(second.report.status == .succeeded, "\(second.report.message)")
     let pc = try #require(second.report.precompute)
     #expect(pc.mode == "full")
-    #expect(pc.fullReason?.hasPrefix("new retrieval model ppmi-svd@1:") == true, "\(pc.fullReason ?? "nil")")
+    #expect(pc.fullReason?.hasPrefix("new retrieval model ppmi-svd@2:") == true, "\(pc.fullReason ?? "nil")")
     // The same catalog again with the same reranker: incremental, nothing recomputed.
     _ = try f.write(smallCatalog(snapshot: "2026-11-30T02:00:00Z"), as: "acme-3.tar")
     let third = await f.run()

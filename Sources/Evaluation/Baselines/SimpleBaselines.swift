@@ -87,8 +87,8 @@ public enum Baseline: String, CaseIterable, Codable, Sendable {
     case popularity
     case cooccurrence
     case ppmiSVD = "ppmi-svd"
-    /// The same with the plain dot product over title and category words: the
-    /// variant as first specified, kept in reports for comparison.
+    /// The same with the plain dot product over title and category words and the
+    /// vectors `U √S`: the variant as first specified, kept in reports for comparison.
     case ppmiSVDDot = "ppmi-svd-dot"
 
     /// Trains the baseline on a train catalog (only its outfits are learned from).
@@ -98,7 +98,7 @@ public enum Baseline: String, CaseIterable, Codable, Sendable {
         case .popularity: PopularityScorer.train(catalog)
         case .cooccurrence: CooccurrenceScorer.train(catalog)
         case .ppmiSVD: PPMISVDScorer.train(catalog, settings: .init(seed: seed))
-        case .ppmiSVDDot: PPMISVDScorer.train(catalog, settings: .init(seed: seed, cosine: false, titleOnly: false))
+        case .ppmiSVDDot: PPMISVDScorer.train(catalog, settings: .init(seed: seed, cosine: false, titleOnly: false, eigenExponent: 0.5))
         }
     }
 }
