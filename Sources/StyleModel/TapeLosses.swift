@@ -100,8 +100,9 @@ extension Tape {
     }
 
     /// x (any shape, `count` values) seen as [rows, count/rows]: out[r] = Σ_j w[r,j]·x[r,j].
-    /// Sums token log-probabilities into sequence log-probabilities (weights mask prompts
-    /// and padding).
+    /// A weighted reduction to a scalar or per-row values; the gradient checks project
+    /// an op's output to a scalar with it. (Per-answer sums of gathered token
+    /// log-probabilities, where rows have different lengths, are `groupSums`.)
     public func weightedRowSums(_ x: Tensor, weights: [Float], rows: Int) -> Tensor {
         precondition(rows > 0 && x.count % rows == 0, "weightedRowSums: \(x.count) values do not split into \(rows) rows")
         precondition(weights.count == x.count, "weightedRowSums: \(weights.count) weights for \(x.count) values")

@@ -14,6 +14,19 @@ private func generated(products: Int = 400, outfits: Int = 60, seed: UInt64 = 7)
     return try SampleCatalogGenerator(config: config, workers: 1).generate(renderImages: false)
 }
 
+/// Day 1 and its evolved day 2 (5 % of products changed), where a merchandiser verdict
+/// arrives on day 2 for an anchor that did not change; `before` is day 1's products.
+private func twoDaysWithAVerdict() throws -> (day1: GeneratedCatalog, day2: GeneratedCatalog, before: Set<Product>) {
+    let day1 = try generated()
+    let gen = SampleCatalogGenerator(config: day1.config, workers: 1)
+    var day2 = try gen.evolve(day1, changeFraction: 0.05, seed: 3)
+    let before = Set(day1.catalog.products)
+    let anchor = day2.catalog.products.first { before.contains($0) && $0.slot == .top }!
+    let item = day2.catalog.products.first { $0.slot == .bottom }!
+    day2.catalog.feedback.append(Feedback(anchor: anchor.id, item: item.id, verdict: .reject))
+    return (day1, day2, before)
+}
+
 /// The parts of two states that decide the output: per list, the candidates the
 /// reranker saw and their scores (a patched list may keep a shorter reserve than a
 /// full run's, which changes nothing shown).
@@ -27,14 +40,7 @@ private func reranked(_ s: PrecomputeState) -> [String: [String: [String]]] {
 /// Small M so that the retrieval cutoffs, not short pools, decide what is affected.
 @Test(arguments: [8, 30, 100])
 func incrementalPrecomputeEqualsAFullRecomputeOnTheEvolvedCatalog(retrievalM: Int) throws {
-    let day1 = try generated()
-    let gen = SampleCatalogGenerator(config: day1.config, workers: 1)
-    var day2 = try gen.evolve(day1, changeFraction: 0.05, seed: 3)
-    // A merchandiser verdict arrives on day 2, for an anchor that did not change.
-    let before = Set(day1.catalog.products)
-    let anchor = day2.catalog.products.first { before.contains($0) && $0.slot == .top }!
-    let item = day2.catalog.products.first { $0.slot == .bottom }!
-    day2.catalog.feedback.append(Feedback(anchor: anchor.id, item: item.id, verdict: .reject))
+    let (day1, day2, before) = try twoDaysWithAVerdict()
 
     // One model for both days: incremental runs are for catalog, stock and feedback
     // changes under the same model version.
@@ -90,13 +96,7 @@ private struct HashPriorReranker: PriorReranker {
 /// prior's top; an incremental run patches both kept lists and equals a full run.
 @Test(arguments: [(8, 6), (30, 12)])
 func incrementalPrecomputeWithThePriorSourceEqualsAFullRecompute(retrievalM: Int, priorM: Int) throws {
-    let day1 = try generated()
-    let gen = SampleCatalogGenerator(config: day1.config, workers: 1)
-    var day2 = try gen.evolve(day1, changeFraction: 0.05, seed: 3)
-    let before = Set(day1.catalog.products)
-    let anchor = day2.catalog.products.first { before.contains($0) && $0.slot == .top }!
-    let item = day2.catalog.products.first { $0.slot == .bottom }!
-    day2.catalog.feedback.append(Feedback(anchor: anchor.id, item: item.id, verdict: .reject))
+    let (day1, day2, before) = try twoDaysWithAVerdict()
     let model = CooccurrenceModel.train(products: day1.catalog.products, outfits: day1.catalog.outfits)
     var settings = RecommendSettings()
     settings.retrievalM = retrievalM
