@@ -71,7 +71,7 @@ let package = Package(
         .testTarget(name: "RecommenderTests", dependencies: ["Recommender", "TestSupport"]),
         .testTarget(name: "CatalogGeneratorTests", dependencies: ["CatalogGenerator", "CatalogIngest", "Imaging", "TestSupport"]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Captioning", "CatalogIngest", "LookupStore", "CatalogGenerator", "Imaging", "TestSupport"]),
-        .testTarget(name: "ImagingTests", dependencies: ["Imaging", "TestSupport"]),
+        .testTarget(name: "ImagingTests", dependencies: ["Imaging", "TestSupport"], exclude: ["Reference"]),
         .testTarget(name: "CaptioningTests", dependencies: ["Captioning", "Imaging", "TestSupport", "CatalogGenerator"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "TestSupport"]),
         .testTarget(name: "StyleModelTests", dependencies: ["StyleModel", "TestSupport"],
