@@ -23,10 +23,21 @@ public struct VisualAttributes: Sendable, Equatable {
     public var patternFeatures: PatternFeatures
     /// The backdrop's colour (the border's median), `nil` when alpha or nothing told it.
     public var background: Lab? = nil
+    /// The family the hand-written cluster choice names (`pickColors`): one of the
+    /// learned model's inputs, and the benchmark's "before" figure.
+    public var ruleColorFamily: ColorFamily? = nil
+    /// What the learned colour-family model saw (`ColorFamilyFeatures`); empty when the
+    /// product had no foreground.
+    public var familyFeatures: [Double] = []
 }
 
 /// The pixel side of the embedded captioner: backdrop separation, dominant colours named
 /// by the colour dictionary, and the pattern.
+///
+/// The colour family is learned (`ColorFamilyModel`, fitted on Myntra photos with even ids
+/// and generated photos); the hand-written cluster choice (`pickColors`) is one of its
+/// inputs. The colour word is then the dictionary name of the cluster that shows that
+/// family, so word and family always agree.
 public enum VisualAnalyzer {
     /// Longest side of the raster the analysis runs on; larger images are box-averaged.
     public static let analysisSide = 112
@@ -37,22 +48,49 @@ public enum VisualAnalyzer {
     public static func analyze(_ image: RGBAImage, slot: Slot? = nil) -> VisualAttributes {
         let raster = LabRaster(image, maxSide: analysisSide)
         let fg = BackgroundSeparation.separate(raster)
-        let clusters = DominantColors.clusters(raster, mask: garmentMask(raster, fg.mask, slot: slot))
-        let (main, second) = pickColors(clusters, slot: slot)
-        let name = ColorDictionary.name(forPhotographed: main.center)
+        let garment = garmentMask(raster, fg.mask, slot: slot)
+        let clusters = DominantColors.clusters(raster, mask: garment)
+        let scored = scoreClusters(clusters, slot: slot)
+        let (ruleMain, second) = pickColors(scored)
+        let ruleFamily = ColorDictionary.name(forPhotographed: ruleMain.center).family
+        var features: [Double] = []
+        var main = ruleMain, name = ColorDictionary.name(forPhotographed: ruleMain.center)
+        if !clusters.isEmpty {
+            features = ColorFamilyFeatures.make(raster: raster, mask: garment, clusters: clusters, ruleFamily: ruleFamily, slot: slot,
+                                                background: fg.background, foregroundFraction: fg.foregroundFraction)
+            (main, name) = mainColor(of: ColorFamilyModel.shipped.predict(features), scored: scored)
+        }
         var secondName: ColorName? = nil
-        if let second {
+        if let second, second != main {
             let s = ColorDictionary.name(forPhotographed: second.center)
             if s.name != name.name { secondName = s }
         }
-        let features = PatternClassifier.features(raster, mask: fg.mask, clusters: clusters,
-                                                  main: clusters.firstIndex(of: main) ?? 0, image: image)
-        let pattern = PatternClassifier.classify(features)
+        let patternFeatures = PatternClassifier.features(raster, mask: fg.mask, clusters: clusters,
+                                                         main: clusters.firstIndex(of: main) ?? 0, image: image)
+        let pattern = PatternClassifier.classify(patternFeatures)
         return VisualAttributes(color: name.name, colorFamily: name.family, secondaryColor: secondName?.name,
                                 secondaryColorFamily: secondName?.family, pattern: pattern.rawValue,
                                 foregroundFraction: fg.foregroundFraction, backgroundMethod: fg.method,
-                                colorLab: main.center, clusters: clusters, patternFeatures: features,
-                                background: fg.background)
+                                colorLab: main.center, clusters: clusters, patternFeatures: patternFeatures,
+                                background: fg.background, ruleColorFamily: ruleFamily, familyFeatures: features)
+    }
+
+    /// The cluster that shows `family`, and its dictionary name within that family, so the
+    /// caption's colour word always belongs to the predicted family. The best-scoring
+    /// cluster whose own name is in the family, when there is one; otherwise the cluster
+    /// (of at least a tenth of the product, when any is) nearest to the family's
+    /// dictionary entries, named by the nearest of them.
+    static func mainColor(of family: ColorFamily, scored: [ScoredCluster]) -> (ColorCluster, ColorName) {
+        if let hit = scored.filter({ $0.name.family == family }).max(by: { $0.score < $1.score }) {
+            return (hit.cluster, hit.name)
+        }
+        let pool = ColorDictionary.all.filter { $0.family == family }
+        let large = scored.filter { $0.cluster.share >= 0.1 }
+        let candidates = large.isEmpty ? scored : large
+        let best = candidates.map { ($0.cluster, ColorDictionary.nearest($0.cluster.center, among: pool)) }
+            .min { $0.1.deltaE < $1.1.deltaE }
+        guard let best else { return (ColorCluster(center: pool[0].lab, share: 1), pool[0]) }
+        return (best.0, best.1.color)
     }
 
     /// Decodes JPEG, PNG or WebP bytes with `ImageDecoder` (format from the bytes, pixel
@@ -123,27 +161,44 @@ public enum VisualAnalyzer {
         return total > 0 ? c.share * weighted / total : c.share
     }
 
-    /// The main colour and, when there is one, a secondary colour. Clusters are scored
-    /// by share, reweighted by position for the slot, with a bonus for chroma and a
-    /// penalty for skin; then the scores of clusters of the same colour family are added
-    /// (a garment in light and shade is one colour even when k-means splits it), and the
-    /// main colour is the best-scoring cluster of the best family.
-    static func pickColors(_ clusters: [ColorCluster], slot: Slot? = nil) -> (ColorCluster, ColorCluster?) {
-        guard !clusters.isEmpty else {
-            return (ColorCluster(center: Lab(100, 0, 0), share: 1), nil)
-        }
+    /// A cluster with its choice score and its own dictionary name.
+    struct ScoredCluster {
+        var cluster: ColorCluster
+        var score: Double
+        var name: ColorName
+    }
+
+    /// Clusters scored by share, reweighted by position for the slot, with a bonus for
+    /// chroma and a penalty for skin.
+    static func scoreClusters(_ clusters: [ColorCluster], slot: Slot? = nil) -> [ScoredCluster] {
         let rows = rowWeights(for: slot)
         let nonSkin = clusters.filter { !looksLikeSkin($0.center) }.reduce(0) { $0 + $1.share }
-        let scored = clusters.map { c -> (cluster: ColorCluster, score: Double, family: ColorFamily) in
+        return clusters.map { c in
             var s = placedShare(c, rowWeights: rows) * (1 + chromaBonus * min(c.center.chroma, 30) / 30)
             if looksLikeSkin(c.center) && nonSkin >= 0.15 { s *= skinWeight }
-            return (c, s, ColorDictionary.name(forPhotographed: c.center).family)
+            return ScoredCluster(cluster: c, score: s, name: ColorDictionary.name(forPhotographed: c.center))
+        }
+    }
+
+    /// The main colour and, when there is one, a secondary colour, by the hand-written
+    /// rule: clusters are scored (`scoreClusters`), then the scores of clusters of the
+    /// same colour family are added (a garment in light and shade is one colour even when
+    /// k-means splits it), and the main colour is the best-scoring cluster of the best
+    /// family. The learned model (`ColorFamilyModel`) takes this choice as one input and
+    /// makes the final one.
+    static func pickColors(_ clusters: [ColorCluster], slot: Slot? = nil) -> (ColorCluster, ColorCluster?) {
+        pickColors(scoreClusters(clusters, slot: slot))
+    }
+
+    static func pickColors(_ scored: [ScoredCluster]) -> (ColorCluster, ColorCluster?) {
+        guard !scored.isEmpty else {
+            return (ColorCluster(center: Lab(100, 0, 0), share: 1), nil)
         }
         var familyScore: [ColorFamily: Double] = [:]
-        for s in scored { familyScore[s.family, default: 0] += s.score }
+        for s in scored { familyScore[s.name.family, default: 0] += s.score }
         // Ties go to the family of the higher-scoring cluster, so the choice is deterministic.
         let best = scored.max { a, b in
-            let fa = familyScore[a.family]!, fb = familyScore[b.family]!
+            let fa = familyScore[a.name.family]!, fb = familyScore[b.name.family]!
             return fa != fb ? fa < fb : a.score < b.score
         }!
         let main = best.cluster

@@ -164,3 +164,62 @@ func cluster(_ colour: String, _ share: Double, row: Int = 2) -> ColorCluster {
     // Float rounding may flip a point lying exactly on a limit, nothing more.
     #expect(disagreements.count <= 3, "\(disagreements.prefix(5))")
 }
+
+// MARK: - The learned colour family on plain garments
+
+struct SolidShirt: Sendable, CustomTestStringConvertible {
+    var rgb: RGBA
+    var family: LookbookCore.ColorFamily
+    var testDescription: String { "#\(String(format: "%02X%02X%02X", rgb.r, rgb.g, rgb.b)) shirt is \(family)" }
+}
+
+/// A T-shirt silhouette (body and sleeves) of one sRGB colour on a white sweep, 224 px,
+/// through JPEG like a catalogue photo.
+func solidShirtJPEG(_ c: RGBA) throws -> [UInt8] {
+    var img = RGBAImage(width: 224, height: 224, fill: RGBA(255, 255, 255))
+    for y in 30..<200 {
+        for x in 0..<224 {
+            let body = (62..<162).contains(x)
+            let sleeves = y < 90 && (24..<200).contains(x) && abs(x - 112) - (y - 30) < 80
+            if body || sleeves { img[x, y] = c }
+        }
+    }
+    return try JPEGEncoder().encode(img, quality: 90)
+}
+
+@Test(arguments: [
+    SolidShirt(rgb: RGBA(0x80, 0x80, 0x80), family: .grey),
+    SolidShirt(rgb: RGBA(30, 38, 74), family: .blue),
+    SolidShirt(rgb: RGBA(200, 30, 40), family: .red),
+    SolidShirt(rgb: RGBA(28, 28, 30), family: .black),
+    SolidShirt(rgb: RGBA(40, 140, 70), family: .green),
+    SolidShirt(rgb: RGBA(246, 210, 40), family: .yellow),
+    SolidShirt(rgb: RGBA(110, 50, 140), family: .purple),
+    SolidShirt(rgb: RGBA(110, 70, 40), family: .brown),
+])
+func aSolidShirtGetsItsFamily(_ shirt: SolidShirt) throws {
+    let jpeg = try solidShirtJPEG(shirt.rgb)
+    for slot: Slot? in [.top, nil] {
+        let v = try VisualAnalyzer.analyze(bytes: jpeg, slot: slot)
+        #expect(v.colorFamily == shirt.family, "slot \(slot.map(\.rawValue) ?? "none"): \(v.color), rule \(v.ruleColorFamily.map(\.rawValue) ?? "-"), p \(ColorFamilyModel.shipped.probabilities(v.familyFeatures).map { Int($0 * 100) })")
+        #expect(ColorDictionary.named(v.color)?.family == v.colorFamily, "the colour word belongs to the family")
+    }
+}
+
+@Test func theColourWordAlwaysBelongsToTheFamily() {
+    let mismatched = scoredGenerated.filter { ColorDictionary.named($0.visual.color)?.family != $0.visual.colorFamily }
+    #expect(mismatched.isEmpty, "\(mismatched.prefix(5).map { "\($0.visual.color) / \($0.visual.colorFamily)" })")
+}
+
+@Test func aFamilyWithoutItsOwnClusterIsNamedByTheNearestEntryOfThatFamily() {
+    // Only a charcoal cluster, but the family asked for is blue: the nearest blue entry
+    // names it, and the cluster is the one shown.
+    let scored = VisualAnalyzer.scoreClusters([cluster("charcoal", 1)])
+    let (main, name) = VisualAnalyzer.mainColor(of: .blue, scored: scored)
+    #expect(name.family == .blue)
+    let pool = ColorDictionary.all.filter { $0.family == .blue }
+    #expect(name == ColorDictionary.nearest(main.center, among: pool).color)
+    // With a cluster of the family present, that cluster and its own name.
+    let (main2, name2) = VisualAnalyzer.mainColor(of: .red, scored: VisualAnalyzer.scoreClusters([cluster("navy", 0.7), cluster("maroon", 0.3)]))
+    #expect(name2.name == "maroon" && main2.center == ColorDictionary.named("maroon")!.lab)
+}
