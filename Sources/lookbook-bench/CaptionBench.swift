@@ -1,5 +1,6 @@
 import ArgumentParser
 import Captioning
+import CatalogGenerator
 import Foundation
 import Imaging
 import LookbookCore
@@ -26,6 +27,12 @@ struct CaptionQualityBench: ParsableCommand {
     var dumpTSV: String?
     @Option(help: "Write every image's foreground Lab histogram (top/middle/bottom bands) as TSV here (for analysis).")
     var dumpHistograms: String?
+    @Option(help: "Write the colour-family model's features of every scored image as TSV here (id, split, label, family, features), for Tests/ImagingTests/Reference/fit_color_family.py.")
+    var dumpFeatures: String?
+    @Option(help: "With --dump-features: also this many photos from the sample catalogue generator (split `synthetic`, labelled by the generator's truth), so the model sees clean solid colours too.")
+    var synthetic = 800
+    @Option(help: "With --dump-features: also this many drawn model shots of tops (split `synthetic`): a head, arms and trousers of another colour around the shirt, labelled by the shirt.")
+    var modelShots = 400
 
     /// Myntra `baseColour` labels that name no single colour a pixel can show: left out
     /// of the score and counted (multi-coloured, not given, metallic).
@@ -43,7 +50,7 @@ struct CaptionQualityBench: ParsableCommand {
     /// green → green; maroon, burgundy → red; rust, peach → orange; mustard → yellow;
     /// lavender, mauve → purple; magenta → pink). `.some(nil)`: left out; `nil`: the
     /// label is unknown to the dictionary (reported, left out).
-    static func family(ofLabel label: String) -> ColorFamily?? {
+    static func family(ofLabel label: String) -> LookbookCore.ColorFamily?? {
         if leftOutLabels.contains(label) { return .some(nil) }
         guard let entry = ColorDictionary.named(dictionaryNameOfLabel[label] ?? label.lowercased()) else { return nil }
         return .some(entry.family)
@@ -101,12 +108,17 @@ struct CaptionQualityBench: ParsableCommand {
         }
 
         // Score.
-        let families = ColorFamily.allCases
+        let families = LookbookCore.ColorFamily.allCases
         var confusion = [[Int]](repeating: [Int](repeating: 0, count: families.count), count: families.count)
+        // The hand-written cluster choice alone (the learned model's "before"), held-out ids.
+        var ruleConfusion = confusion, modelConfusion = confusion
+        var ruleCorrect = [0, 0, 0]
+        var featureRows: [String] = []
         var excluded: [String: Int] = [:]
         var unmapped: [String: Int] = [:]
         var total = [0, 0, 0], correct = [0, 0, 0]  // all, even, odd
         var exactTotal = 0, exactCorrect = 0
+        var exactOdd = (total: 0, correct: 0)
         var failed = 0
         var mistakes: [(Row, VisualAttributes)] = []
         for (i, row) in rows.enumerated() {
@@ -120,10 +132,20 @@ struct CaptionQualityBench: ParsableCommand {
                 mistakes.append((row, a))
             }
             confusion[families.firstIndex(of: family)!][families.firstIndex(of: a.colorFamily)!] += 1
+            if let rule = a.ruleColorFamily {
+                if rule == family { ruleCorrect[0] += 1; ruleCorrect[part] += 1 }
+                if part == 2 { ruleConfusion[families.firstIndex(of: family)!][families.firstIndex(of: rule)!] += 1 }
+            }
+            if part == 2 { modelConfusion[families.firstIndex(of: family)!][families.firstIndex(of: a.colorFamily)!] += 1 }
+            if dumpFeatures != nil, !a.familyFeatures.isEmpty {
+                featureRows.append("\(row.id)\t\(part == 1 ? "even" : "odd")\t\(row.label)\t\(family.rawValue)\t"
+                                   + a.familyFeatures.map { "\($0)" }.joined(separator: ","))
+            }
             let name = Self.dictionaryNameOfLabel[row.label] ?? row.label.lowercased()
             if ColorDictionary.named(name) != nil {
                 exactTotal += 1
                 if a.color == name { exactCorrect += 1 }
+                if part == 2 { exactOdd.total += 1; if a.color == name { exactOdd.correct += 1 } }
             }
         }
 
@@ -132,7 +154,8 @@ struct CaptionQualityBench: ParsableCommand {
         line("colour family, odd ids (held out)", "\(pct(correct[2], total[2]))  (\(correct[2])/\(total[2]))")
         line("colour family, even ids (tuning)", "\(pct(correct[1], total[1]))  (\(correct[1])/\(total[1]))")
         line("colour family, all", "\(pct(correct[0], total[0]))  (\(correct[0])/\(total[0]))  target ≥ 80 %")
-        line("exact colour name, label in dictionary", "\(pct(exactCorrect, exactTotal))  (\(exactCorrect)/\(exactTotal))")
+        line("before: hand-written rule, odd / even", "\(pct(ruleCorrect[2], total[2])) / \(pct(ruleCorrect[1], total[1]))  (the learned model's input)")
+        line("exact colour name, label in dictionary", "\(pct(exactCorrect, exactTotal))  (\(exactCorrect)/\(exactTotal)); odd ids \(pct(exactOdd.correct, exactOdd.total))")
         let ex = excluded.sorted { $0.value > $1.value }
         line("left out (multi / metallic / NA)", "\(ex.reduce(0) { $0 + $1.value }): " + ex.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
         var perLabel: [String: (n: Int, ok: Int)] = [:]
@@ -177,14 +200,19 @@ struct CaptionQualityBench: ParsableCommand {
         }
         line("speed: 12-megapixel JPEG, \(w) threads", "\(fmt(Double(bigN) / bigElapsed, 1)) images/s (target ≥ 20); \(bigJPEG.count >> 10) KiB file")
 
-        print("\nfamily confusion matrix (rows: label, columns: prediction)")
-        let short = families.map { String($0.rawValue.prefix(6)) }
-        print("".padding(toLength: 8, withPad: " ", startingAt: 0) + short.map { $0.leftPad(7) }.joined() + "   recall")
-        for (r, fam) in families.enumerated() {
-            let t = confusion[r].reduce(0, +)
-            print(fam.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0) + confusion[r].map { String($0).leftPad(7) }.joined()
-                  + "   " + pct(confusion[r][r], t))
+        func printMatrix(_ title: String, _ m: [[Int]]) {
+            print("\n\(title) (rows: label, columns: prediction)")
+            let short = families.map { String($0.rawValue.prefix(6)) }
+            print("".padding(toLength: 8, withPad: " ", startingAt: 0) + short.map { $0.leftPad(7) }.joined() + "   recall")
+            for (r, fam) in families.enumerated() {
+                let t = m[r].reduce(0, +)
+                print(fam.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0) + m[r].map { String($0).leftPad(7) }.joined()
+                      + "   " + pct(m[r][r], t))
+            }
         }
+        printMatrix("family confusion matrix, all ids", confusion)
+        printMatrix("held-out (odd ids), before: hand-written rule", ruleConfusion)
+        printMatrix("held-out (odd ids), after: learned model", modelConfusion)
 
         print("\nsome misclassified even (tuning) ids: id, label → prediction (secondary), clusters")
         for (row, a) in mistakes.prefix(errors) {
@@ -199,6 +227,32 @@ struct CaptionQualityBench: ParsableCommand {
                 out += "\(row.id)\t\(row.label)\t\(a.color)\t\(a.colorFamily.rawValue)\t\(fmt(a.foregroundFraction, 3))\t\(a.backgroundMethod.rawValue)\t\(a.pattern)\t\(cl)\t\(pf(a.patternFeatures))\t\(row.category)\t\(a.clusters.map { $0.layout.map { fmt($0, 3) }.joined(separator: ",") }.joined(separator: ";"))\t\(slots[i].rawValue)\t\(lab(a.colorLab))\t\(a.background.map(lab) ?? "")\n"
             }
             try out.write(toFile: path, atomically: true, encoding: .utf8)
+        }
+        if let path = dumpFeatures {
+            // Generated photos (a seed no test uses), each labelled by the colour family
+            // the generator painted: extra training rows, never scored above.
+            if synthetic > 0 {
+                let config = SampleCatalogGenerator.Config(seed: 1041, productCount: synthetic, imageCount: synthetic, imageSize: 224,
+                                                           jpegQuality: 85, pngShare: 0.2, outfitCount: 0, includeFeedback: false)
+                let generated = try SampleCatalogGenerator(config: config, workers: w).generate()
+                for id in generated.truth.keys.sorted() {
+                    guard let t = generated.truth[id], let image = t.image, let bytes = generated.images[image.path],
+                          let a = try? VisualAnalyzer.analyze(bytes: bytes, slot: t.slot), !a.familyFeatures.isEmpty else { continue }
+                    featureRows.append("\(id)\tsynthetic\tgenerated \(t.color.name)\t\(t.colorFamily.rawValue)\t"
+                                       + a.familyFeatures.map { "\($0)" }.joined(separator: ","))
+                }
+            }
+            var rng = SplitMix64(seed: 2041)
+            for n in 0..<modelShots {
+                let (jpeg, shirt) = try drawnModelShot(&rng)
+                let a = try VisualAnalyzer.analyze(bytes: jpeg, slot: .top)
+                guard !a.familyFeatures.isEmpty else { continue }
+                featureRows.append("shot\(n)\tsynthetic\tdrawn \(shirt.name)\t\(shirt.family.rawValue)\t"
+                                   + a.familyFeatures.map { "\($0)" }.joined(separator: ","))
+            }
+            let header = "id\tsplit\tlabel\tfamily\tfeatures (ColorFamilyFeatures, \(ColorFamilyFeatures.count))\n"
+            try (header + featureRows.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+            print("wrote \(featureRows.count) feature rows to \(path)")
         }
         if let path = dumpHistograms {
             var out = ""
@@ -251,6 +305,40 @@ struct CaptionQualityBench: ParsableCommand {
             print("wrote a contact sheet of \(shown.count) misclassified photos to \(path)")
         }
     }
+}
+
+/// A model shot of a top, drawn: a skin-toned head and arms, a shirt of a random
+/// dictionary colour on the torso, trousers of a colour of another family below (as large
+/// as the shirt or larger), jittered sizes and colours, on a white sweep, through JPEG.
+private func drawnModelShot(_ rng: inout SplitMix64) throws -> ([UInt8], ColorName) {
+    func pick<T>(_ a: [T]) -> T { a[Int(rng.next() % UInt64(a.count))] }
+    func jitter(_ c: RGBA) -> RGBA {
+        func j(_ v: UInt8) -> UInt8 { UInt8(clamping: Int(v) + Int(rng.next() % 17) - 8) }
+        return RGBA(j(c.r), j(c.g), j(c.b))
+    }
+    func int(_ r: ClosedRange<Int>) -> Int { r.lowerBound + Int(rng.next() % UInt64(r.count)) }
+    let shirt = pick(ColorDictionary.all)
+    let trousers = pick(ColorDictionary.all.filter { $0.family != shirt.family })
+    let skin = jitter(pick([RGBA(222, 172, 140), RGBA(190, 140, 105), RGBA(160, 110, 80), RGBA(235, 195, 165)]))
+    let top = jitter(shirt.rgb), legs = jitter(trousers.rgb)
+    let s = 224, cx = s / 2 + int(-10...10)
+    let headR = int(14...20), torsoTop = 8 + 2 * headR + int(0...6)
+    let torsoW = int(70...96), torsoH = int(55...80), legW = int(28...38)
+    let legTop = torsoTop + torsoH - int(0...8), legBottom = min(s - 4, legTop + int(torsoH...(torsoH + 40)))
+    var img = RGBAImage(width: s, height: s, fill: RGBA(255, 255, 255))
+    for y in 0..<s {
+        for x in 0..<s {
+            let dx = Double(x - cx), dy = Double(y - (8 + headR))
+            let inTorso = (torsoTop..<(torsoTop + torsoH)).contains(y) && abs(x - cx) < torsoW / 2
+            let inArm = (torsoTop..<(torsoTop + torsoH - 6)).contains(y) && (torsoW / 2..<(torsoW / 2 + 14)).contains(abs(x - cx))
+            let inLeg = (legTop..<legBottom).contains(y) && (4..<(4 + legW)).contains(abs(x - cx))
+            if dx * dx + dy * dy <= Double(headR * headR) { img[x, y] = skin }
+            else if inTorso { img[x, y] = top }
+            else if inArm { img[x, y] = y < torsoTop + 20 ? top : skin }
+            else if inLeg { img[x, y] = legs }
+        }
+    }
+    return (try JPEGEncoder().encode(img, quality: 85), shirt)
 }
 
 /// Pattern features as `edgeDensity,dominant,perpendicular,blobs,multiColourBlobs,blobCoverage,interior,rowShare,columnShare,rowSpike,columnSpike,coreContrast`.
