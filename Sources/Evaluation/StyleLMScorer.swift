@@ -10,7 +10,8 @@ public struct StyleLMScorer: Scorer {
 
     public init(_ scoring: StyleLMScoring, name: String? = nil) {
         self.scoring = scoring
-        self.name = name ?? (scoring.calibrated ? "stylelm" : "stylelm-uncalibrated")
+        let method = scoring.options.method == .sequence ? "" : "-" + scoring.options.method.rawValue
+        self.name = name ?? ("stylelm" + method + (scoring.calibrated ? "" : "-uncalibrated"))
     }
 
     public func encode(_ content: Product) -> ItemText { ItemText(content) }

@@ -27,15 +27,42 @@ public struct ItemText: Sendable, Hashable {
 
 /// One training sequence: the tokens, and per token the weight of predicting it from
 /// the tokens before it (0 for the prompt, the example's weight for the target).
+///
+/// An example may also carry a bag of words: at position `bag.position` (the blank's
+/// `<slot:…>`), the model learns to predict each of `bag.targets` (distinct tokens), a
+/// multi-target cross-entropy in which each target counts `bag.weight / targets.count`.
 public struct TrainingExample: Sendable, Equatable {
     public var tokens: [Int32]
     public var weights: [Float]
+    public var bag: BagOfWords?
 
-    public init(tokens: [Int32], weights: [Float]) {
+    /// What the blank position learns to predict, all at once.
+    public struct BagOfWords: Sendable, Equatable {
+        /// Index into `tokens` of the position whose next-token distribution learns the bag.
+        public var position: Int
+        /// Distinct token ids.
+        public var targets: [Int32]
+        /// The whole bag's weight, shared evenly by its targets.
+        public var weight: Float
+
+        public init(position: Int, targets: [Int32], weight: Float) {
+            self.position = position
+            self.targets = targets
+            self.weight = weight
+        }
+    }
+
+    public init(tokens: [Int32], weights: [Float], bag: BagOfWords? = nil) {
         precondition(tokens.count == weights.count, "one weight per token")
+        precondition(bag.map { tokens.indices.contains($0.position) } ?? true, "the bag's position must be one of the tokens")
         self.tokens = tokens
         self.weights = weights
+        self.bag = bag
     }
+
+    /// How many tokens go into the model: every token but the last (nothing reads what
+    /// follows it), or up to the bag's position when that is the last.
+    var inputCount: Int { max(tokens.count - 1, bag.map { $0.position + 1 } ?? 0) }
 }
 
 /// The paper's prompt recipe, in tokens.
@@ -138,19 +165,62 @@ public struct OutfitPrompts: Sendable {
 
     /// Every leave-one-out of an outfit: each item in turn is the blank, the others the
     /// context; the loss is on the missing item's words and `</s>`, weighted by `weight`.
-    public func fillInTheBlankExamples(outfit: [ItemText], weight: Float = 1) -> [TrainingExample] {
+    ///
+    /// `sequence` and `bag` weigh the two ways of learning the missing item: its words in
+    /// order after the prompt (per token, × `weight`), and the bag of its distinct tokens
+    /// at the blank (`<slot:…>`) position (the whole bag × `weight`, see
+    /// `TrainingExample.BagOfWords`). With `sequence` 0 the example is the prompt alone.
+    public func fillInTheBlankExamples(outfit: [ItemText], weight: Float = 1, sequence: Float = 1, bag: Float = 0) -> [TrainingExample] {
         guard outfit.count >= 2 else { return [] }
         return outfit.indices.map { i in
             var context = outfit
             let target = context.remove(at: i)
-            return example(prompt: prompt(context: context, blank: target.slot), answer: continuation(target.text), weight: weight)
+            return blankExample(context: context, target: target, weight: weight, sequence: sequence, bag: bag)
         }
+    }
+
+    /// `target` as the blank of `context`, learnt as `fillInTheBlankExamples` says.
+    public func blankExample(context: [ItemText], target: ItemText, weight: Float, sequence: Float = 1, bag: Float = 0) -> TrainingExample {
+        let prompt = prompt(context: context, blank: target.slot)
+        var result: TrainingExample
+        let answerCount: Int
+        if sequence > 0 {
+            let answer = continuation(target.text)
+            result = example(prompt: prompt, answer: answer, weight: weight * sequence)
+            answerCount = answer.count
+        } else {
+            result = TrainingExample(tokens: prompt, weights: [Float](repeating: 0, count: prompt.count))
+            answerCount = 0
+        }
+        let targets = bagOfWords(target.text)
+        if bag > 0 && !targets.isEmpty {
+            result.bag = .init(position: result.tokens.count - answerCount - 1, targets: targets, weight: weight * bag)
+        }
+        return result
+    }
+
+    /// The distinct tokens of an item's words (cut to `maxItemTokens` as in a
+    /// continuation), in order of first use: what the blank position predicts in
+    /// bag-of-words training and scoring.
+    public func bagOfWords(_ text: String) -> [Int32] {
+        var seen = Set<Int32>()
+        return words(text).filter { seen.insert($0).inserted }
     }
 
     /// Product text alone, for the base model: `productPrompt` + words + `</s>`, loss on
     /// the words and `</s>`.
     public func pretrainingExample(_ item: ItemText) -> TrainingExample {
-        example(prompt: productPrompt(item.slot), answer: continuation(item.text), weight: 1)
+        pretrainingExample(item, bag: 0)
+    }
+
+    /// The same, and with `bag` > 0 also the bag of its distinct tokens at the prompt's
+    /// `<slot:…>`, weighted `bag`.
+    public func pretrainingExample(_ item: ItemText, bag: Float) -> TrainingExample {
+        let answer = continuation(item.text)
+        var result = example(prompt: productPrompt(item.slot), answer: answer, weight: 1)
+        let targets = bagOfWords(item.text)
+        if bag > 0 && !targets.isEmpty { result.bag = .init(position: result.tokens.count - answer.count - 1, targets: targets, weight: bag) }
+        return result
     }
 
     /// What precedes a product's words in pretraining: `<s> <slot>`, or `<s> <blank> <slot>`

@@ -18,18 +18,48 @@ public final class StyleLMScoring: Sendable {
         case contextFree = "context-free"
     }
 
+    /// What a candidate's likelihood is read from.
+    public enum Method: String, Sendable, CaseIterable, Codable {
+        /// Its words in order after the prompt (and `</s>`): one batched pass over the
+        /// candidates' tokens per prompt.
+        case sequence
+        /// Its distinct tokens in the one distribution at the blank (the prompt's last
+        /// position), which bag-of-words training (`StyleLMRecipe.bagOfWordsWeight`)
+        /// teaches: one pass per prompt, then table look-ups per candidate.
+        case bagOfWords = "bag"
+        /// The sum of the two scores.
+        case hybrid
+    }
+
     /// How candidates are scored.
     public struct Options: Sendable, Equatable, Codable {
         public var calibration: Calibration
         /// The mean log-probability per token (true) or the sum over the tokens (false).
         public var lengthNormalised: Bool
-        /// Whether `</s>` counts among the scored tokens.
+        /// Whether `</s>` counts among the scored tokens (sequence scoring only).
         public var scoreEnd: Bool
+        public var method: Method
 
         public init(calibration: Calibration = .base, lengthNormalised: Bool = true, scoreEnd: Bool = true) {
+            self.init(calibration: calibration, lengthNormalised: lengthNormalised, scoreEnd: scoreEnd, method: .sequence)
+        }
+
+        public init(calibration: Calibration, lengthNormalised: Bool = true, scoreEnd: Bool = true, method: Method) {
             self.calibration = calibration
             self.lengthNormalised = lengthNormalised
             self.scoreEnd = scoreEnd
+            self.method = method
+        }
+
+        enum CodingKeys: String, CodingKey { case calibration, lengthNormalised, scoreEnd, method }
+
+        /// Options written before `method` existed are sequence scoring.
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            calibration = try c.decode(Calibration.self, forKey: .calibration)
+            lengthNormalised = try c.decode(Bool.self, forKey: .lengthNormalised)
+            scoreEnd = try c.decode(Bool.self, forKey: .scoreEnd)
+            method = try c.decodeIfPresent(Method.self, forKey: .method) ?? .sequence
         }
     }
 
@@ -43,6 +73,10 @@ public final class StyleLMScoring: Sendable {
 
     /// Each candidate's prior depends on nothing else: kept.
     let priors = PriorCache()
+    /// Bag-of-words scoring: each slot's prior distribution at the blank, and each
+    /// candidate text's distinct tokens.
+    let bagPriors = LockedCache<Slot, [Float]>()
+    let bags = LockedCache<String, [Int32]>()
 
     /// The base model (product text alone) that `.base` calibration asks how likely a
     /// candidate's words are anyway; the model itself when there is no separate base.
@@ -113,10 +147,69 @@ public final class StyleLMScoring: Sendable {
             && FileManager.default.fileExists(atPath: url.appendingPathComponent("model.safetensors").path)
     }
 
+    /// Per candidate, how well it fills the blank of `context` in `slot`, by the options'
+    /// method: `sequenceScores`, `bagScores` or their sum.
+    public func scores(context: [ItemText], slot: Slot, candidates: [ItemText]) -> [Double] {
+        switch options.method {
+        case .sequence: sequenceScores(context: context, slot: slot, candidates: candidates)
+        case .bagOfWords: bagScores(context: context, slot: slot, candidates: candidates)
+        case .hybrid:
+            zip(sequenceScores(context: context, slot: slot, candidates: candidates),
+                bagScores(context: context, slot: slot, candidates: candidates)).map(+)
+        }
+    }
+
+    /// Per candidate: the mean (`lengthNormalised`, else the sum) over its distinct tokens
+    /// t of log p(t | blank of `context`) − log p(t | the calibration's prior), where
+    /// p(· | …) is the model's one next-token distribution at the blank's `<slot:…>`. The
+    /// prior is, per calibration: the same model at the blank of an empty outfit
+    /// (`.contextFree`), the base model after `productPrompt` (`.base`), nothing (`.none`).
+    /// One forward pass per call (and one per slot for its prior, kept); a candidate costs
+    /// a few look-ups. A candidate without words scores 0 calibrated, −∞ uncalibrated.
+    public func bagScores(context: [ItemText], slot: Slot, candidates: [ItemText]) -> [Double] {
+        guard !candidates.isEmpty else { return [] }
+        let logProbs = inference.prefill(prompts.prompt(context: context, blank: slot)).lastLogProbs
+        let prior = calibrated ? bagPrior(slot) : nil
+        return candidates.map {
+            Self.bagScore(bagOfWords($0.text), logProbs: logProbs, prior: prior, lengthNormalised: options.lengthNormalised)
+        }
+    }
+
+    /// The distribution at the blank that `bagScores` subtracts for `slot` (log-probabilities).
+    public func bagPrior(_ slot: Slot) -> [Float] {
+        if let kept = bagPriors[slot] { return kept }
+        let prior: [Float]
+        switch options.calibration {
+        case .base: prior = base.prefill(prompts.productPrompt(slot)).lastLogProbs
+        case .contextFree, .none: prior = inference.prefill(prompts.prompt(context: [], blank: slot)).lastLogProbs
+        }
+        bagPriors[slot] = prior
+        return prior
+    }
+
+    /// A candidate text's distinct tokens (`OutfitPrompts.bagOfWords`), kept.
+    func bagOfWords(_ text: String) -> [Int32] {
+        if let kept = bags[text] { return kept }
+        let tokens = prompts.bagOfWords(text)
+        bags[text] = tokens
+        return tokens
+    }
+
+    /// Σ or mean over `tokens` of logProbs[t] − prior[t] (prior nil: 0); an empty bag
+    /// scores 0 against a prior and −∞ without one.
+    public static func bagScore(_ tokens: [Int32], logProbs: [Float], prior: [Float]?, lengthNormalised: Bool) -> Double {
+        guard !tokens.isEmpty else { return prior == nil ? -.infinity : 0 }
+        var sum = 0.0
+        for t in tokens {
+            sum += Double(logProbs[Int(t)]) - Double(prior?[Int(t)] ?? 0)
+        }
+        return lengthNormalised ? sum / Double(tokens.count) : sum
+    }
+
     /// Per candidate: the log-probability of its words (and `</s>` when `scoreEnd`) as
     /// the blank of `context` in `slot`, per token when `lengthNormalised`, minus the
     /// same words' score under the calibration's prior.
-    public func scores(context: [ItemText], slot: Slot, candidates: [ItemText]) -> [Double] {
+    public func sequenceScores(context: [ItemText], slot: Slot, candidates: [ItemText]) -> [Double] {
         guard !candidates.isEmpty else { return [] }
         let continuations = candidates.map { prompts.continuation($0.text) }
         let conditional = logLikelihoods(prompt: prompts.prompt(context: context, blank: slot), continuations)
@@ -184,6 +277,17 @@ public final class StyleLMScoring: Sendable {
         let state = inference.prefill(prompts.prompt(context: context, blank: slot))
         let tokens = inference.generate(state, maxTokens: maxTokens, stop: [prompts.endToken], topK: 1)
         return prompts.tokenizer.decode(tokens.filter { $0 != prompts.endToken }).trimmingCharacters(in: .whitespaces)
+    }
+}
+
+/// A dictionary several scoring threads share.
+final class LockedCache<Key: Hashable, Value>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var values: [Key: Value] = [:]
+
+    subscript(key: Key) -> Value? {
+        get { lock.withLock { values[key] } }
+        set { lock.withLock { values[key] = newValue } }
     }
 }
 

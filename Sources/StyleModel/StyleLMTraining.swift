@@ -39,6 +39,18 @@ public struct StyleLMRecipe: Codable, Sendable, Equatable {
     /// weighted by this (0: not at all): the context-free prior `.contextFree` scoring
     /// subtracts, learned for every product alike.
     public var contextFreeWeight: Float = 0
+    /// Fine-tuning's weight on the missing item's words in order, per token (0: the
+    /// examples are prompts alone and learn only the bag of words).
+    public var sequenceWeight: Float = 1
+    /// Fine-tuning's weight on the bag of the missing item's distinct tokens, predicted all
+    /// at once at the blank (`<slot:…>`) position, per example (0: no bag). It shares one
+    /// cross-entropy with the sequence: a bag of weight 1 counts as much as one answer token.
+    /// `.bagOfWords` scoring reads this distribution. It needs every weight fine-tuned
+    /// (`lora` nil): through LoRA adapters (the tied head frozen) the blank learnt no bag,
+    /// on the toy world nor on Polyvore.
+    public var bagOfWordsWeight: Float = 0
+    /// The same bag during pretraining, at the `<slot:…>` of `productPrompt` (0: none).
+    public var pretrainingBagOfWordsWeight: Float = 0
     /// How the trained model scores candidates unless the caller says otherwise.
     public var scoring = StyleLMScoring.Options(calibration: .base)
 
@@ -50,7 +62,7 @@ public struct StyleLMRecipe: Codable, Sendable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case vocabSize, hiddenSize, intermediateSize, layers, heads, maxLength, maxItemTokens, pretraining, fineTuning
-        case lora, seed, productFormat, contextFreeWeight, scoring
+        case lora, seed, productFormat, contextFreeWeight, sequenceWeight, bagOfWordsWeight, pretrainingBagOfWordsWeight, scoring
     }
 
     /// Missing keys take the legacy values, so older recipes and model directories load.
@@ -71,7 +83,24 @@ public struct StyleLMRecipe: Codable, Sendable, Equatable {
         seed = try c.decodeIfPresent(UInt64.self, forKey: .seed) ?? d.seed
         productFormat = try c.decodeIfPresent(OutfitPrompts.ProductFormat.self, forKey: .productFormat) ?? d.productFormat
         contextFreeWeight = try c.decodeIfPresent(Float.self, forKey: .contextFreeWeight) ?? d.contextFreeWeight
+        sequenceWeight = try c.decodeIfPresent(Float.self, forKey: .sequenceWeight) ?? d.sequenceWeight
+        bagOfWordsWeight = try c.decodeIfPresent(Float.self, forKey: .bagOfWordsWeight) ?? d.bagOfWordsWeight
+        pretrainingBagOfWordsWeight = try c.decodeIfPresent(Float.self, forKey: .pretrainingBagOfWordsWeight)
+            ?? d.pretrainingBagOfWordsWeight
         scoring = try c.decodeIfPresent(StyleLMScoring.Options.self, forKey: .scoring) ?? d.scoring
+    }
+
+    /// Why this recipe cannot train, or nil.
+    public func problem() -> String? {
+        for (name, value) in [("sequenceWeight", sequenceWeight), ("bagOfWordsWeight", bagOfWordsWeight),
+                              ("pretrainingBagOfWordsWeight", pretrainingBagOfWordsWeight), ("contextFreeWeight", contextFreeWeight)]
+        where !(value.isFinite && value >= 0) {
+            return "\(name) must be a finite number ≥ 0, got \(value)"
+        }
+        if sequenceWeight == 0 && bagOfWordsWeight == 0 {
+            return "sequenceWeight and bagOfWordsWeight are both 0: fine-tuning would learn nothing"
+        }
+        return nil
     }
 
     public func config(vocabSize: Int) -> StyleLMConfig {
@@ -154,6 +183,7 @@ public enum StyleLMTraining {
     /// uninterrupted run makes.
     public static func train(_ corpus: OutfitCorpus, recipe: StyleLMRecipe, out: URL, deadline: Date? = nil,
                              stepLimit: Int? = nil, log: (String) -> Void = { _ in }) throws -> Report {
+        if let problem = recipe.problem() { throw LookbookError(.usage, "the recipe cannot train: \(problem)") }
         var report = Report()
         let checkpoints = Checkpoints(url: out.appendingPathExtension("checkpoint"))
 
@@ -179,7 +209,9 @@ public enum StyleLMTraining {
 
         // Stage 1: the base model on product text (each distinct text once).
         var seen = Set<ItemText>()
-        let pretrainingExamples = corpus.items.filter { seen.insert($0).inserted }.map(prompts.pretrainingExample)
+        let pretrainingExamples = corpus.items.filter { seen.insert($0).inserted }.map {
+            prompts.pretrainingExample($0, bag: recipe.pretrainingBagOfWordsWeight)
+        }
         report.pretrainingExamples = pretrainingExamples.count
         var finished = true
         if resumed == nil || resumed?.stage == "pretraining" {
@@ -196,7 +228,9 @@ public enum StyleLMTraining {
         }
 
         // Stage 2: supervised fine-tuning on every leave-one-out of every outfit.
-        var fineTuningExamples = corpus.outfits.flatMap { prompts.fillInTheBlankExamples(outfit: $0.items, weight: $0.weight) }
+        var fineTuningExamples = corpus.outfits.flatMap {
+            prompts.fillInTheBlankExamples(outfit: $0.items, weight: $0.weight, sequence: recipe.sequenceWeight, bag: recipe.bagOfWordsWeight)
+        }
         if recipe.contextFreeWeight > 0 {
             // Every product of the catalog, not only those of the outfits: fine-tuning then
             // makes no product more familiar than another merely for being in a training
@@ -204,8 +238,8 @@ public enum StyleLMTraining {
             var distinct = Set<ItemText>()
             let items = corpus.items.filter { distinct.insert($0).inserted }
             fineTuningExamples += items.map {
-                prompts.example(prompt: prompts.prompt(context: [], blank: $0.slot), answer: prompts.continuation($0.text),
-                                weight: recipe.contextFreeWeight)
+                prompts.blankExample(context: [], target: $0, weight: recipe.contextFreeWeight, sequence: recipe.sequenceWeight,
+                                     bag: recipe.bagOfWordsWeight)
             }
         }
         report.fineTuningExamples = fineTuningExamples.count

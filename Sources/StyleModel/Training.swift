@@ -175,7 +175,7 @@ public final class LanguageModelTrainer {
         self.settings = settings
         self.padToken = padToken
         // A row is the tokens but the last (inputs); its targets are the tokens but the first.
-        plan = BatchPlan(lengths: examples.map { $0.tokens.count - 1 }, settings: settings)
+        plan = BatchPlan(lengths: examples.map(\.inputCount), settings: settings)
     }
 
     public var totalSteps: Int { plan.batches.count }
@@ -184,27 +184,16 @@ public final class LanguageModelTrainer {
     public func resume(optimizer: AdamW) { self.optimizer = optimizer }
 
     /// The loss of one batch and, when `learn`, one optimizer step on it.
+    ///
+    /// One weighted cross-entropy over every predicted token: each answer token with its
+    /// weight, and each target of an example's bag of words from the bag's position with
+    /// `bag.weight / targets.count` (that position's row goes through the head once per
+    /// target; its gradients add up).
     @discardableResult
     public func step(_ batch: [Int], learningRate: Float, learn: Bool = true) -> (loss: Double, tokens: Int) {
-        let rows = batch.map { Array(examples[$0].tokens.dropLast()) }
-        let tokenBatch = TokenBatch(rows: rows, pad: padToken)
-        var targets = [Int32](repeating: padToken, count: tokenBatch.batch * tokenBatch.seq)
-        var weights = [Float](repeating: 0, count: targets.count)
-        var real = 0
-        for (r, i) in batch.enumerated() {
-            let example = examples[i]
-            for t in 0..<(example.tokens.count - 1) {
-                targets[r * tokenBatch.seq + t] = example.tokens[t + 1]
-                weights[r * tokenBatch.seq + t] = example.weights[t + 1]
-            }
-            real += example.tokens.count - 1
-        }
-        guard weights.contains(where: { $0 > 0 }) else { return (0, real) }
-        // Only the positions the loss reads (the answer's, not the prompt's) go through the head.
-        let read = weights.indices.filter { weights[$0] != 0 }
         let tape = Tape()
-        let logits = model.logits(tokenBatch, rows: read, on: tape)
-        let loss = tape.crossEntropy(logits: logits, targets: read.map { targets[$0] }, weights: read.map { weights[$0] })
+        let (loss, real) = self.loss(batch, on: tape)
+        guard let loss else { return (0, real) }
         guard learn else { return (Double(loss.value[0]), real) }
         let parameters = model.trainableParameters
         for (_, tensor) in parameters { tensor.zeroGrad() }
@@ -212,6 +201,40 @@ public final class LanguageModelTrainer {
         if settings.clipNorm > 0 { Self.clip(parameters.map(\.tensor), to: settings.clipNorm) }
         optimizer.update(parameters, learningRate: learningRate, settings: settings)
         return (Double(loss.value[0]), real)
+    }
+
+    /// The loss of one batch recorded on `tape` (nil when nothing in it is weighted), and
+    /// the real tokens that went in.
+    func loss(_ batch: [Int], on tape: Tape) -> (loss: Tensor?, tokens: Int) {
+        let rows = batch.map { Array(examples[$0].tokens.prefix(examples[$0].inputCount)) }
+        let tokenBatch = TokenBatch(rows: rows, pad: padToken)
+        var targets = [Int32](repeating: padToken, count: tokenBatch.batch * tokenBatch.seq)
+        var weights = [Float](repeating: 0, count: targets.count)
+        var bagRows: [Int] = [], bagTargets: [Int32] = [], bagWeights: [Float] = []
+        var real = 0
+        for (r, i) in batch.enumerated() {
+            let example = examples[i]
+            for t in 0..<(example.tokens.count - 1) {
+                targets[r * tokenBatch.seq + t] = example.tokens[t + 1]
+                weights[r * tokenBatch.seq + t] = example.weights[t + 1]
+            }
+            if let bag = example.bag, bag.weight != 0, !bag.targets.isEmpty {
+                let each = bag.weight / Float(bag.targets.count)
+                for target in bag.targets {
+                    bagRows.append(r * tokenBatch.seq + bag.position)
+                    bagTargets.append(target)
+                    bagWeights.append(each)
+                }
+            }
+            real += example.inputCount
+        }
+        guard weights.contains(where: { $0 > 0 }) || bagWeights.contains(where: { $0 > 0 }) else { return (nil, real) }
+        // Only the positions the loss reads (the answer's and the bags', not the prompt's) go through the head.
+        let read = weights.indices.filter { weights[$0] != 0 }
+        let logits = model.logits(tokenBatch, rows: read + bagRows, on: tape)
+        let loss = tape.crossEntropy(logits: logits, targets: read.map { targets[$0] } + bagTargets,
+                                     weights: read.map { weights[$0] } + bagWeights)
+        return (loss, real)
     }
 
     /// Runs the plan from the optimizer's step to the end, or until `deadline` or after

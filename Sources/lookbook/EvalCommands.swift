@@ -166,10 +166,12 @@ struct EvalOptionsGroup: ParsableArguments {
     @Option(help: "StyleLM: mean (per token) | sum of the candidate's log-probabilities (default: the model's recipe).")
     var lengthNorm: String?
     @Option(help: "StyleLM: whether </s> counts among the scored tokens: yes | no (default: the model's recipe).") var scoreEnd: String?
+    @Option(help: "StyleLM: sequence (the candidate's words after the prompt) | bag (its distinct tokens at the blank, one pass per question; for models trained with bagOfWordsWeight) | hybrid (their sum) (default: the model's recipe).")
+    var method: String?
 
     /// The scoring options the flags ask for, nil when they ask for none (the recipe's).
     func scoringOptions(recipe: StyleLMScoring.Options) throws -> StyleLMScoring.Options? {
-        guard calibration != nil || lengthNorm != nil || scoreEnd != nil || uncalibrated else { return nil }
+        guard calibration != nil || lengthNorm != nil || scoreEnd != nil || method != nil || uncalibrated else { return nil }
         var options = recipe
         if let calibration {
             guard let c = StyleLMScoring.Calibration(rawValue: calibration) else {
@@ -178,6 +180,12 @@ struct EvalOptionsGroup: ParsableArguments {
             options.calibration = c
         }
         if uncalibrated { options.calibration = .none }
+        if let method {
+            guard let m = StyleLMScoring.Method(rawValue: method) else {
+                throw LookbookError(.usage, "--method must be sequence, bag or hybrid, got \(method)")
+            }
+            options.method = m
+        }
         switch lengthNorm {
         case nil: break
         case "mean": options.lengthNormalised = true
