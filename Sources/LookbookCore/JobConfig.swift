@@ -121,7 +121,7 @@ public struct CaptionerSettings: Sendable, Equatable {
 /// reranker`).
 public enum RerankerKind: String, Sendable, Equatable, CaseIterable {
     /// PPMI-SVD word vectors (cosine), the stronger model on held-out Polyvore outfits
-    /// (FITB 41.7 % vs 34.2 %); retrieval ranks in the same space.
+    /// (FITB 44.3 % vs 34.2 %, AUC 0.703 vs 0.583); retrieval ranks in the same space.
     case ppmiSVD = "ppmi-svd"
     /// Mean PPMI between content features, the first model.
     case cooccurrence
