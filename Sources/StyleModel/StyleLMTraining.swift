@@ -77,8 +77,11 @@ public struct StyleLMRecipe: Codable, Sendable, Equatable {
         heads = try c.decodeIfPresent(Int.self, forKey: .heads) ?? d.heads
         maxLength = try c.decodeIfPresent(Int.self, forKey: .maxLength) ?? d.maxLength
         maxItemTokens = try c.decodeIfPresent(Int.self, forKey: .maxItemTokens) ?? d.maxItemTokens
-        pretraining = try c.decodeIfPresent(TrainingSettings.self, forKey: .pretraining) ?? d.pretraining
-        fineTuning = try c.decodeIfPresent(TrainingSettings.self, forKey: .fineTuning) ?? d.fineTuning
+        // A stage object may name only what it changes; the rest is that stage's default.
+        pretraining = try c.contains(.pretraining)
+            ? TrainingSettings(from: c.superDecoder(forKey: .pretraining), defaults: d.pretraining) : d.pretraining
+        fineTuning = try c.contains(.fineTuning)
+            ? TrainingSettings(from: c.superDecoder(forKey: .fineTuning), defaults: d.fineTuning) : d.fineTuning
         lora = try c.decodeIfPresent(LoRAConfig.self, forKey: .lora)  // absent: full fine-tuning, as before
         seed = try c.decodeIfPresent(UInt64.self, forKey: .seed) ?? d.seed
         productFormat = try c.decodeIfPresent(OutfitPrompts.ProductFormat.self, forKey: .productFormat) ?? d.productFormat

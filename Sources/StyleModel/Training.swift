@@ -29,6 +29,27 @@ public struct TrainingSettings: Codable, Sendable, Equatable {
         case beta1, beta2, epsilon, seed
     }
 
+    /// Keys left out take the defaults above, so a recipe file may name only what it changes.
+    public init(from decoder: any Decoder) throws {
+        try self.init(from: decoder, defaults: TrainingSettings())
+    }
+
+    /// Keys left out take their values from `d` (a recipe stage's own defaults).
+    public init(from decoder: any Decoder, defaults d: TrainingSettings) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        epochs = try c.decodeIfPresent(Double.self, forKey: .epochs) ?? d.epochs
+        batchTokens = try c.decodeIfPresent(Int.self, forKey: .batchTokens) ?? d.batchTokens
+        learningRate = try c.decodeIfPresent(Float.self, forKey: .learningRate) ?? d.learningRate
+        warmupFraction = try c.decodeIfPresent(Double.self, forKey: .warmupFraction) ?? d.warmupFraction
+        minLearningRateRatio = try c.decodeIfPresent(Float.self, forKey: .minLearningRateRatio) ?? d.minLearningRateRatio
+        weightDecay = try c.decodeIfPresent(Float.self, forKey: .weightDecay) ?? d.weightDecay
+        clipNorm = try c.decodeIfPresent(Float.self, forKey: .clipNorm) ?? d.clipNorm
+        beta1 = try c.decodeIfPresent(Float.self, forKey: .beta1) ?? d.beta1
+        beta2 = try c.decodeIfPresent(Float.self, forKey: .beta2) ?? d.beta2
+        epsilon = try c.decodeIfPresent(Float.self, forKey: .epsilon) ?? d.epsilon
+        seed = try c.decodeIfPresent(UInt64.self, forKey: .seed) ?? d.seed
+    }
+
     /// The learning rate at `step` of `total`: linear warm-up, then cosine to the floor.
     public func learningRate(step: Int, total: Int) -> Float {
         let warmup = max(1, Int((warmupFraction * Double(total)).rounded()))

@@ -324,6 +324,21 @@ enum ToyOutfits {
             #expect(try JSONDecoder().decode(StyleLMRecipe.self, from: JSONEncoder().encode(r)) == r)
         }
     }
+
+    @Test func aStageObjectMayNameOnlyWhatItChanges() throws {
+        let partial = #"{"pretraining": {"epochs": 5}, "fineTuning": {"learning_rate": 0.01, "seed": 7}}"#
+        let recipe = try JSONDecoder().decode(StyleLMRecipe.self, from: Data(partial.utf8))
+        var pretraining = StyleLMRecipe().pretraining
+        pretraining.epochs = 5  // its learning rate stays the pretraining default (3e-3), not TrainingSettings'
+        var fineTuning = StyleLMRecipe().fineTuning
+        fineTuning.learningRate = 0.01
+        fineTuning.seed = 7
+        #expect(recipe.pretraining == pretraining && recipe.pretraining.learningRate == 3e-3)
+        #expect(recipe.fineTuning == fineTuning)
+        #expect(throws: DecodingError.self) {
+            try JSONDecoder().decode(StyleLMRecipe.self, from: Data(#"{"fineTuning": {"epochs": "two"}}"#.utf8))
+        }
+    }
 }
 
 /// Scoring options against the model's raw per-token log-probabilities.
