@@ -52,9 +52,9 @@ public enum VisualAnalyzer {
         let clusters = DominantColors.clusters(raster, mask: garment)
         let scored = scoreClusters(clusters, slot: slot)
         let (ruleMain, second) = pickColors(scored)
-        let ruleFamily = ColorDictionary.name(forPhotographed: ruleMain.center).family
-        var features: [Double] = []
         var main = ruleMain, name = ColorDictionary.name(forPhotographed: ruleMain.center)
+        let ruleFamily = name.family
+        var features: [Double] = []
         if !clusters.isEmpty {
             features = ColorFamilyFeatures.make(raster: raster, mask: garment, clusters: clusters, ruleFamily: ruleFamily, slot: slot,
                                                 background: fg.background, foregroundFraction: fg.foregroundFraction)

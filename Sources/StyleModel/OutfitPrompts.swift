@@ -182,7 +182,7 @@ public struct OutfitPrompts: Sendable {
     /// `target` as the blank of `context`, learnt as `fillInTheBlankExamples` says.
     public func blankExample(context: [ItemText], target: ItemText, weight: Float, sequence: Float = 1, bag: Float = 0) -> TrainingExample {
         let prompt = prompt(context: context, blank: target.slot)
-        var result: TrainingExample
+        let result: TrainingExample
         let answerCount: Int
         if sequence > 0 {
             let answer = continuation(target.text)
@@ -192,10 +192,17 @@ public struct OutfitPrompts: Sendable {
             result = TrainingExample(tokens: prompt, weights: [Float](repeating: 0, count: prompt.count))
             answerCount = 0
         }
-        let targets = bagOfWords(target.text)
-        if bag > 0 && !targets.isEmpty {
-            result.bag = .init(position: result.tokens.count - answerCount - 1, targets: targets, weight: weight * bag)
-        }
+        return withBag(result, of: target.text, answerCount: answerCount, weight: weight * bag)
+    }
+
+    /// `example` with the bag of `text`'s distinct tokens at its prompt's last position
+    /// (the `<slot:…>` before the `answerCount` answer tokens), weighted `weight`; as it
+    /// is when `weight` is 0 or the text has no tokens.
+    func withBag(_ example: TrainingExample, of text: String, answerCount: Int, weight: Float) -> TrainingExample {
+        let targets = bagOfWords(text)
+        guard weight > 0, !targets.isEmpty else { return example }
+        var result = example
+        result.bag = .init(position: example.tokens.count - answerCount - 1, targets: targets, weight: weight)
         return result
     }
 
@@ -217,10 +224,8 @@ public struct OutfitPrompts: Sendable {
     /// `<slot:…>`, weighted `bag`.
     public func pretrainingExample(_ item: ItemText, bag: Float) -> TrainingExample {
         let answer = continuation(item.text)
-        var result = example(prompt: productPrompt(item.slot), answer: answer, weight: 1)
-        let targets = bagOfWords(item.text)
-        if bag > 0 && !targets.isEmpty { result.bag = .init(position: result.tokens.count - answer.count - 1, targets: targets, weight: bag) }
-        return result
+        return withBag(example(prompt: productPrompt(item.slot), answer: answer, weight: 1), of: item.text,
+                       answerCount: answer.count, weight: bag)
     }
 
     /// What precedes a product's words in pretraining: `<s> <slot>`, or `<s> <blank> <slot>`

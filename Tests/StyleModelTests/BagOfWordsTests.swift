@@ -144,12 +144,7 @@ private func logSoftmax(_ logits: [Float], row: Int, vocab: Int, _ t: Int32) -> 
                       ItemText(slot: .bottom, text: "shirt")]
 
     init() throws {
-        let tokenizer = OutfitPrompts.trainTokenizer(on: ["white cotton shirt", "navy wool trousers", "black leather loafers"],
-                                                     vocabSize: 300)
-        prompts = try OutfitPrompts(tokenizer: tokenizer, maxLength: 96, maxItemTokens: 24)
-        var config = StyleLMConfig.tiny(vocabSize: tokenizer.vocabSize)
-        config.maxPositionEmbeddings = 96
-        inference = try StyleLMInference(config: config, weights: StyleLMTests.randomized(config, seed: 5).weightValues())
+        (prompts, inference) = try ScoringOptionsTests.tinyModel(productFormat: .slot)
     }
 
     func scoring(_ calibration: StyleLMScoring.Calibration, lengthNormalised: Bool = true, method: StyleLMScoring.Method = .bagOfWords,

@@ -350,12 +350,17 @@ enum ToyOutfits {
                       ItemText(slot: .bottom, text: "shirt")]
 
     init() throws {
+        (prompts, inference) = try Self.tinyModel(productFormat: .blank)
+    }
+
+    /// A tiny random model (seed 5) and its prompts, over a tokenizer of three items' words.
+    static func tinyModel(productFormat: OutfitPrompts.ProductFormat) throws -> (OutfitPrompts, StyleLMInference) {
         let tokenizer = OutfitPrompts.trainTokenizer(on: ["white cotton shirt", "navy wool trousers", "black leather loafers"],
                                                      vocabSize: 300)
-        prompts = try OutfitPrompts(tokenizer: tokenizer, maxLength: 96, maxItemTokens: 24, productFormat: .blank)
+        let prompts = try OutfitPrompts(tokenizer: tokenizer, maxLength: 96, maxItemTokens: 24, productFormat: productFormat)
         var config = StyleLMConfig.tiny(vocabSize: tokenizer.vocabSize)
         config.maxPositionEmbeddings = 96
-        inference = try StyleLMInference(config: config, weights: StyleLMTests.randomized(config, seed: 5).weightValues())
+        return (prompts, try StyleLMInference(config: config, weights: StyleLMTests.randomized(config, seed: 5).weightValues()))
     }
 
     func scoring(_ options: StyleLMScoring.Options) -> StyleLMScoring {
