@@ -77,6 +77,11 @@ public struct ModelTrainingSettings: Sendable, Equatable {
     /// `tiny` is for smoke tests: it trains in seconds and knows little.
     public enum Size: String, Sendable, CaseIterable { case standard, small, tiny }
     public var size = Size.standard
+    /// What the model's blank learns and scores with (`StyleLMRecipe.Head`): `sequence`,
+    /// the paper's recipe, or `bag`, its distinct tokens at once (higher FITB and AUC on
+    /// Polyvore, ~28× faster scoring, no generated descriptions).
+    public enum Head: String, Sendable, CaseIterable { case sequence, bag }
+    public var head = Head.sequence
     /// Training stops after this long; the next run continues from its checkpoint.
     public var timeBudgetSeconds: Double = 1800
     /// Override the recipe's passes (nil: the recipe's defaults).
@@ -292,7 +297,7 @@ extension JobConfig {
             }
         }
         if var m = try reader.table("model") {
-            try m.allowOnly(["train", "size", "time_budget_seconds", "pretrain_epochs", "sft_epochs", "tune", "tune_time_budget_seconds",
+            try m.allowOnly(["train", "size", "head", "time_budget_seconds", "pretrain_epochs", "sft_epochs", "tune", "tune_time_budget_seconds",
                             "keep_versions"])
             c.modelTraining.train = try m.bool("train") ?? c.modelTraining.train
             if let size = try m.string("size") {
@@ -300,6 +305,12 @@ extension JobConfig {
                     throw m.error("model.size must be one of \(ModelTrainingSettings.Size.allCases.map(\.rawValue).joined(separator: ", ")), got \"\(size)\"")
                 }
                 c.modelTraining.size = v
+            }
+            if let head = try m.string("head") {
+                guard let v = ModelTrainingSettings.Head(rawValue: head) else {
+                    throw m.error("model.head must be one of \(ModelTrainingSettings.Head.allCases.map(\.rawValue).joined(separator: ", ")), got \"\(head)\"")
+                }
+                c.modelTraining.head = v
             }
             c.modelTraining.timeBudgetSeconds = try m.double("time_budget_seconds", min: 1, max: 7 * 86400) ?? c.modelTraining.timeBudgetSeconds
             c.modelTraining.pretrainEpochs = try m.double("pretrain_epochs", min: 0, max: 1000) ?? c.modelTraining.pretrainEpochs

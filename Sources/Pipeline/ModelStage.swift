@@ -263,6 +263,7 @@ struct ModelStage {
         case .small: StyleLMRecipe.small
         case .tiny: StyleLMRecipe.tiny
         }
+        recipe = recipe.with(head: settings.head == .bag ? .bag : .sequence)
         if let e = settings.pretrainEpochs { recipe.pretraining.epochs = e }
         if let e = settings.sftEpochs { recipe.fineTuning.epochs = e }
         return recipe

@@ -119,6 +119,34 @@ public struct StyleLMRecipe: Codable, Sendable, Equatable {
         return r
     }
 
+    /// What the model's blank learns and scores with: `sequence` (the missing item's words
+    /// in order, LoRA fine-tuning, sequence scoring: the paper's recipe and the default) or
+    /// `bag` (the item's distinct tokens at once at the blank, every weight fine-tuned,
+    /// bag scoring against the empty outfit). On held-out Polyvore the bag head scored
+    /// higher (FITB 28–33 % against 22 %, AUC 0.61–0.67 against 0.52) and ~28× faster per
+    /// candidate; it cannot generate a description.
+    public enum Head: String, Sendable, CaseIterable {
+        case sequence, bag
+    }
+
+    /// This recipe with `head`'s losses, fine-tuning and scoring (`.sequence`: the recipe
+    /// as it is); the network's size and the pretraining stay. `.bag` is the setting
+    /// chosen on Polyvore validation splits: bag loss only, full fine-tuning, the empty
+    /// outfit learnt for every product (`contextFreeWeight` 1), 4 epochs at 2e-3, the mean
+    /// bag score minus the empty outfit's.
+    public func with(head: Head) -> StyleLMRecipe {
+        guard head == .bag else { return self }  // every size's recipe is the sequence head
+        var r = self
+        r.sequenceWeight = 0
+        r.bagOfWordsWeight = 1
+        r.contextFreeWeight = 1
+        r.lora = nil
+        r.fineTuning.epochs = 4
+        r.fineTuning.learningRate = 2e-3
+        r.scoring = StyleLMScoring.Options(calibration: .contextFree, method: .bagOfWords)
+        return r
+    }
+
     /// A recipe small enough for tests in a debug build.
     public static var tiny: StyleLMRecipe {
         var r = StyleLMRecipe()

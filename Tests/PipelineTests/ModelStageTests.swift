@@ -84,6 +84,13 @@ import Testing
         #expect(job.modelTraining.train && job.modelTraining.size == .small)
         #expect(job.modelTraining.timeBudgetSeconds == 600 && job.modelTraining.sftEpochs == 3)
         #expect(throws: LookbookError.self) { try JobConfig.parse("[model]\nsize = \"huge\"") }
+        #expect(job.modelTraining.head == .sequence && ModelStage.recipe(job.modelTraining).bagOfWordsWeight == 0)
+        let bag = try JobConfig.parse("[model]\ntrain = true\nsize = \"tiny\"\nhead = \"bag\"\nsft_epochs = 1")
+        let recipe = ModelStage.recipe(bag.modelTraining)
+        #expect(recipe.bagOfWordsWeight == 1 && recipe.sequenceWeight == 0 && recipe.lora == nil)
+        #expect(recipe.scoring.method == .bagOfWords && recipe.scoring.calibration == .contextFree)
+        #expect(recipe.hiddenSize == StyleLMRecipe.tiny.hiddenSize && recipe.fineTuning.epochs == 1)  // the job's epochs win
+        #expect(throws: LookbookError.self) { try JobConfig.parse("[model]\nhead = \"words\"") }
         #expect(throws: LookbookError.self) { try JobConfig.parse("[model]\nepochs = 3") }
     }
 }
