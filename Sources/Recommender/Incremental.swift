@@ -227,12 +227,27 @@ public struct PrecomputeStats: Sendable, Equatable, Codable {
     /// Thread-seconds per stage (summed over workers). `detect`: finding what changed and
     /// scoring the changed products against the kept lists (incremental runs; in a full
     /// run it is the small rest: building queries and lists).
+    /// `prefill`: the bag retrieval space's forward pass per look (not in `retrieval`);
+    /// `why`: the reasons of the shown items (not in `rules`).
     public struct Seconds: Sendable, Equatable, Codable {
         public var detect = 0.0
         public var retrieval = 0.0
         public var rerank = 0.0
         public var rules = 0.0
+        public var prefill = 0.0
+        public var why = 0.0
         public init() {}
+        enum CodingKeys: String, CodingKey { case detect, retrieval, rerank, rules, prefill, why }
+        /// Stats written before `prefill` and `why` existed decode with 0 there.
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            detect = try c.decodeIfPresent(Double.self, forKey: .detect) ?? 0
+            retrieval = try c.decodeIfPresent(Double.self, forKey: .retrieval) ?? 0
+            rerank = try c.decodeIfPresent(Double.self, forKey: .rerank) ?? 0
+            rules = try c.decodeIfPresent(Double.self, forKey: .rules) ?? 0
+            prefill = try c.decodeIfPresent(Double.self, forKey: .prefill) ?? 0
+            why = try c.decodeIfPresent(Double.self, forKey: .why) ?? 0
+        }
     }
     public init() {}
 }
@@ -248,6 +263,8 @@ struct ChangeSet: Sendable {
     var oldPrior: [String: Double] = [:]
     /// The old versions' word vectors, by id (word-vector retrieval).
     var oldVectors: [String: PPMISVDModel.ItemVectors] = [:]
+    /// The old versions' distinct tokens, by id (bag retrieval).
+    var oldBags: [String: [Int32]] = [:]
 
     struct Version: Sendable {
         let id: String
@@ -283,6 +300,11 @@ extension RunContext {
                 set.oldVectors[id] = vectors.model.vectors(of: old.product, caption: old.caption)
             }
         }
+        if let bag {
+            for (id, old) in previous.inputs where ids.contains(id) {
+                set.oldBags[id] = bag.bag(of: old.product, caption: old.caption)
+            }
+        }
         if let priorReranker, priorM > 0 {
             let olds = bySlot.values.flatMap { $0 }.compactMap { v in v.old.map { (v.id, $0.product) } }
             let p = Self.priors(priorReranker, olds.map(\.1))
@@ -310,7 +332,7 @@ extension RunContext {
 
     /// Whether a change reaches either source of a list.
     func reachesList(_ kept: RetrievedList, versions: [ChangeSet.Version], changes: ChangeSet, weights: [Float], filter: Filter) -> Bool {
-        if reaches(kept, versions: versions, weights: weights, filter: filter, oldVectors: changes.oldVectors) { return true }
+        if reaches(kept, versions: versions, weights: weights, filter: filter, changes: changes) { return true }
         guard priorM > 0 else { return false }
         guard let p = kept.prior else { return true }
         return reachesPrior(p, versions: versions, oldPrior: changes.oldPrior, filter: filter)
@@ -330,7 +352,7 @@ extension RunContext {
     /// Whether a change can reach what retrieval kept for a list: a version that is
     /// allowed and ranks at or above the cutoff (any allowed one when there is none).
     func reaches(_ kept: RetrievedList, versions: [ChangeSet.Version], weights: [Float], filter: Filter,
-                 oldVectors: [String: PPMISVDModel.ItemVectors]) -> Bool {
+                 changes: ChangeSet) -> Bool {
         for v in versions {
             let score: Double
             let id = v.id
@@ -340,8 +362,11 @@ extension RunContext {
             } else if let old = v.old {
                 guard filter.allowsOld(old) else { continue }
                 if let vectors {
-                    guard let o = oldVectors[id] else { return true }  // cannot happen: every old version is vectorised
+                    guard let o = changes.oldVectors[id] else { return true }  // cannot happen: every old version is vectorised
                     score = vectors.model.score(weights, o)
+                } else if let bag {
+                    guard let o = changes.oldBags[id] else { return true }  // cannot happen: every old version has its bag
+                    score = bag.score(tokens: o, weights)
                 } else {
                     score = model.score(CooccurrenceModel.Query(weights: weights), old.features)
                 }
@@ -415,7 +440,7 @@ extension RunContext {
         guard targets.contains(where: { changes.bySlot[$0] != nil }) else { return .reuse }
 
         var t = clock.start()
-        let weights = query([i])
+        let shared = queryPerSlot ? nil : query([i], slot: anchor.product.slot)
         let filter = anchorFilter(i)
         var counts = StageCounts()
         var result = prev
@@ -425,6 +450,12 @@ extension RunContext {
                 // Cannot happen with this state format: every target slot keeps a list.
                 t.finish()
                 return .recomputed(complementary(for: i, clock: clock), "changed product")
+            }
+            let weights: [Float]
+            if let shared { weights = shared } else {
+                t.lap(.detect, scored: 0)
+                weights = query([i], slot: slot)
+                t.lap(.prefill, scored: 0)
             }
             guard reachesList(kept, versions: versions, changes: changes, weights: weights, filter: filter) else { continue }
             switch patch(kept, look: .anchor(i), slot: slot, versions: versions, changes: changes, weights: weights, filter: filter,
@@ -466,7 +497,9 @@ extension RunContext {
                 t.finish()
                 return .recomputed(blanks(for: outfit, clock: clock), "an item of the outfit changed")
             }
-            let weights = query(context)
+            t.lap(.detect, scored: 0)
+            let weights = query(context, slot: slot)
+            if queryPerSlot { t.lap(.prefill, scored: 0) }
             let filter = outfitFilter(outfit: outfit, context: context)
             guard reachesList(kept, versions: versions, changes: changes, weights: weights, filter: filter) else { continue }
             switch patch(kept, look: .outfit(context), slot: slot, versions: versions, changes: changes, weights: weights,

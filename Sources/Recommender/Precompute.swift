@@ -1,6 +1,7 @@
 import Dispatch
 import Foundation
 import LookbookCore
+import StyleModel
 
 /// Precomputes what the store ships: complementary lists per product and target slot,
 /// and candidates for every blank of every curated outfit, in two stages.
@@ -56,11 +57,13 @@ public struct Precomputer: Sendable {
     static let stateFormat = "precompute@2"
 
     /// The retrieval space this precompute uses: `retrieval` when set, else the word
-    /// vectors of a `PPMISVDReranker` (retrieval then ranks by the reranker's own score,
-    /// so it loses nothing of its top k), else co-occurrence.
+    /// vectors of a `PPMISVDReranker` or the bag-of-words score of a `StyleLMReranker`
+    /// that scores by bag (retrieval then ranks by the reranker's own score, so it loses
+    /// nothing of its top k), else co-occurrence.
     public var retrievalSpace: RetrievalSpace {
         if let retrieval { return retrieval }
         if let r = reranker as? PPMISVDReranker { return .wordVectors(r.model) }
+        if let r = reranker as? StyleLMReranker, r.scoring.options.method == .bagOfWords { return .styleLMBag(r.scoring) }
         return .cooccurrence
     }
 
@@ -75,8 +78,12 @@ public struct Precomputer: Sendable {
     }
 
     /// Candidates per list from the reranker's prior (`PriorReranker`): 0 when the
-    /// reranker has none (the co-occurrence one) or `retrieval_prior_m` is 0.
-    public var priorM: Int { reranker is any PriorReranker ? settings.retrievalPriorM : 0 }
+    /// reranker has none (the co-occurrence one), `retrieval_prior_m` is 0, or retrieval
+    /// ranks by StyleLM's bag score (every candidate is scored exactly: a prior adds nothing).
+    public var priorM: Int {
+        if case .styleLMBag = retrievalSpace { return 0 }
+        return reranker is any PriorReranker ? settings.retrievalPriorM : 0
+    }
 
     public struct Output: Sendable, Equatable {
         public var complementary: [Recommendation]
@@ -203,12 +210,19 @@ public enum RetrievalSpace: Sendable {
     /// Cosine of PPMI-SVD word vectors (`PPMISVDModel`, dense dot products of
     /// `dimension` floats): the `PPMISVDReranker`'s own score.
     case wordVectors(PPMISVDModel)
+    /// StyleLM's bag-of-words score (`StyleLMScoring.bagScores`, whatever the scoring's
+    /// method): one forward pass per look (the blank's distribution), then per candidate
+    /// a look-up per distinct token. With a `StyleLMReranker` of the same scoring that
+    /// scores by bag, this is the reranker's own score, to the bit.
+    case styleLMBag(StyleLMScoring)
 
     /// The version of the model that ranks (the fingerprint's `retrieval=`).
     public func version(_ cooccurrence: CooccurrenceModel) -> String {
         switch self {
         case .cooccurrence: cooccurrence.version
         case .wordVectors(let m): m.version
+        case .styleLMBag(let s):
+            "\(s.version)+bag-\(s.options.calibration.rawValue)\(s.options.lengthNormalised ? "" : "-sum")"
         }
     }
 
@@ -216,7 +230,81 @@ public enum RetrievalSpace: Sendable {
         switch self {
         case .cooccurrence: "cooccurrence"
         case .wordVectors: "ppmi-svd word vectors"
+        case .styleLMBag: "stylelm bag of words"
         }
+    }
+}
+
+/// The StyleLM bag-of-words retrieval space of one run: every item's distinct tokens in
+/// one flat buffer (CSR), computed once. A look's query is the model's log-probabilities
+/// at its blank followed by the calibration's prior ([2 × vocabulary], zeros when
+/// uncalibrated): one forward pass per (look, slot).
+struct BagSpace: Sendable {
+    let scoring: StyleLMScoring
+    let captions: [String: String]
+    let offsets: [Int]
+    let tokens: [Int32]
+    let vocab: Int
+    let calibrated: Bool
+    let lengthNormalised: Bool
+
+    init(scoring: StyleLMScoring, products: [Product], captions: [String: String]) {
+        self.scoring = scoring; self.captions = captions
+        vocab = scoring.inference.config.vocabSize
+        calibrated = scoring.calibrated
+        lengthNormalised = scoring.options.lengthNormalised
+        let bags = parallelMap(count: products.count) { i in
+            scoring.bagTokens(StyleLMReranker.itemText(products[i], caption: captions[products[i].id]))
+        }
+        var offsets = [0]
+        offsets.reserveCapacity(products.count + 1)
+        var tokens: [Int32] = []
+        tokens.reserveCapacity(bags.reduce(0) { $0 + $1.count })
+        for b in bags { tokens += b; offsets.append(tokens.count) }
+        self.offsets = offsets; self.tokens = tokens
+    }
+
+    /// The distinct tokens of a product outside the run (an old version), as for the run's.
+    func bag(of product: Product, caption: String?) -> [Int32] {
+        scoring.bagTokens(StyleLMReranker.itemText(product, caption: caption))
+    }
+
+    /// [log p(· | blank of the look) ; the calibration's prior].
+    func query(_ context: [Product], slot: Slot) -> [Float] {
+        let look = scoring.bagLook(context: context.map { StyleLMReranker.itemText($0, caption: captions[$0.id]) }, slot: slot)
+        var q = look.logProbs
+        q += look.prior ?? [Float](repeating: 0, count: look.logProbs.count)
+        return q
+    }
+
+    /// `StyleLMScoring.bagScore` of item `j`, to the bit (the same Double sum in the same order).
+    @inline(__always)
+    func score(_ w: UnsafeBufferPointer<Float>, _ j: Int) -> Double {
+        tokens.withUnsafeBufferPointer { t in
+            Self.score(UnsafeBufferPointer(rebasing: t[offsets[j]..<offsets[j + 1]]), w, vocab: vocab,
+                       calibrated: calibrated, lengthNormalised: lengthNormalised)
+        }
+    }
+
+    @inline(__always)
+    static func score(_ tokens: UnsafeBufferPointer<Int32>, _ w: UnsafeBufferPointer<Float>, vocab: Int, calibrated: Bool,
+                      lengthNormalised: Bool) -> Double {
+        guard !tokens.isEmpty else { return calibrated ? 0 : -.infinity }
+        var sum = 0.0
+        for t in tokens { sum += Double(w[Int(t)]) - Double(w[vocab + Int(t)]) }
+        return lengthNormalised ? sum / Double(tokens.count) : sum
+    }
+
+    func score(tokens: [Int32], _ w: [Float]) -> Double {
+        tokens.withUnsafeBufferPointer { t in
+            w.withUnsafeBufferPointer { Self.score(t, $0, vocab: vocab, calibrated: calibrated, lengthNormalised: lengthNormalised) }
+        }
+    }
+
+    /// What the look raised most among item `j`'s words (`StyleLMReranker.bagReason`).
+    func reason(_ w: [Float], _ j: Int) -> String? {
+        let bag = Array(tokens[offsets[j]..<offsets[j + 1]])
+        return StyleLMReranker.bagReason(bag, tokenizer: scoring.prompts.tokenizer) { Double(w[Int($0)]) - Double(w[vocab + Int($0)]) }
     }
 }
 
@@ -244,8 +332,10 @@ struct VectorSpace: Sendable {
 /// One run's products, featurised once, and the per-list work.
 struct RunContext: Sendable {
     let model: CooccurrenceModel
-    /// The word-vector retrieval space; nil: co-occurrence (`index`).
+    /// The word-vector retrieval space; nil: co-occurrence (`index`) or bag.
     let vectors: VectorSpace?
+    /// The StyleLM bag-of-words retrieval space; nil: co-occurrence or word vectors.
+    let bag: BagSpace?
     let reranker: any Reranker
     /// The reranker scores exactly as the retrieval stage does (the co-occurrence reranker
     /// with co-occurrence retrieval, or the PPMI-SVD reranker in its own word-vector space,
@@ -293,6 +383,11 @@ struct RunContext: Sendable {
         } else {
             vectors = nil
         }
+        if case .styleLMBag(let s) = p.retrievalSpace {
+            bag = BagSpace(scoring: s, products: products, captions: captions)
+        } else {
+            bag = nil
+        }
         var inputs: [String: ProductInput] = [:]
         inputs.reserveCapacity(products.count)
         for q in products { inputs[q.id] = ProductInput(product: q, caption: captions[q.id], imageHash: hashes[q.id]) }
@@ -302,17 +397,21 @@ struct RunContext: Sendable {
             // The co-occurrence reranker of this very model, captions and products scores
             // what co-occurrence retrieval scored: check it feature set by feature set;
             // likewise the PPMI-SVD reranker of the word vectors retrieval ranks by.
-            if vectors == nil, let c = given as? CooccurrenceReranker, c.model.version == model.version, c.captions == captions {
+            if vectors == nil, bag == nil, let c = given as? CooccurrenceReranker, c.model.version == model.version, c.captions == captions {
                 rerankIsRetrieval = items.allSatisfy { item in c.features[item.product.id].map { $0 == item.features } ?? true }
             } else if let space = vectors, let r = given as? PPMISVDReranker, r.model.version == space.model.version,
                       r.captions == captions {
                 rerankIsRetrieval = items.indices.allSatisfy { i in r.cached(items[i].product).map { $0 == space.items[i] } ?? true }
+            } else if let space = bag, let r = given as? StyleLMReranker, r.scoring === space.scoring,
+                      r.scoring.options.method == .bagOfWords, r.captions == captions {
+                // The reranker's bagScores: the same prefill, prior, token lists and sum.
+                rerankIsRetrieval = true
             } else {
                 rerankIsRetrieval = false
             }
         } else {
             reranker = CooccurrenceReranker(model: model, products: products, captions: captions)
-            rerankIsRetrieval = vectors == nil
+            rerankIsRetrieval = vectors == nil && bag == nil
         }
         var bySlot: [Slot: [Int]] = [:]
         for (i, q) in products.enumerated() where !p.settings.onlyInStock || q.inStock {
@@ -347,16 +446,23 @@ struct RunContext: Sendable {
         return out
     }
 
-    /// The look of `members` (indices of items) in the retrieval space: the dense PPMI
-    /// weights of its features (co-occurrence) or its mean left vector (word vectors).
-    func query(_ members: [Int]) -> [Float] {
+    /// The look of `members` (indices of items) filling a blank of `slot` in the
+    /// retrieval space: the dense PPMI weights of its features (co-occurrence), its mean
+    /// left vector (word vectors), or the model's distribution at the blank and the prior
+    /// (bag: one forward pass; the only space where the slot matters).
+    func query(_ members: [Int], slot: Slot) -> [Float] {
+        if let bag { return bag.query(members.map { items[$0].product }, slot: slot) }
         if let vectors { return vectors.model.query(members.map { vectors.items[$0] }) }
         return model.query(members.map { items[$0].features }).weights
     }
 
-    /// Item `j`'s retrieval score for a query of `query(_:)`.
+    /// Whether a query depends on the slot (one per target slot, else one per look).
+    var queryPerSlot: Bool { bag != nil }
+
+    /// Item `j`'s retrieval score for a query of `query(_:slot:)`.
     @inline(__always)
     func retrievalScore(_ w: UnsafeBufferPointer<Float>, _ j: Int) -> Double {
+        if let bag { return bag.score(w, j) }
         if let vectors { return vectors.score(w, j) }
         return index.score(w, j)
     }
@@ -427,13 +533,12 @@ struct RunContext: Sendable {
         var heap = RankHeap(capacity: k, rank: index.rank)
         var priorHeap = RankHeap(capacity: priorDepth, rank: index.rank)
         let usePrior = priorM > 0
-        let space = vectors
         weights.withUnsafeBufferPointer { w in
             for j in pool {
                 guard let verdict = filter.allows(j) else { continue }
                 if verdict == .approve { approved.append(j); continue }
                 scored += 1
-                heap.offer(j, space.map { $0.score(w, j) } ?? index.score(w, j))
+                heap.offer(j, retrievalScore(w, j))
                 if usePrior { priorHeap.offer(j, prior[j]) }
             }
         }
@@ -507,20 +612,26 @@ struct RunContext: Sendable {
         let k: Int
         if case .anchor = look { k = settings.complementaryK } else { k = settings.fitbK }
         let picked = rules.select(k, candidates: candidates, in: items, approved: isApproved, scores: scores, context: context)
+        t.lap(.rules, scored: 0)
+        // The bag reranker's reason reads the look's distribution retrieval already has.
+        let bagWhy = rerankIsRetrieval ? bag : nil
+        func why(_ j: Int) -> String? {
+            if let bagWhy { return bagWhy.reason(weights, j) }
+            return reranker.why(context: contextProducts, slot: slot, candidate: items[j].product)
+        }
         let list = picked.map { c -> ScoredProduct in
             let item = items[candidates[c]]
             let reason: String
             switch look {
             case .anchor:
                 reason = isApproved[c] ? "approved by a merchandiser"
-                    : reranker.why(context: contextProducts, slot: slot, candidate: item.product)
-                        ?? "fits a \(contextProducts[0].slot.rawValue) with \(slot.rawValue)"
+                    : why(candidates[c]) ?? "fits a \(contextProducts[0].slot.rawValue) with \(slot.rawValue)"
             case .outfit:
-                reason = reranker.why(context: contextProducts, slot: slot, candidate: item.product) ?? "a \(slot.rawValue) for this look"
+                reason = why(candidates[c]) ?? "a \(slot.rawValue) for this look"
             }
             return ScoredProduct(productID: item.product.id, score: scores[c], reason: reason)
         }
-        t.lap(.rules, scored: 0)
+        t.lap(.why, scored: 0)
         return ListResult(items: list, retrieved: retrieved)
     }
 
@@ -530,9 +641,15 @@ struct RunContext: Sendable {
         let targets = compatibility.targets(for: anchor.product.slot)
         guard !targets.isEmpty else { return result }
         var t = clock.start()
-        let weights = query([i])
+        let shared = queryPerSlot ? nil : query([i], slot: anchor.product.slot)
         let filter = anchorFilter(i)
         for slot in targets {
+            let weights: [Float]
+            if let shared { weights = shared } else {
+                t.lap(.retrieval, scored: 0)
+                weights = query([i], slot: slot)
+                t.lap(.prefill, scored: 0)
+            }
             let w = walk(pool: bySlot[slot] ?? [], weights: weights, filter: filter)
             t.lap(.retrieval, scored: w.scored)
             let list = finish(.anchor(i), slot: slot, weights: weights, approved: w.approved, ranked: w.ranked, cutoff: w.cutoff,
@@ -563,7 +680,9 @@ struct RunContext: Sendable {
         var t = clock.start()
         for (p, member, context) in positions(of: outfit) {
             let slot = items[member].product.slot
-            let weights = query(context)
+            t.lap(.retrieval, scored: 0)
+            let weights = query(context, slot: slot)
+            if queryPerSlot { t.lap(.prefill, scored: 0) }
             let w = walk(pool: bySlot[slot] ?? [], weights: weights, filter: outfitFilter(outfit: outfit, context: context))
             t.lap(.retrieval, scored: w.scored)
             let list = finish(.outfit(context), slot: slot, weights: weights, approved: [], ranked: w.ranked, cutoff: w.cutoff,
@@ -666,15 +785,17 @@ final class StageClock: @unchecked Sendable {
         return UInt64(t.tv_sec) * 1_000_000_000 + UInt64(t.tv_nsec)
     }
 
-    enum Stage: Int { case retrieval, rerank, rules, detect }
+    /// `prefill`: the bag space's forward pass per look; `why`: the reasons of the shown items.
+    enum Stage: Int { case retrieval, rerank, rules, detect, prefill, why }
+    static let stages = 6
     private let lock = NSLock()
-    private var nanos: [UInt64] = [0, 0, 0, 0]
+    private var nanos = [UInt64](repeating: 0, count: StageClock.stages)
     private var scoredRetrieval = 0, scoredRerank = 0
 
     struct Timer {
         let clock: StageClock
         var last = StageClock.threadNanos()
-        var nanos: [UInt64] = [0, 0, 0, 0]
+        var nanos = [UInt64](repeating: 0, count: StageClock.stages)
         var retrieval = 0, rerank = 0
         mutating func lap(_ stage: Stage, scored: Int) {
             let now = StageClock.threadNanos()
@@ -693,7 +814,7 @@ final class StageClock: @unchecked Sendable {
 
     private func add(_ t: Timer) {
         lock.withLock {
-            for i in 0..<4 { nanos[i] += t.nanos[i] }
+            for i in 0..<Self.stages { nanos[i] += t.nanos[i] }
             scoredRetrieval += t.retrieval; scoredRerank += t.rerank
         }
     }
@@ -704,6 +825,8 @@ final class StageClock: @unchecked Sendable {
             stats.seconds.rerank = Double(nanos[1]) / 1e9
             stats.seconds.rules = Double(nanos[2]) / 1e9
             stats.seconds.detect = Double(nanos[3]) / 1e9
+            stats.seconds.prefill = Double(nanos[4]) / 1e9
+            stats.seconds.why = Double(nanos[5]) / 1e9
             stats.retrievalScored = scoredRetrieval
             stats.reranked = scoredRerank
         }

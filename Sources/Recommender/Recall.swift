@@ -96,7 +96,6 @@ extension Precomputer {
         let perAnchor = parallelMap(count: sampled.count, progress: { progress?($0, sampled.count) }) { n -> (lists: Int, hit: [Int], total: Int, scored: Int, cascadeHit: [Int], retrieved: Int, proxyTime: Double, rerankTime: Double) in
             let i = sampled[n]
             let anchor = ctx.items[i]
-            let weights = ctx.query([i])
             let filter = ctx.anchorFilter(i)
             var lists = 0, total = 0, scored = 0, retrievedCount = 0
             var hit = [Int](repeating: 0, count: depths.count)
@@ -104,6 +103,7 @@ extension Precomputer {
             var proxyTime = 0.0, rerankTime = 0.0
             for slot in compatibility.targets(for: anchor.product.slot) {
                 guard let pool = ctx.bySlot[slot] else { continue }
+                let weights = ctx.query([i], slot: slot)
                 // Approved candidates reach the reranker either way: left out of both sides.
                 let allowed = pool.filter { j in ctx.filter(j, filter) }
                 guard !allowed.isEmpty else { continue }

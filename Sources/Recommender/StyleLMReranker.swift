@@ -12,6 +12,8 @@ public struct StyleLMReranker: PriorReranker {
     let captions: [String: String]
     /// One description per look: `why` is asked for every chosen candidate of a list.
     let descriptions = DescriptionCache()
+    /// Bag scoring: the last few looks' distributions at the blank and priors, for `why`.
+    let looks = LookCache()
 
     public init(scoring: StyleLMScoring, captions: [String: String] = [:]) {
         self.scoring = scoring
@@ -20,9 +22,12 @@ public struct StyleLMReranker: PriorReranker {
 
     public var version: String { scoring.version }
 
-    func item(_ p: Product) -> ItemText {
+    func item(_ p: Product) -> ItemText { Self.itemText(p, caption: captions[p.id]) }
+
+    /// What StyleLM reads of a product: its caption when it has one, else its title.
+    static func itemText(_ p: Product, caption: String?) -> ItemText {
         var product = p
-        if let caption = captions[p.id], !caption.isEmpty { product.attributes["caption"] = caption }
+        if let caption, !caption.isEmpty { product.attributes["caption"] = caption }
         return ItemText(product)
     }
 
@@ -35,12 +40,63 @@ public struct StyleLMReranker: PriorReranker {
         scores(context: [], slot: slot, candidates: candidates)
     }
 
-    /// The model's description of the ideal item for the blank, e.g. "black leather
-    /// ankle boots": the same for every candidate of one look.
+    /// Sequence scoring: the model's description of the ideal item for the blank, e.g.
+    /// "black leather ankle boots" (greedy decoding), the same for every candidate of one
+    /// look. Bag scoring: the candidate's words the look raised most (`bagReason`), from
+    /// the one forward pass per look that its score reads too.
     public func why(context: [Product], slot: Slot, candidate: Product) -> String? {
         let key = context.map(\.id).joined(separator: "\u{1F}") + "\u{1E}" + slot.rawValue
+        if scoring.options.method == .bagOfWords {
+            let look = looks.value(for: key) { scoring.bagLook(context: context.map(item), slot: slot) }
+            return Self.bagReason(scoring.bagTokens(item(candidate)), tokenizer: scoring.prompts.tokenizer) {
+                Double(look.logProbs[Int($0)]) - Double(look.prior?[Int($0)] ?? 0)
+            }
+        }
         let text = descriptions.value(for: key) { scoring.describe(context: context.map(item), slot: slot) }
         return text.isEmpty ? nil : "the look calls for: \(text)"
+    }
+}
+
+extension StyleLMReranker {
+    /// Words named by a bag reason, at most.
+    static let reasonWords = 3
+
+    /// "the look calls for: black, leather": the candidate's distinct tokens (`bag`) that
+    /// the look raised most, by `lift` (log p(t | look) − log p(t | prior)), largest
+    /// first, only those it raised (lift > 0), decoded and trimmed; tokens that decode to
+    /// no letter or digit are skipped. nil when the look raised none of them.
+    static func bagReason(_ bag: [Int32], tokenizer: BPETokenizer, lift: (Int32) -> Double) -> String? {
+        var raised: [(token: Int32, lift: Double)] = []
+        for t in bag {
+            let l = lift(t)
+            if l > 0 { raised.append((t, l)) }
+        }
+        raised.sort { a, b in a.lift != b.lift ? a.lift > b.lift : a.token < b.token }
+        var words: [String] = []
+        for (t, _) in raised where words.count < reasonWords {
+            let w = tokenizer.decode([t]).trimmingCharacters(in: .whitespacesAndNewlines)
+            guard w.unicodeScalars.contains(where: { CharacterSet.alphanumerics.contains($0) }), !words.contains(w) else { continue }
+            words.append(w)
+        }
+        return words.isEmpty ? nil : "the look calls for: " + words.joined(separator: ", ")
+    }
+}
+
+/// The last few looks' bag distributions (`why` is asked for every shown item of a
+/// list, from several threads): a few hundred KiB at most.
+final class LookCache: @unchecked Sendable {
+    typealias Look = (logProbs: [Float], prior: [Float]?)
+    private let lock = NSLock()
+    private var values: [String: Look] = [:]
+
+    func value(for key: String, _ make: () -> Look) -> Look {
+        if let v = lock.withLock({ values[key] }) { return v }
+        let v = make()
+        lock.withLock {
+            if values.count >= 16 { values.removeAll(keepingCapacity: true) }
+            values[key] = v
+        }
+        return v
     }
 }
 

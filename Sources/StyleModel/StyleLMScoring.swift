@@ -187,6 +187,19 @@ public final class StyleLMScoring: Sendable {
         return prior
     }
 
+    /// One look's bag-of-words view (`bagScores` without the candidates): the model's
+    /// log-probabilities at the blank of `context` in `slot` and the calibration's prior
+    /// (nil uncalibrated). `bagScore(tokens, logProbs:, prior:)` of a candidate's
+    /// `bagTokens` is then its `bagScores` score, to the bit.
+    public func bagLook(context: [ItemText], slot: Slot) -> (logProbs: [Float], prior: [Float]?) {
+        let logProbs = inference.prefill(prompts.prompt(context: context, blank: slot)).lastLogProbs
+        return (logProbs, calibrated ? bagPrior(slot) : nil)
+    }
+
+    /// A candidate's distinct tokens as `bagScores` reads them (not kept: callers that
+    /// score many looks keep their own table).
+    public func bagTokens(_ item: ItemText) -> [Int32] { prompts.bagOfWords(item.text) }
+
     /// A candidate text's distinct tokens (`OutfitPrompts.bagOfWords`), kept.
     func bagOfWords(_ text: String) -> [Int32] {
         if let kept = bags[text] { return kept }

@@ -1,0 +1,261 @@
+import Foundation
+import LookbookCore
+import StyleModel
+import Testing
+@testable import Recommender
+
+/// Products of four styles in five slots (two style words, the slot's noun, one shared
+/// word in each title) and outfits of three products of one style in distinct slots.
+private func styled(products n: Int = 120, outfits m: Int = 30, seed: UInt64 = 3) -> ([Product], [Outfit]) {
+    var g = GoldenCatalog.LCG(x: seed)
+    let slots: [Slot] = [.top, .bottom, .shoes, .bag, .outerwear]
+    let nouns = ["tee", "jeans", "sneakers", "tote", "jacket"]
+    var products: [Product] = []
+    for i in 0..<n {
+        let slot = i % 5, style = (i / 5) % 4
+        let title = [GoldenCatalog.word(style * 6 + g.next(6)), GoldenCatalog.word(style * 6 + g.next(6)), nouns[slot],
+                     GoldenCatalog.word(24 + g.next(5))].joined(separator: " ")
+        products.append(Product(id: String(format: "p%03d", i), title: title, category: nouns[slot], brand: "brand\(g.next(7))",
+                                slot: slots[slot]))
+    }
+    let perStyleSlot = n / 20
+    var outfits: [Outfit] = []
+    for o in 0..<m {
+        let style = g.next(4)
+        var chosen: [Int] = []
+        while chosen.count < 3 { let s = g.next(5); if !chosen.contains(s) { chosen.append(s) } }
+        let items = chosen.map { slot in products[slot + 5 * (style + 4 * g.next(perStyleSlot))].id }
+        outfits.append(Outfit(id: String(format: "o%03d", o), items: items))
+    }
+    return (products, outfits)
+}
+
+/// A few captions (they replace the title as StyleLM's text).
+private let captions = ["p000": "waa wab tee wya", "p007": "wgc wgd sneakers wyb"]
+
+/// A tiny StyleLM with random weights, scoring by bag of words; `version` names it.
+private func tinyBag(version: String = "tiny-bag", calibration: StyleLMScoring.Calibration = .contextFree,
+                     seed: UInt64 = 21) throws -> StyleLMScoring {
+    let (products, _) = styled()
+    let texts = products.map { ItemText($0).text } + Array(captions.values)
+    let tokenizer = OutfitPrompts.trainTokenizer(on: texts, vocabSize: 300)
+    let prompts = try OutfitPrompts(tokenizer: tokenizer, maxLength: 96, maxItemTokens: 24, productFormat: .blank)
+    var config = StyleLMConfig.tiny(vocabSize: tokenizer.vocabSize)
+    config.maxPositionEmbeddings = 96
+    var rng = SplitMix64(seed: seed)
+    var weights = StyleLM(config: config, seed: seed).weightValues()
+    // Weights large enough that the look moves every token's probability.
+    for name in weights.keys.sorted() where !name.hasSuffix("norm.weight") {
+        weights[name] = weights[name]!.map { _ in Float.random(in: -0.5...0.5, using: &rng) }
+    }
+    return StyleLMScoring(prompts: prompts, inference: try StyleLMInference(config: config, weights: weights), version: version,
+                          options: .init(calibration: calibration, method: .bagOfWords))
+}
+
+private func settings(m: Int) -> RecommendSettings {
+    var s = RecommendSettings()
+    s.retrievalM = m
+    s.complementaryK = min(8, m)
+    s.fitbK = min(5, m)
+    s.retrievalPriorM = 40
+    return s
+}
+
+/// Day 2: new products (copies of day-1 ones under other ids, some retitled), removed
+/// ones, changed titles and stock.
+private func nextDay(_ products: [Product], seed: UInt64 = 9) -> [Product] {
+    var g = GoldenCatalog.LCG(x: seed)
+    var next = products
+    for k in 0..<4 {
+        var copy = products[g.next(products.count)]
+        copy.id = String(format: "n%02d", k)
+        if k % 2 == 0 { copy.title += " " + GoldenCatalog.word(g.next(24)) }
+        next.append(copy)
+    }
+    for _ in 0..<2 { next.remove(at: g.next(next.count - 4)) }
+    for _ in 0..<2 { let i = g.next(next.count); next[i].title = GoldenCatalog.word(g.next(24)) + " " + next[i].title }
+    for _ in 0..<2 { next[g.next(next.count)].inStock = false }
+    return next
+}
+
+/// Per list: the candidates the reranker saw and their scores (bits, as text).
+private func reranked(_ s: PrecomputeState) -> [String: [String: [String]]] {
+    var out: [String: [String: [String]]] = [:]
+    for (id, a) in s.anchors { out["a:" + id] = a.retrieved.mapValues { $0.candidates + $0.scores.map { "\($0.bitPattern)" } } }
+    for (id, o) in s.outfits { out["o:" + id] = o.retrieved.mapValues { $0.candidates + $0.scores.map { "\($0.bitPattern)" } } }
+    return out
+}
+
+@Suite struct StyleLMBagPrecomputeTests {
+    /// A bag-scoring StyleLM reranker retrieves in its own bag space: every allowed
+    /// candidate of the pool is scored exactly, the stored scores are
+    /// `StyleLMScoring.bagScores`'s to the bit, no rerank runs again, the prior source is
+    /// off, and the recall against an exhaustive rerank is 1.
+    @Test(arguments: [StyleLMScoring.Calibration.contextFree, .none])
+    func bagSpaceIsTheRerankersOwnScoreToTheBit(calibration: StyleLMScoring.Calibration) throws {
+        let (products, outfits) = styled()
+        let scoring = try tinyBag(calibration: calibration)
+        let reranker = StyleLMReranker(scoring: scoring, captions: captions)
+        let cooc = CooccurrenceModel.train(products: products, outfits: outfits)
+        var s = settings(m: 6)
+        s.mmrLambda = 1
+        let pre = Precomputer(model: cooc, reranker: reranker, settings: s, captions: captions)
+        guard case .styleLMBag(let space) = pre.retrievalSpace else { Issue.record("not the bag space"); return }
+        #expect(space === scoring)
+        #expect(pre.priorM == 0)
+        #expect(pre.fingerprint.hasPrefix("retrieval=tiny-bag+bag-\(calibration.rawValue) rerank=tiny-bag "))
+        #expect(!pre.fingerprint.contains("prior="))
+
+        let result = pre.run(products: products, outfits: outfits, previous: nil)
+        #expect(result.stats.seconds.prefill > 0)
+        var lists = 0
+        for p in products {
+            for (slotName, kept) in result.state.anchors[p.id]?.retrieved ?? [:] {
+                let slot = try #require(Slot(rawValue: slotName))
+                let byID = Dictionary(uniqueKeysWithValues: products.map { ($0.id, $0) })
+                let candidates = kept.candidates.map { byID[$0]! }
+                let exact = reranker.scores(context: [p], slot: slot, candidates: candidates)
+                #expect(kept.scores.map(\.bitPattern) == exact.map(\.bitPattern), "\(p.id) → \(slotName)")
+                // The kept order is the exhaustive order of the allowed pool by bag score, then id.
+                let pool = products.filter { $0.slot == slot && $0.id != p.id && $0.inStock }
+                let all = reranker.scores(context: [p], slot: slot, candidates: pool)
+                let order = zip(pool, all).sorted { $0.1 != $1.1 ? $0.1 > $1.1 : $0.0.id < $1.0.id }.map(\.0.id)
+                #expect(Array(order.prefix(kept.ranked.count)) == kept.ranked, "\(p.id) → \(slotName)")
+                lists += 1
+            }
+        }
+        #expect(lists > 300)
+        // Outfit blanks too.
+        let outfit = try #require(outfits.first)
+        let blanks = try #require(result.state.outfits[outfit.id])
+        for (pos, kept) in blanks.retrieved {
+            let p = try #require(Int(pos))
+            let byID = Dictionary(uniqueKeysWithValues: products.map { ($0.id, $0) })
+            let context = outfit.items.enumerated().filter { $0.offset != p }.map { byID[$0.element]! }
+            let slot = byID[outfit.items[p]]!.slot
+            let exact = reranker.scores(context: context, slot: slot, candidates: kept.candidates.map { byID[$0]! })
+            #expect(kept.scores.map(\.bitPattern) == exact.map(\.bitPattern))
+        }
+        #expect(pre.retrievalRecall(products: products, sample: 30, k: 5).recall == 1)
+        // Co-occurrence retrieval in front of the same reranker loses some of its top 5.
+        var cooccurrence = pre
+        cooccurrence.retrieval = .cooccurrence
+        #expect(cooccurrence.priorM == 40)
+        cooccurrence.settings.retrievalPriorM = 0  // 40 would hold every pool of 24 whole
+        #expect(cooccurrence.retrievalRecall(products: products, sample: 30, k: 5).recall < 1)
+    }
+
+    /// The same lists when the reranker really reranks (another scoring object of the
+    /// same weights: retrieval cannot stand in for it) as when retrieval is the rerank.
+    @Test func rerankingAgainGivesTheSameLists() throws {
+        let (products, outfits) = styled()
+        let cooc = CooccurrenceModel.train(products: products, outfits: outfits)
+        let scoring = try tinyBag()
+        let pre = Precomputer(model: cooc, reranker: StyleLMReranker(scoring: scoring, captions: captions), settings: settings(m: 6),
+                              captions: captions)
+        var other = pre
+        other.reranker = StyleLMReranker(scoring: try tinyBag(), captions: captions)
+        other.retrieval = .styleLMBag(scoring)
+        let a = pre.run(products: products, outfits: outfits, previous: nil)
+        let b = other.run(products: products, outfits: outfits, previous: nil)
+        #expect(a.stats.seconds.rerank < b.stats.seconds.rerank)
+        #expect(a.output == b.output)
+        #expect(reranked(a.state) == reranked(b.state))
+    }
+
+    /// Reasons name words of the candidate that the look raised, as `why` does on its own.
+    @Test func whyNamesTheCandidatesWordsTheLookRaised() throws {
+        let (products, outfits) = styled()
+        let scoring = try tinyBag()
+        let reranker = StyleLMReranker(scoring: scoring, captions: captions)
+        let cooc = CooccurrenceModel.train(products: products, outfits: outfits)
+        let out = Precomputer(model: cooc, reranker: reranker, settings: settings(m: 6), captions: captions)
+            .run(products: products, outfits: outfits)
+        let byID = Dictionary(uniqueKeysWithValues: products.map { ($0.id, $0) })
+        var named = 0
+        for list in out.complementary.prefix(40) {
+            let anchor = byID[list.anchorID]!
+            for item in list.items {
+                let candidate = byID[item.productID]!
+                let fallback = "fits a \(anchor.slot.rawValue) with \(list.targetSlot.rawValue)"
+                #expect(item.reason == reranker.why(context: [anchor], slot: list.targetSlot, candidate: candidate) ?? fallback)
+                guard item.reason.hasPrefix("the look calls for: ") else { continue }
+                named += 1
+                let text = StyleLMReranker.itemText(candidate, caption: captions[candidate.id]).text
+                let words = item.reason.dropFirst("the look calls for: ".count).components(separatedBy: ", ")
+                #expect(!words.isEmpty && words.count <= StyleLMReranker.reasonWords)
+                #expect(words.allSatisfy { text.contains($0) }, "\(item.reason) for \(text)")
+                // Largest lift first.
+                let look = scoring.bagLook(context: [ItemText(anchor)], slot: list.targetSlot)
+                let bag = scoring.bagTokens(ItemText(slot: candidate.slot, text: text))
+                let lifts = bag.map { Double(look.logProbs[Int($0)]) - Double(look.prior![Int($0)]) }
+                #expect(lifts.max()! > 0)
+            }
+        }
+        #expect(named > 100)
+        // The bag reason itself: order by lift, positive lifts only, at most three words.
+        let tokenizer = scoring.prompts.tokenizer
+        let tokens = scoring.bagTokens(ItemText(slot: .top, text: "waa wab tee wya"))
+        #expect(tokens.count >= 3)
+        let lift: [Int32: Double] = Dictionary(uniqueKeysWithValues: tokens.enumerated().map { ($1, Double($0) - 1) })
+        let reason = try #require(StyleLMReranker.bagReason(tokens, tokenizer: tokenizer) { lift[$0]! })
+        let expected = tokens.dropFirst(2).reversed().prefix(3).map { tokenizer.decode([$0]).trimmingCharacters(in: .whitespaces) }
+        #expect(reason == "the look calls for: " + expected.joined(separator: ", "))
+        #expect(StyleLMReranker.bagReason(tokens, tokenizer: tokenizer) { _ in -1 } == nil)
+    }
+
+    /// Incremental runs in the bag space equal a full run on the same final catalog: new,
+    /// removed, changed and out-of-stock products patch the lists they reach.
+    @Test(arguments: [4, 12])
+    func incrementalEqualsFull(m: Int) throws {
+        let (products, outfits) = styled()
+        let cooc = CooccurrenceModel.train(products: products, outfits: outfits)
+        let scoring = try tinyBag()
+        let pre = Precomputer(model: cooc, reranker: StyleLMReranker(scoring: scoring, captions: captions), settings: settings(m: m),
+                              captions: captions)
+        let day1 = pre.run(products: products, outfits: outfits, previous: nil)
+        let next = nextDay(products)
+        let incremental = pre.run(products: next, outfits: outfits, previous: day1.state)
+        let full = pre.run(products: next, outfits: outfits, previous: nil)
+        #expect(!incremental.stats.full, "\(incremental.stats.fullReason ?? "")")
+        #expect(incremental.output == full.output)
+        #expect(reranked(incremental.state) == reranked(full.state))
+        #expect(incremental.stats.patch.lists > 0)
+        #expect(incremental.stats.anchorReasons["new product", default: 0] == 4)
+        #expect(incremental.stats.anchorsRecomputed < next.count / 4)
+
+        // A copy of an anchor's best candidate under an id that sorts first enters its list
+        // without recomputing the anchor.
+        let anchor = products[0]
+        let kept = try #require(day1.state.anchors[anchor.id]?.retrieved["bottom"])
+        var copy = products.first { $0.id == kept.ranked[0] }!
+        copy.id = "0-new"
+        copy.brand = "newcomer"
+        let third = pre.run(products: products + [copy], outfits: outfits, previous: day1.state)
+        let thirdFull = pre.run(products: products + [copy], outfits: outfits, previous: nil)
+        #expect(third.output == thirdFull.output)
+        #expect(third.stats.patchedAnchorIDs.contains(anchor.id))
+        #expect(third.state.anchors[anchor.id]?.retrieved["bottom"]?.candidates.contains("0-new") == true)
+
+        // Another model version recomputes everything.
+        var retrained = pre
+        retrained.reranker = StyleLMReranker(scoring: try tinyBag(version: "tiny-bag-2", seed: 22), captions: captions)
+        #expect(retrained.fingerprint != pre.fingerprint)
+        let again = retrained.run(products: next, outfits: outfits, previous: full.state)
+        #expect(again.stats.full)
+        #expect(again.stats.fullReason?.contains("tiny-bag-2") == true)
+    }
+
+    /// A sequence-scoring StyleLM keeps co-occurrence retrieval and its prior source.
+    @Test func sequenceScoringKeepsCooccurrenceRetrieval() throws {
+        let (products, outfits) = styled()
+        let bag = try tinyBag()
+        var options = bag.options
+        options.method = .sequence
+        let sequence = StyleLMScoring(prompts: bag.prompts, inference: bag.inference, version: "tiny-seq", options: options)
+        let pre = Precomputer(model: CooccurrenceModel.train(products: products, outfits: outfits),
+                              reranker: StyleLMReranker(scoring: sequence), settings: settings(m: 6))
+        guard case .cooccurrence = pre.retrievalSpace else { Issue.record("not co-occurrence"); return }
+        #expect(pre.priorM == 40)
+    }
+}
