@@ -20,8 +20,26 @@ public struct DPOSettings: Codable, Sendable, Equatable {
     /// two fold into one adapter set, see `TunableModel.withAdapters`).
     public var rank = 8
     public var alpha: Float = 16
+    /// What the policy's and the reference's "log-probability" of an answer is; nil: the
+    /// score the model is evaluated with (`.bag` when its recipe scores by `.bagOfWords`,
+    /// else `.sequence`).
+    public var objective: DPOObjective?
+    /// Train every weight instead of fresh LoRA adapters (only for a model without
+    /// adapters, i.e. fully fine-tuned: its weights are its base). Bag-of-words models
+    /// learnt their blank head with full fine-tuning; the head is tied to the embedding,
+    /// which LoRA never moves.
+    public var fullWeights = false
 
     public init() {}
+}
+
+/// The quantity DPO moves for an answer.
+public enum DPOObjective: String, Codable, Sendable, CaseIterable {
+    /// Σ over the answer's tokens (and `</s>`) of log p(token | prompt, earlier tokens).
+    case sequence
+    /// The bag-of-words score `StyleLMScoring.bagScores` evaluates with, calibration
+    /// included (see `BagDPOExample`).
+    case bag
 }
 
 /// One preference, in tokens, with the frozen reference model's log-probabilities of
@@ -101,13 +119,13 @@ public struct DPOSummary: Codable, Sendable, Equatable {
 /// positions only) are summed per answer (`groupSums`) and go into `dpoLoss`. The
 /// loss, margins and gradients are those of the two rows prompt+chosen and
 /// prompt+rejected, but the prompt runs forward and backward once instead of twice.
-public final class DPOTrainer {
+public final class DPOTrainer: PreferenceTrainer {
     public let model: StyleLM
     public let settings: DPOSettings
     public let examples: [DPOExample]
     public let plan: BatchPlan
     public let padToken: Int32
-    public private(set) var optimizer = AdamW()
+    public var optimizer = AdamW()
 
     /// Every example needs a prompt and two answers of at least one token each (as
     /// `DPOExample.make` makes them: answers end with `</s>`).
@@ -125,8 +143,6 @@ public final class DPOTrainer {
         plan = BatchPlan(lengths: examples.map { 2 * ($0.prompt.count + max($0.chosen.count, $0.rejected.count) - 1) },
                          settings: settings.training)
     }
-
-    public var totalSteps: Int { plan.batches.count }
 
     /// The DPO loss of a batch on `tape`, with each pair's margin and the real tokens the
     /// forward pass ran on (the packed rows without padding: P + C + R − 2 per pair, for
@@ -159,6 +175,21 @@ public final class DPOTrainer {
         }
         return (loss, margins, tokens.lengths.reduce(0, +))
     }
+}
+
+/// A DPO trainer: the loss of a batch of preference pairs on a tape, with each pair's
+/// margin β((πc − rc) − (πr − rr)) and the tokens the forward pass ran on. The objective
+/// (sequence or bag log-probabilities) lives in `loss`; stepping and running are shared.
+public protocol PreferenceTrainer: AnyObject {
+    var model: StyleLM { get }
+    var settings: DPOSettings { get }
+    var plan: BatchPlan { get }
+    var optimizer: AdamW { get set }
+    func loss(_ batch: [Int], on tape: Tape) -> (loss: Tensor, margins: [Float], tokens: Int)
+}
+
+extension PreferenceTrainer {
+    public var totalSteps: Int { plan.batches.count }
 
     /// The loss of one batch and, when `learn`, one optimizer step on it.
     @discardableResult

@@ -81,6 +81,16 @@ public struct TunableModel {
         return out
     }
 
+    /// The same model, scored (by default, and so tuned and mined) with `options`: they
+    /// replace the scoring of the recipe in its metadata.
+    public func withScoring(_ options: StyleLMScoring.Options) throws -> TunableModel {
+        var recipe = StyleLMScoring.recipe(metadata)
+        recipe.scoring = options
+        var out = self
+        out.metadata["recipe"] = String(decoding: try JSONEncoder.sorted.encode(recipe), as: UTF8.self)
+        return out
+    }
+
     public func save(to url: URL) throws {
         try ModelDirectory(url).save(config: config, weights: base, tokenizerJSON: tokenizerJSON, adapters: adapters, metadata: metadata)
     }
@@ -94,6 +104,8 @@ public enum DPOTraining {
         public var examples = 0
         /// Seconds spent scoring both answers of every pair under the reference.
         public var referenceSeconds = 0.0
+        /// What DPO moved (sequence log-probabilities or bag scores).
+        public var objective: DPOObjective = .sequence
         public var summary = DPOSummary()
         public var complete = false
     }
@@ -105,20 +117,38 @@ public enum DPOTraining {
         guard !pairs.isEmpty else {
             throw LookbookError(.usage, "no preference pairs to learn from: the catalog needs curated outfits (or feedback.jsonl verdicts)")
         }
+        if settings.fullWeights && start.adapters != nil {
+            throw LookbookError(.usage, "full-weight DPO needs a fully fine-tuned model (no LoRA adapters); this one has adapters: tune it with LoRA DPO instead")
+        }
         let prompts = try start.prompts()
         let merged = start.mergedWeights
+        let scoring = StyleLMScoring.recipe(start.metadata).scoring
+        let objective = settings.objective ?? (scoring.method == .bagOfWords ? .bag : .sequence)
+        report.objective = objective
         let clock = Date()
-        let reference = try StyleLMInference(config: start.config, weights: merged)
-        let examples = DPOExample.make(pairs, prompts: prompts, reference: reference)
-        report.examples = examples.count
-        report.referenceSeconds = Date().timeIntervalSince(clock)
-        log(String(format: "reference log-probabilities of %d pairs in %.1f s", examples.count, report.referenceSeconds))
-
-        let lora = LoRAConfig(rank: settings.rank, alpha: settings.alpha, targets: start.adapters?.0.targets ?? LoRAConfig().targets)
         let model = try StyleLM(config: start.config, weights: merged)
-        try model.attachLoRA(lora, adapters: lora.initial(start.config, seed: settings.training.seed &+ 0xD9))
-        let trainer = DPOTrainer(model: model, examples: examples, settings: settings, padToken: prompts.padToken)
-        log("DPO: \(examples.count) pairs, \(trainer.totalSteps) steps, β = \(settings.beta)")
+        let lora = LoRAConfig(rank: settings.rank, alpha: settings.alpha, targets: start.adapters?.0.targets ?? LoRAConfig().targets)
+        if settings.fullWeights {
+            model.setFullFineTuning()
+        } else {
+            try model.attachLoRA(lora, adapters: lora.initial(start.config, seed: settings.training.seed &+ 0xD9))
+        }
+        let trainer: any PreferenceTrainer
+        switch objective {
+        case .sequence:
+            let reference = try StyleLMInference(config: start.config, weights: merged)
+            let examples = DPOExample.make(pairs, prompts: prompts, reference: reference)
+            report.examples = examples.count
+            trainer = DPOTrainer(model: model, examples: examples, settings: settings, padToken: prompts.padToken)
+        case .bag:
+            let examples = BagDPOExample.make(pairs, reference: try start.scoring())
+            report.examples = examples.count
+            trainer = BagDPOTrainer(model: model, examples: examples, settings: settings, padToken: prompts.padToken,
+                                    lengthNormalised: scoring.lengthNormalised)
+        }
+        report.referenceSeconds = Date().timeIntervalSince(clock)
+        log(String(format: "reference %@ scores of %d pairs in %.1f s", objective.rawValue, report.examples, report.referenceSeconds))
+        log("DPO (\(objective.rawValue), \(settings.fullWeights ? "every weight" : "LoRA rank \(settings.rank)")): \(report.examples) pairs, \(trainer.totalSteps) steps, β = \(settings.beta)")
         var lastReport = Date()
         report.summary = trainer.run(deadline: deadline) { step, total, loss in
             if Date().timeIntervalSince(lastReport) > 30 {
@@ -128,7 +158,12 @@ public enum DPOTraining {
         }
         report.complete = !report.summary.training.stoppedByBudget
 
-        var out = start.withAdapters(lora, model.adapterValues())
+        var out = start
+        if settings.fullWeights {
+            out.base = model.weightValues()
+        } else {
+            out = start.withAdapters(lora, model.adapterValues())
+        }
         out.metadata["parent"] = start.version
         out.metadata["dpo"] = String(decoding: try JSONEncoder.sorted.encode(report), as: UTF8.self)
         out.metadata["dpo_settings"] = String(decoding: try JSONEncoder.sorted.encode(settings), as: UTF8.self)

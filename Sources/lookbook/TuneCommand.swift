@@ -27,6 +27,15 @@ struct TuneCommand: ParsableCommand {
     @Option(help: "Outfits whose mistakes are mined between rounds.") var mineOutfits = 400
     @Option(help: "At most this many pairs per round: mined mistakes and merchandiser pairs kept, curated pairs sampled (seeded).") var maxPairs: Int?
     @Option(help: "Random seed.") var seed: UInt64 = 0
+    @Option(help: "What DPO moves: sequence (the answer's token log-probabilities) | bag (the bag-of-words score, calibration included) (default: the score the model is evaluated with, its scoring method).")
+    var objective: String?
+    @Option(help: "Score (tune, mine and, by default, evaluate) by: sequence | bag | hybrid (default: the model's recipe). Recorded in the written models.")
+    var method: String?
+    @Option(help: "Scoring calibration: none | base | context-free (default: the model's recipe). Recorded in the written models.")
+    var calibration: String?
+    @Flag(help: "Train every weight instead of fresh LoRA adapters (for fully fine-tuned models, e.g. bag-of-words ones).")
+    var fullWeights = false
+    @Option(help: "Pairs' padded tokens per step (default: \(DPOSettings().training.batchTokens)).") var batchTokens: Int?
     @Option(help: "Also write sft_messages.jsonl, sft_completions.jsonl and dpo.jsonl (round 1's pairs) here.") var exportDir: String?
 
     func validate() throws {
@@ -35,6 +44,12 @@ struct TuneCommand: ParsableCommand {
         guard epochs > 0, epochs.isFinite else { throw ValidationError("--epochs must be positive") }
         if let maxPairs, maxPairs < 1 { throw ValidationError("--max-pairs must be at least 1") }
         if let timeBudget, !(timeBudget > 0) { throw ValidationError("--time-budget must be a positive number of seconds") }
+        if let objective, DPOObjective(rawValue: objective) == nil { throw ValidationError("--objective must be sequence or bag, got \(objective)") }
+        if let method, StyleLMScoring.Method(rawValue: method) == nil { throw ValidationError("--method must be sequence, bag or hybrid, got \(method)") }
+        if let calibration, StyleLMScoring.Calibration(rawValue: calibration) == nil {
+            throw ValidationError("--calibration must be none, base or context-free, got \(calibration)")
+        }
+        if let batchTokens, batchTokens < 1 { throw ValidationError("--batch-tokens must be at least 1") }
     }
 
     func run() throws {
@@ -56,7 +71,16 @@ struct TuneCommand: ParsableCommand {
         options.mineOutfits = mineOutfits
         options.seed = seed
         options.maxPairs = maxPairs
-        let start = try TunableModel(directory: modelURL)
+        options.settings.objective = objective.flatMap(DPOObjective.init(rawValue:))
+        options.settings.fullWeights = fullWeights
+        if let batchTokens { options.settings.training.batchTokens = batchTokens }
+        var start = try TunableModel(directory: modelURL)
+        if method != nil || calibration != nil {
+            var scoring = try StyleLMScoring.recipe(directory: modelURL).scoring
+            if let method { scoring.method = StyleLMScoring.Method(rawValue: method)! }
+            if let calibration { scoring.calibration = StyleLMScoring.Calibration(rawValue: calibration)! }
+            start = try start.withScoring(scoring)
+        }
         let log: (String) -> Void = { FileHandle.standardError.write(Data("lookbook: \($0)\n".utf8)) }
 
         let products = read.catalog.products, outfits = read.catalog.outfits, feedback = read.catalog.feedback

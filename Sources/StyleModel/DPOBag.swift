@@ -1,0 +1,211 @@
+import Foundation
+import LookbookCore
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One preference for bag-of-words DPO: the answers are their distinct tokens
+/// (`OutfitPrompts.bagOfWords`) and an answer's "log-probability" is its bag score, the
+/// one `StyleLMScoring.bagScores` ranks candidates by:
+///
+///     s(a) = mean (or Σ, `lengthNormalised`) over t ∈ bag(a) of log p_blank(t | look) − prior(t)
+///
+/// The prior, per calibration: `.contextFree`, log p_blank(t | empty outfit of the slot)
+/// under the *same* model, so the policy's prior moves with the policy and is computed
+/// under it (`priorPrompt`); `.base`, the base model's (frozen: a constant, `fixedPrior`);
+/// `.none`, nothing. The reference's scores are precomputed once.
+public struct BagDPOExample: Sendable, Equatable {
+    /// The look with the blank: the score reads the distribution at its last position.
+    public var prompt: [Int32]
+    /// The empty outfit's prompt of the slot when the policy's own prior is subtracted.
+    public var priorPrompt: [Int32]?
+    public var chosen: [Int32]
+    public var rejected: [Int32]
+    public var referenceChosen: Float
+    public var referenceRejected: Float
+    /// A prior that does not move with the policy (`.base` calibration), per answer, as
+    /// it enters the score (mean or sum over the bag); 0 otherwise.
+    public var fixedPriorChosen: Float = 0
+    public var fixedPriorRejected: Float = 0
+
+    public init(prompt: [Int32], priorPrompt: [Int32]?, chosen: [Int32], rejected: [Int32], referenceChosen: Float,
+                referenceRejected: Float, fixedPriorChosen: Float = 0, fixedPriorRejected: Float = 0) {
+        self.prompt = prompt; self.priorPrompt = priorPrompt; self.chosen = chosen; self.rejected = rejected
+        self.referenceChosen = referenceChosen; self.referenceRejected = referenceRejected
+        self.fixedPriorChosen = fixedPriorChosen; self.fixedPriorRejected = fixedPriorRejected
+    }
+
+    /// Tokenises `pairs` and scores both answers with `reference` (its options' calibration
+    /// and length normalisation; the method is taken to be bag): one prefill per distinct
+    /// prompt. A pair whose bags are equal, or either empty, teaches nothing and is dropped.
+    public static func make(_ pairs: [PreferencePair], reference: StyleLMScoring) -> [BagDPOExample] {
+        let prompts = reference.prompts, options = reference.options
+        var byPrompt: [[Int32]: [Int]] = [:]
+        var order: [[Int32]] = []
+        for (i, pair) in pairs.enumerated() {
+            let prompt = prompts.prompt(context: pair.context, blank: pair.slot)
+            if byPrompt[prompt] == nil { order.append(prompt) }
+            byPrompt[prompt, default: []].append(i)
+        }
+        var out = [BagDPOExample?](repeating: nil, count: pairs.count)
+        for prompt in order {
+            let indices = byPrompt[prompt]!
+            let logProbs = reference.inference.prefill(prompt).lastLogProbs
+            for i in indices {
+                let pair = pairs[i]
+                let chosen = reference.bagOfWords(pair.chosen.text), rejected = reference.bagOfWords(pair.rejected.text)
+                guard !chosen.isEmpty, !rejected.isEmpty, chosen != rejected else { continue }
+                let prior = reference.calibrated ? reference.bagPrior(pair.slot) : nil
+                func score(_ bag: [Int32]) -> Float {
+                    Float(StyleLMScoring.bagScore(bag, logProbs: logProbs, prior: prior, lengthNormalised: options.lengthNormalised))
+                }
+                func fixed(_ bag: [Int32]) -> Float {
+                    guard options.calibration == .base, let prior else { return 0 }
+                    return Float(StyleLMScoring.bagScore(bag, logProbs: prior, prior: nil, lengthNormalised: options.lengthNormalised))
+                }
+                out[i] = BagDPOExample(
+                    prompt: prompt,
+                    priorPrompt: options.calibration == .contextFree ? prompts.prompt(context: [], blank: pair.slot) : nil,
+                    chosen: chosen, rejected: rejected, referenceChosen: score(chosen), referenceRejected: score(rejected),
+                    fixedPriorChosen: fixed(chosen), fixedPriorRejected: fixed(rejected))
+            }
+        }
+        return out.compactMap { $0 }
+    }
+}
+
+/// Trains a policy by DPO on bag scores (`BagDPOExample`). A batch runs each distinct
+/// prompt once, plus the empty-outfit prompt of every slot in the batch when the
+/// calibration is context-free (a few short rows): only their last positions go
+/// through the output head. Per pair, the chosen and rejected scores are weighted sums
+/// of log-softmax entries of those rows (`bagLogProbs`, `weightedGroupSums`).
+///
+/// Why the prior is computed under the policy: evaluation subtracts the scoring model's
+/// own empty-outfit distribution, so once the policy moves, so does its prior. A prior
+/// frozen at the reference would train a quantity that evaluation never computes (the
+/// policy could raise an item's words in every look alike, which the prior then takes
+/// back). Under the policy, the gradient sees that raising a word everywhere gains
+/// nothing, and only what the look adds over the empty outfit counts, as at evaluation.
+public final class BagDPOTrainer: PreferenceTrainer {
+    public let model: StyleLM
+    public let settings: DPOSettings
+    public let examples: [BagDPOExample]
+    public let plan: BatchPlan
+    public let padToken: Int32
+    public let lengthNormalised: Bool
+    public var optimizer = AdamW()
+
+    public init(model: StyleLM, examples: [BagDPOExample], settings: DPOSettings, padToken: Int32, lengthNormalised: Bool) {
+        precondition(examples.allSatisfy { !$0.prompt.isEmpty && !$0.chosen.isEmpty && !$0.rejected.isEmpty && $0.priorPrompt?.isEmpty != true },
+                     "BagDPOTrainer: every example needs a prompt and non-empty bags")
+        self.model = model
+        self.examples = examples
+        self.settings = settings
+        self.padToken = padToken
+        self.lengthNormalised = lengthNormalised
+        // A pair costs about one prompt row (its prior rows are shared by the batch).
+        plan = BatchPlan(lengths: examples.map { $0.prompt.count }, settings: settings.training)
+    }
+
+    public func loss(_ batch: [Int], on tape: Tape) -> (loss: Tensor, margins: [Float], tokens: Int) {
+        let (policyChosen, policyRejected, tokens) = scores(batch, on: tape)
+        // A fixed prior (base calibration) is the same in the policy's score: it joins the reference's side.
+        let referenceChosen = batch.map { examples[$0].referenceChosen + examples[$0].fixedPriorChosen }
+        let referenceRejected = batch.map { examples[$0].referenceRejected + examples[$0].fixedPriorRejected }
+        let loss = tape.dpoLoss(policyChosen: policyChosen, policyRejected: policyRejected, referenceChosen: referenceChosen,
+                                referenceRejected: referenceRejected, beta: settings.beta)
+        let margins = batch.indices.map { p in
+            settings.beta * ((policyChosen.value[p] - referenceChosen[p]) - (policyRejected.value[p] - referenceRejected[p]))
+        }
+        return (loss, margins, tokens)
+    }
+
+    /// The policy's bag scores of a batch's chosen and rejected answers ([batch.count]
+    /// each; without a fixed prior, which `loss` accounts for), and the real tokens run.
+    public func scores(_ batch: [Int], on tape: Tape) -> (chosen: Tensor, rejected: Tensor, tokens: Int) {
+        var rows: [[Int32]] = [], rowOf: [[Int32]: Int] = [:]
+        func row(_ tokens: [Int32]) -> Int {
+            if let r = rowOf[tokens] { return r }
+            rowOf[tokens] = rows.count
+            rows.append(tokens)
+            return rows.count - 1
+        }
+        var readRows: [Int] = [], targets: [Int32] = [], weights: [Float] = []
+        var chosenGroup: [Int] = [], rejectedGroup: [Int] = []
+        for (p, i) in batch.enumerated() {
+            let e = examples[i]
+            let look = row(e.prompt)
+            let prior = e.priorPrompt.map(row)
+            for (side, bag) in [(0, e.chosen), (1, e.rejected)] {
+                let w: Float = lengthNormalised ? 1 / Float(bag.count) : 1
+                for (r, sign) in [(look, Float(1)), (prior, Float(-1))] {
+                    guard let r else { continue }
+                    for t in bag {
+                        readRows.append(r); targets.append(t); weights.append(sign * w)
+                        chosenGroup.append(side == 0 ? p : -1)
+                        rejectedGroup.append(side == 1 ? p : -1)
+                    }
+                }
+            }
+        }
+        let tokens = TokenBatch(rows: rows, pad: padToken)
+        let last = rows.indices.map { $0 * tokens.seq + rows[$0].count - 1 }
+        let logits = model.logits(tokens, rows: last, on: tape)
+        let logProbs = tape.bagLogProbs(logits: logits, rows: readRows, targets: targets)
+        let policyChosen = tape.weightedGroupSums(logProbs, groups: chosenGroup, weights: weights, count: batch.count)
+        let policyRejected = tape.weightedGroupSums(logProbs, groups: rejectedGroup, weights: weights, count: batch.count)
+        return (policyChosen, policyRejected, tokens.lengths.reduce(0, +))
+    }
+}
+
+extension Tape {
+    /// log softmax(logits[rows[i]])[targets[i]] per read: [rows.count]. One log-sum-exp per
+    /// logits row however many reads it has (a bag reads one row several times).
+    public func bagLogProbs(logits: Tensor, rows: [Int], targets: [Int32]) -> Tensor {
+        let n = logits.rows, vocab = logits.columns
+        precondition(rows.count == targets.count, "bagLogProbs: \(rows.count) rows for \(targets.count) targets")
+        precondition(rows.allSatisfy { (0..<n).contains($0) }, "bagLogProbs: rows must be in 0..<\(n)")
+        precondition(targets.allSatisfy { $0 >= 0 && Int($0) < vocab }, "bagLogProbs: targets must be in 0..<\(vocab)")
+        let logSumExps = Self.logSumExps(logits, weights: nil)
+        let out = logits.value.withUnsafeBufferPointer { pl in
+            zip(rows, targets).map { r, t in pl[r * vocab + Int(t)] - logSumExps[r] }
+        }
+        let result = Tensor(shape: [rows.count], value: out)
+        record(result, inputs: [logits]) {
+            guard !result.grad.isEmpty else { return }
+            var total = [Float](repeating: 0, count: n)
+            for (i, r) in rows.enumerated() { total[r] += result.grad[i] }
+            logits.value.withUnsafeBufferPointer { pl in
+                logits.withGrad { gl in
+                    for r in 0..<n where total[r] != 0 {
+                        let c = total[r], lse = logSumExps[r]
+                        let row = pl.baseAddress! + r * vocab, g = gl.baseAddress! + r * vocab
+                        for j in 0..<vocab { g[j] -= c * expf(row[j] - lse) }
+                    }
+                    for (i, r) in rows.enumerated() { gl[r * vocab + Int(targets[i])] += result.grad[i] }
+                }
+            }
+        }
+        return result
+    }
+
+    /// out[g] = Σ of weights[i]·x[i] over the i with groups[i] == g, for g in 0..<count;
+    /// an index with group −1 is left out.
+    public func weightedGroupSums(_ x: Tensor, groups: [Int], weights: [Float], count: Int) -> Tensor {
+        precondition(groups.count == x.count && weights.count == x.count,
+                     "weightedGroupSums: \(groups.count) groups and \(weights.count) weights for \(x.count) values")
+        precondition(groups.allSatisfy { (-1..<count).contains($0) }, "weightedGroupSums: groups must be −1 or in 0..<\(count)")
+        var out = [Float](repeating: 0, count: count)
+        for (i, g) in groups.enumerated() where g >= 0 { out[g] += weights[i] * x.value[i] }
+        let result = Tensor(shape: [count], value: out)
+        record(result, inputs: [x]) {
+            guard !result.grad.isEmpty else { return }
+            let upstream = result.grad
+            x.withGrad { gx in
+                for (i, g) in groups.enumerated() where g >= 0 { gx[i] += weights[i] * upstream[g] }
+            }
+        }
+        return result
+    }
+}
