@@ -58,6 +58,23 @@ public enum EvaluationCommands {
         return (report, read.diagnostics)
     }
 
+    /// The rest of `lookbook train` by default: a PPMI-SVD model of the same catalog into
+    /// `MODEL_DIR/ppmi-svd`, and `hybrid.json`, which combines it with the StyleLM already
+    /// in `MODEL_DIR` (`HybridScorer`), its scales measured on the catalog's own outfits.
+    public static func addPPMISVD(to out: String, trainCatalogPath: String, seed: UInt64 = 0,
+                                  weight: Double = HybridModelFile.defaultWeight) throws -> HybridModelFile {
+        let read = try CatalogReader.read(path: trainCatalogPath)
+        let sub = URL(fileURLWithPath: out).appendingPathComponent(HybridModelFile.ppmiDirectory).path
+        try BaselineModelFile.write(.ppmiSVD, seed: seed, train: read.catalog, to: sub)
+        guard let ppmi = try BaselineModelFile.load(from: sub) as? PPMISVDScorer else {
+            throw LookbookError(.model, "the ppmi-svd model just written to \(sub) did not load as one")
+        }
+        let stylelm = StyleLMScorer(try StyleLMScoring(directory: URL(fileURLWithPath: out)))
+        let file = try HybridModelFile.calibrate(ppmi: ppmi, stylelm: stylelm, catalog: read.catalog, weight: weight, seed: seed)
+        try file.write(to: out)
+        return file
+    }
+
     /// `lookbook eval fitb|compat|retrieval --catalog PATH --model MODEL_DIR --questions Q
     /// --out PRED [--answers KEY]` for any scorer (the CLI loads the model; a baseline
     /// directory loads with `BaselineModelFile.load(from:)`). Writes the predictions,

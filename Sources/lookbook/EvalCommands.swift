@@ -48,12 +48,14 @@ struct ImportPolyvore: ParsableCommand {
 struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
-        abstract: "Train StyleLM on a catalog (a base model on its product text, then fine-tuning on its curated outfits) into a model directory that `eval` and `run --model` read.",
+        abstract: "Train StyleLM on a catalog (a base model on its product text, then fine-tuning on its curated outfits), with PPMI-SVD word vectors beside it, into a model directory that `eval` and `run --model` read.",
         discussion: """
             The model directory holds config.json, model.safetensors (the base model), adapter_model.safetensors + \
             adapter_config.json (the LoRA adapters), tokenizer.json and lookbook.json, in the Hugging Face and PEFT \
             layouts. A run cut short by --time-budget writes the model it has and continues from OUT.checkpoint \
-            next time. --baseline NAME writes an evaluation baseline instead.
+            next time. By default the directory also holds a PPMI-SVD model (ppmi-svd/) and hybrid.json, and eval \
+            scores with both (ppmi/σ + 0.3 × stylelm/σ, each over its spread on the catalog); --stylelm-only leaves \
+            them out. --baseline NAME writes an evaluation baseline instead.
             """)
 
     @Option(help: "The training catalog: its products' text and its curated outfits.") var catalog: String
@@ -65,8 +67,14 @@ struct TrainCommand: ParsableCommand {
         visibility: .hidden))
     var ppmiSettings: String?
     @Option(help: "standard (4.2M parameters) | small (1.3M, about 4× faster) | tiny (smoke tests).") var size = "standard"
-    @Option(help: "sequence (the missing item's words in order, LoRA; the paper's recipe) | bag (its distinct tokens at the blank, every weight tuned, bag scoring: higher FITB and AUC on Polyvore, no generated descriptions).")
-    var head = "sequence"
+    @Option(help: "bag (the missing item's distinct tokens at the blank, every weight tuned, bag scoring: higher FITB and AUC on Polyvore, ~28× faster scoring) | sequence (its words in order through LoRA adapters, the paper's recipe; generates descriptions).")
+    var head = "bag"
+    @Flag(help: "Write the StyleLM alone, without the PPMI-SVD word-vector model it is combined with by default.")
+    var stylelmOnly = false
+    @Flag(help: "OUT already holds a StyleLM (say, trained with --stylelm-only): add the PPMI-SVD model and hybrid.json beside it, without training the StyleLM again.")
+    var keepStylelm = false
+    @Option(help: ArgumentHelp("StyleLM's weight in the combination, in units of each model's spread.", visibility: .hidden))
+    var hybridWeight = HybridModelFile.defaultWeight
     @Option(help: "A recipe (JSON, the keys of lookbook.json's recipe) instead of --size and --head.") var recipe: String?
     @Option(help: "Passes over the product text for the base model.") var pretrainEpochs: Double?
     @Option(help: "Passes over the outfits' leave-one-out examples (0: the base model only).") var sftEpochs: Double?
@@ -85,6 +93,15 @@ struct TrainCommand: ParsableCommand {
             return
         }
         if ppmiSettings != nil { throw LookbookError(.usage, "--ppmi-settings goes with --baseline ppmi-svd") }
+        guard hybridWeight.isFinite, hybridWeight >= 0 else { throw LookbookError(.usage, "--hybrid-weight must be a number ≥ 0") }
+        if keepStylelm {
+            guard !stylelmOnly else { throw LookbookError(.usage, "--keep-stylelm adds the PPMI-SVD half; it cannot go with --stylelm-only") }
+            guard StyleLMScoring.isModelDirectory(URL(fileURLWithPath: out)) else {
+                throw LookbookError(.usage, "--keep-stylelm: \(out) holds no StyleLM; train one there first (lookbook train --catalog TRAIN --out \(out))")
+            }
+            try addPPMISVD()
+            return
+        }
         var recipe: StyleLMRecipe
         switch size {
         case "standard": recipe = StyleLMRecipe()
@@ -118,12 +135,25 @@ struct TrainCommand: ParsableCommand {
         }
         print(stage("base model", report.pretraining))
         print(stage("fine-tuning", report.fineTuning))
-        print("wrote \(out) (StyleLM, \(report.parameters) parameters, vocabulary \(report.vocabSize))"
+        let hybridPath = URL(fileURLWithPath: out).appendingPathComponent(HybridModelFile.fileName).path
+        if stylelmOnly {
+            try? FileManager.default.removeItem(atPath: hybridPath)  // an earlier hybrid of this directory no longer holds
+        } else {
+            try addPPMISVD()
+        }
+        print("wrote \(out) (\(stylelmOnly ? "StyleLM" : "PPMI-SVD + StyleLM"), \(report.parameters) StyleLM parameters, vocabulary \(report.vocabSize))"
               + (report.complete ? "" : "; cut short by --time-budget, run again to continue"))
     }
 }
 
 extension TrainCommand {
+    /// The PPMI-SVD half of the default model, beside the StyleLM in `out`.
+    func addPPMISVD() throws {
+        let file = try EvaluationCommands.addPPMISVD(to: out, trainCatalogPath: catalog, seed: seed, weight: hybridWeight)
+        print(String(format: "ppmi-svd: word vectors in %@/%@; eval combines ppmi/%.4f + %.2f × stylelm/%.4f (spreads over %d questions of the catalog)",
+                     out, HybridModelFile.ppmiDirectory, file.ppmiScale, file.weight, file.stylelmScale, file.calibrationQuestions))
+    }
+
     /// `--baseline ppmi-svd --ppmi-settings JSON`: the baseline model with its settings.
     func trainPPMISVD(_ baseline: String, settingsJSON: String) throws {
         guard baseline == Baseline.ppmiSVD.rawValue else {
@@ -209,7 +239,10 @@ struct EvalOptionsGroup: ParsableArguments {
 
     func run(_ task: EvalTask) throws {
         let scorer: any Scorer
-        if BaselineModelFile.exists(in: model) {
+        if HybridModelFile.exists(in: model) {
+            let url = URL(fileURLWithPath: model)
+            scorer = try HybridModelFile.load(from: model, options: try scoringOptions(recipe: StyleLMScoring.recipe(directory: url).scoring))
+        } else if BaselineModelFile.exists(in: model) {
             scorer = try BaselineModelFile.load(from: model)
         } else if StyleLMScoring.isModelDirectory(URL(fileURLWithPath: model)) {
             let url = URL(fileURLWithPath: model)

@@ -25,25 +25,53 @@ import TestSupport
     #expect(FileManager.default.fileExists(atPath: w.path("report/report.svg")))
 }
 
-/// `--head bag` trains the bag-of-words head: the model directory's recipe says so, and
-/// eval scores with it unless told otherwise.
-@Test func trainWithTheBagHeadFromTheCommandLine() throws {
+/// By default `train` writes the StyleLM bag head with PPMI-SVD beside it and eval scores
+/// with both; `--stylelm-only` writes the StyleLM alone (any head), and `--keep-stylelm`
+/// adds the PPMI-SVD half to it later without training it again.
+@Test func trainWritesTheHybridByDefaultAndTheStyleLMAloneWhenAsked() throws {
     let w = try Workspace()
     let catalog = try w.addCatalog("shop", products: 200, outfits: 100)
     let q = try CLI.run(["eval", "make-questions", "--catalog", catalog, "--holdout", "0.2", "--seed", "3", "--out", w.path("q")])
     #expect(q.exitCode == 0, "\(q.stderr)")
-    let train = try CLI.run(["train", "--catalog", w.path("q/train"), "--out", w.path("bag"), "--size", "tiny", "--head", "bag",
-                             "--sft-epochs", "1"])
-    #expect(train.exitCode == 0, "\(train.stderr)")
-    let saved = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: w.path("bag/lookbook.json")))) as? [String: Any]
-    let metadata = saved?["metadata"] as? [String: String]
-    let recipe = try JSONSerialization.jsonObject(with: Data((metadata?["recipe"] ?? "").utf8)) as? [String: Any] ?? [:]
-    #expect(recipe["bagOfWordsWeight"] as? Double == 1 && recipe["sequenceWeight"] as? Double == 0 && recipe["lora"] == nil)
-    #expect((recipe["scoring"] as? [String: Any])?["method"] as? String == "bag")
-    #expect((recipe["fineTuning"] as? [String: Any])?["epochs"] as? Double == 1)
-    let r = try CLI.run(["eval", "fitb", "--catalog", catalog, "--model", w.path("bag"), "--questions", w.path("q/fitb.jsonl"),
-                         "--out", w.path("fitb.pred.jsonl"), "--answers", w.path("q/fitb.key.jsonl"), "--bootstrap", "50"])
-    #expect(r.exitCode == 0, "\(r.stderr)")
+    func recipe(_ dir: String) throws -> [String: Any] {
+        let saved = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: w.path(dir + "/lookbook.json")))) as? [String: Any]
+        let metadata = saved?["metadata"] as? [String: String]
+        return try JSONSerialization.jsonObject(with: Data((metadata?["recipe"] ?? "").utf8)) as? [String: Any] ?? [:]
+    }
+    func evalName(_ dir: String) throws -> String? {
+        let r = try CLI.run(["eval", "fitb", "--catalog", catalog, "--model", w.path(dir), "--questions", w.path("q/fitb.jsonl"),
+                             "--out", w.path(dir + ".fitb.jsonl"), "--answers", w.path("q/fitb.key.jsonl"), "--bootstrap", "50"])
+        #expect(r.exitCode == 0, "\(r.stderr)")
+        let result = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: w.path(dir + ".fitb.result.json")))) as? [String: Any]
+        return result?["model"] as? String
+    }
+    let fm = FileManager.default
+
+    let hybrid = try CLI.run(["train", "--catalog", w.path("q/train"), "--out", w.path("m"), "--size", "tiny", "--sft-epochs", "1"])
+    #expect(hybrid.exitCode == 0, "\(hybrid.stderr)")
+    #expect(hybrid.stdout.contains("PPMI-SVD + StyleLM"), "\(hybrid.stdout)")
+    #expect(fm.fileExists(atPath: w.path("m/hybrid.json")) && fm.fileExists(atPath: w.path("m/ppmi-svd/baseline.json")))
+    let bag = try recipe("m")
+    #expect(bag["bagOfWordsWeight"] as? Double == 1 && bag["sequenceWeight"] as? Double == 0 && bag["lora"] == nil)
+    #expect((bag["scoring"] as? [String: Any])?["method"] as? String == "bag")
+    #expect((bag["fineTuning"] as? [String: Any])?["epochs"] as? Double == 1)
+    #expect(try evalName("m")?.hasPrefix("hybrid(ppmi-svd") == true)
+
+    // Trained again into the same directory as StyleLM alone: the old hybrid.json goes.
+    let alone = try CLI.run(["train", "--catalog", w.path("q/train"), "--out", w.path("m"), "--size", "tiny", "--head", "sequence",
+                             "--sft-epochs", "1", "--stylelm-only"])
+    #expect(alone.exitCode == 0, "\(alone.stderr)")
+    #expect(!fm.fileExists(atPath: w.path("m/hybrid.json")))
+    #expect(try recipe("m")["sequenceWeight"] as? Double == 1)
+    #expect(try evalName("m") == "stylelm")
+
+    let keep = try CLI.run(["train", "--catalog", w.path("q/train"), "--out", w.path("m"), "--keep-stylelm"])
+    #expect(keep.exitCode == 0, "\(keep.stderr)")
+    #expect(fm.fileExists(atPath: w.path("m/hybrid.json")) && !keep.stdout.contains("fine-tuning"), "\(keep.stdout)")
+    #expect(try evalName("m")?.hasPrefix("hybrid(") == true)
+
+    let nothing = try CLI.run(["train", "--catalog", w.path("q/train"), "--out", w.path("empty"), "--keep-stylelm"])
+    #expect(nothing.exitCode == 2 && nothing.stderr.contains("holds no StyleLM"), "\(nothing.stderr)")
     let bad = try CLI.run(["train", "--catalog", w.path("q/train"), "--out", w.path("x"), "--size", "tiny", "--head", "words"])
     #expect(bad.exitCode == 2 && bad.stderr.contains("--head must be sequence or bag"), "\(bad.stderr)")
 }
