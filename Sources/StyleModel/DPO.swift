@@ -29,6 +29,10 @@ public struct DPOSettings: Codable, Sendable, Equatable {
     /// learnt their blank head with full fine-tuning; the head is tied to the embedding,
     /// which LoRA never moves.
     public var fullWeights = false
+    /// Bag objective with context-free calibration: subtract the reference's empty-outfit
+    /// distribution, a constant, instead of the policy's own (which moves with the policy,
+    /// as at evaluation). See `BagDPOTrainer` for the trade-off.
+    public var frozenPrior = false
 
     public init() {}
 }

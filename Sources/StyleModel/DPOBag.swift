@@ -39,7 +39,10 @@ public struct BagDPOExample: Sendable, Equatable {
     /// Tokenises `pairs` and scores both answers with `reference` (its options' calibration
     /// and length normalisation; the method is taken to be bag): one prefill per distinct
     /// prompt. A pair whose bags are equal, or either empty, teaches nothing and is dropped.
-    public static func make(_ pairs: [PreferencePair], reference: StyleLMScoring) -> [BagDPOExample] {
+    ///
+    /// With `frozenPrior`, a context-free prior is the reference's, kept as a constant
+    /// (`fixedPrior`) like the base model's.
+    public static func make(_ pairs: [PreferencePair], reference: StyleLMScoring, frozenPrior: Bool = false) -> [BagDPOExample] {
         let prompts = reference.prompts, options = reference.options
         var byPrompt: [[Int32]: [Int]] = [:]
         var order: [[Int32]] = []
@@ -61,12 +64,12 @@ public struct BagDPOExample: Sendable, Equatable {
                     Float(StyleLMScoring.bagScore(bag, logProbs: logProbs, prior: prior, lengthNormalised: options.lengthNormalised))
                 }
                 func fixed(_ bag: [Int32]) -> Float {
-                    guard options.calibration == .base, let prior else { return 0 }
+                    guard options.calibration == .base || frozenPrior, let prior else { return 0 }
                     return Float(StyleLMScoring.bagScore(bag, logProbs: prior, prior: nil, lengthNormalised: options.lengthNormalised))
                 }
                 out[i] = BagDPOExample(
                     prompt: prompt,
-                    priorPrompt: options.calibration == .contextFree ? prompts.prompt(context: [], blank: pair.slot) : nil,
+                    priorPrompt: options.calibration == .contextFree && !frozenPrior ? prompts.prompt(context: [], blank: pair.slot) : nil,
                     chosen: chosen, rejected: rejected, referenceChosen: score(chosen), referenceRejected: score(rejected),
                     fixedPriorChosen: fixed(chosen), fixedPriorRejected: fixed(rejected))
             }

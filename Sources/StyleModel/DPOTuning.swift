@@ -141,7 +141,7 @@ public enum DPOTraining {
             report.examples = examples.count
             trainer = DPOTrainer(model: model, examples: examples, settings: settings, padToken: prompts.padToken)
         case .bag:
-            let examples = BagDPOExample.make(pairs, reference: try start.scoring())
+            let examples = BagDPOExample.make(pairs, reference: try start.scoring(), frozenPrior: settings.frozenPrior)
             report.examples = examples.count
             trainer = BagDPOTrainer(model: model, examples: examples, settings: settings, padToken: prompts.padToken,
                                     lengthNormalised: scoring.lengthNormalised)

@@ -35,6 +35,10 @@ struct TuneCommand: ParsableCommand {
     var calibration: String?
     @Flag(help: "Train every weight instead of fresh LoRA adapters (for fully fine-tuned models, e.g. bag-of-words ones).")
     var fullWeights = false
+    @Option(help: "Per leave-one-out of a curated outfit: random same-slot negatives.") var randomNegatives = 1
+    @Option(help: "Per leave-one-out of a curated outfit: hard negatives (the same-slot items sharing the most words).") var hardNegatives = 1
+    @Flag(help: "Bag objective, context-free calibration: subtract the start model's empty-outfit distribution (frozen) instead of the policy's own.")
+    var frozenPrior = false
     @Option(help: "Pairs' padded tokens per step (default: \(DPOSettings().training.batchTokens)).") var batchTokens: Int?
     @Option(help: "Also write sft_messages.jsonl, sft_completions.jsonl and dpo.jsonl (round 1's pairs) here.") var exportDir: String?
 
@@ -48,6 +52,9 @@ struct TuneCommand: ParsableCommand {
         if let method, StyleLMScoring.Method(rawValue: method) == nil { throw ValidationError("--method must be sequence, bag or hybrid, got \(method)") }
         if let calibration, StyleLMScoring.Calibration(rawValue: calibration) == nil {
             throw ValidationError("--calibration must be none, base or context-free, got \(calibration)")
+        }
+        guard randomNegatives >= 0, hardNegatives >= 0, randomNegatives + hardNegatives >= 1 else {
+            throw ValidationError("--random-negatives and --hard-negatives must be ≥ 0, and not both 0")
         }
         if let batchTokens, batchTokens < 1 { throw ValidationError("--batch-tokens must be at least 1") }
     }
@@ -73,6 +80,9 @@ struct TuneCommand: ParsableCommand {
         options.maxPairs = maxPairs
         options.settings.objective = objective.flatMap(DPOObjective.init(rawValue:))
         options.settings.fullWeights = fullWeights
+        options.settings.frozenPrior = frozenPrior
+        options.randomNegatives = randomNegatives
+        options.hardNegatives = hardNegatives
         if let batchTokens { options.settings.training.batchTokens = batchTokens }
         var start = try TunableModel(directory: modelURL)
         if method != nil || calibration != nil {

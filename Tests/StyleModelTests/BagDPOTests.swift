@@ -139,6 +139,29 @@ import Testing
         #expect(priors.count == (options.calibration == .contextFree ? 3 : 0))
     }
 
+    /// With `frozenPrior` the context-free prior is the reference's, a constant: no
+    /// empty-outfit rows run, the reference scores are still `bagScores`, and the tape's
+    /// look term plus that constant is the policy's score.
+    @Test func frozenPriorIsTheReferencesEmptyOutfit() throws {
+        let (prompts, model) = try Self.model(lora: LoRAConfig(rank: 2, alpha: 4))
+        let scoring = try Self.scoring(prompts, model, Self.bagOptions[0])
+        let pairs = Self.pairs()
+        let examples = BagDPOExample.make(pairs, reference: scoring, frozenPrior: true)
+        let trainer = BagDPOTrainer(model: model, examples: examples, settings: DPOSettings(), padToken: prompts.padToken,
+                                    lengthNormalised: true)
+        let (chosen, _, tokens) = trainer.scores(Array(examples.indices), on: Tape())
+        #expect(tokens == Set(examples.map(\.prompt)).map(\.count).reduce(0, +))
+        for (i, (pair, e)) in zip(pairs, examples).enumerated() {
+            #expect(e.priorPrompt == nil)
+            let score = scoring.bagScores(context: pair.context, slot: pair.slot, candidates: [pair.chosen])[0]
+            let prior = scoring.bagPrior(pair.slot), bag = prompts.bagOfWords(pair.chosen.text)
+            let priorMean = bag.map { Double(prior[Int($0)]) }.reduce(0, +) / Double(bag.count)
+            #expect(abs(Double(e.referenceChosen) - score) < 1e-5 && abs(Double(e.fixedPriorChosen) - priorMean) < 1e-5)
+            #expect(abs(Double(chosen.value[i]) - (score + priorMean)) < 1e-4)
+        }
+        #expect(abs(trainer.loss(Array(examples.indices), on: Tape()).loss.value[0] - Float(log(2.0))) < 1e-5)
+    }
+
     /// The gradient of the whole bag DPO loss (forward of looks and empty outfits, bag
     /// look-ups, calibrated scores, loss) against central differences, for LoRA adapters
     /// and for every weight; references off the policy so the margins are not 0.
