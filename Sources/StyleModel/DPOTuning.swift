@@ -104,10 +104,17 @@ public enum DPOTraining {
         public var examples = 0
         /// Seconds spent scoring both answers of every pair under the reference.
         public var referenceSeconds = 0.0
+        /// Fraction of the pairs the reference already ranks right (chosen above rejected).
+        public var referenceAccuracy: Double?
         /// What DPO moved (sequence log-probabilities or bag scores).
         public var objective: DPOObjective = .sequence
         public var summary = DPOSummary()
         public var complete = false
+    }
+
+    /// Fraction of (chosen, rejected) scores with chosen > rejected; nil without pairs.
+    static func accuracy(_ scores: [(Float, Float)]) -> Double? {
+        scores.isEmpty ? nil : Double(scores.filter { $0.0 > $0.1 }.count) / Double(scores.count)
     }
 
     public static func train(_ start: TunableModel, pairs: [PreferencePair], settings: DPOSettings, deadline: Date? = nil,
@@ -139,15 +146,18 @@ public enum DPOTraining {
             let reference = try StyleLMInference(config: start.config, weights: merged)
             let examples = DPOExample.make(pairs, prompts: prompts, reference: reference)
             report.examples = examples.count
+            report.referenceAccuracy = Self.accuracy(examples.map { ($0.referenceChosen, $0.referenceRejected) })
             trainer = DPOTrainer(model: model, examples: examples, settings: settings, padToken: prompts.padToken)
         case .bag:
             let examples = BagDPOExample.make(pairs, reference: try start.scoring(), frozenPrior: settings.frozenPrior)
             report.examples = examples.count
+            report.referenceAccuracy = Self.accuracy(examples.map { ($0.referenceChosen, $0.referenceRejected) })
             trainer = BagDPOTrainer(model: model, examples: examples, settings: settings, padToken: prompts.padToken,
                                     lengthNormalised: scoring.lengthNormalised)
         }
         report.referenceSeconds = Date().timeIntervalSince(clock)
-        log(String(format: "reference %@ scores of %d pairs in %.1f s", objective.rawValue, report.examples, report.referenceSeconds))
+        log(String(format: "reference %@ scores of %d pairs in %.1f s; it ranks %.1f %% of them right", objective.rawValue,
+                   report.examples, report.referenceSeconds, 100 * (report.referenceAccuracy ?? .nan)))
         log("DPO (\(objective.rawValue), \(settings.fullWeights ? "every weight" : "LoRA rank \(settings.rank)")): \(report.examples) pairs, \(trainer.totalSteps) steps, β = \(settings.beta)")
         var lastReport = Date()
         report.summary = trainer.run(deadline: deadline) { step, total, loss in
