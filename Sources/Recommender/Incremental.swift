@@ -1,4 +1,5 @@
 import Dispatch
+import Foundation
 import LookbookCore
 
 /// What a precompute leaves for the next one: its inputs and, per anchor and per
@@ -82,6 +83,8 @@ public struct RetrievedList: Codable, Sendable, Equatable {
     public var scores: [Double]
     /// The second source when the reranker has a prior (`PriorReranker`), else nil.
     public var prior: PriorList?
+    /// The look in the StyleLM bag space (`RetrievalSpace.styleLMBag`), else nil.
+    public var look: BagLook?
 
     public init(approved: [String], ranked: [String], reranked: Int, cutoff: Threshold?, scores: [Double], prior: PriorList? = nil) {
         self.approved = approved; self.ranked = ranked; self.reranked = reranked; self.cutoff = cutoff; self.scores = scores
@@ -99,7 +102,7 @@ public struct RetrievedList: Codable, Sendable, Equatable {
 
     // Ids are joined by spaces: valid product ids never contain one (`Product.isValidID`),
     // and a list keeps ~125 of them, so the state stays a third of the size.
-    enum CodingKeys: String, CodingKey { case approved, ranked, reranked, cutoff, scores, prior }
+    enum CodingKeys: String, CodingKey { case approved, ranked, reranked, cutoff, scores, prior, look }
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         func ids(_ key: CodingKeys) throws -> [String] {
@@ -111,6 +114,7 @@ public struct RetrievedList: Codable, Sendable, Equatable {
         cutoff = try c.decodeIfPresent(Threshold.self, forKey: .cutoff)
         scores = try c.decode([Double].self, forKey: .scores)
         prior = try c.decodeIfPresent(PriorList.self, forKey: .prior)
+        look = try c.decodeIfPresent(BagLook.self, forKey: .look)
         guard reranked <= ranked.count, prior.map({ $0.reranked <= $0.ranked.count }) ?? true, scores.count == candidates.count else {
             throw DecodingError.dataCorruptedError(forKey: .scores, in: c, debugDescription: "scores do not match the candidates")
         }
@@ -123,6 +127,67 @@ public struct RetrievedList: Codable, Sendable, Equatable {
         try c.encodeIfPresent(cutoff, forKey: .cutoff)
         try c.encode(scores, forKey: .scores)
         try c.encodeIfPresent(prior, forKey: .prior)
+        try c.encodeIfPresent(look, forKey: .look)
+    }
+}
+
+/// A look in the StyleLM bag space, as a kept list stores it: the model's hidden state at
+/// the blank rounded to 11 significant bits (`round`), the look's most likely token and
+/// the offset that turns the output projection's dot product with the state into that
+/// token's log-probability. An incremental run bounds a changed product's bag score with
+/// it (no forward pass). Encoded as base64 of the three high bytes of each value's bits
+/// (the low 13 bits are 0): ~1 KiB at hidden size 256.
+///
+/// (Not Float16: its conversions miscompile in debug builds on x86-64 Linux, and its
+/// range would need guards; this keeps Float's range with Float16's precision.)
+public final class BagLook: Codable, Sendable, Equatable {
+    public let hidden: [Float]
+    public let token: Int32
+    public let offset: Double
+
+    public init(hidden: [Float], token: Int32, offset: Double) { self.hidden = hidden; self.token = token; self.offset = offset }
+
+    public static func == (a: BagLook, b: BagLook) -> Bool {
+        a.hidden.map(\.bitPattern) == b.hidden.map(\.bitPattern) && a.token == b.token && a.offset.bitPattern == b.offset.bitPattern
+    }
+
+    /// `x` to the nearest value with 11 significant bits (ties away from 0): |x − round(x)| ≤ 2⁻¹¹ |x|.
+    @inline(__always)
+    static func round(_ x: Float) -> Float {
+        guard x.isFinite else { return x }
+        return Float(bitPattern: (x.bitPattern &+ 0x1000) & ~0x1FFF)
+    }
+
+    enum CodingKeys: String, CodingKey { case hidden = "h", token = "t", offset = "c" }
+    public required init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        guard let data = Data(base64Encoded: try c.decode(String.self, forKey: .hidden)), data.count % 3 == 0 else {
+            throw DecodingError.dataCorruptedError(forKey: .hidden, in: c, debugDescription: "the hidden state is not base64 of 3-byte values")
+        }
+        let bytes = [UInt8](data)
+        var values: [Float] = []
+        values.reserveCapacity(bytes.count / 3)
+        for i in stride(from: 0, to: bytes.count, by: 3) {
+            let low = UInt32(bytes[i]) << 8
+            let middle = UInt32(bytes[i + 1]) << 16
+            let high = UInt32(bytes[i + 2]) << 24
+            values.append(Float(bitPattern: low | middle | high))
+        }
+        hidden = values
+        token = try c.decode(Int32.self, forKey: .token)
+        offset = try c.decode(Double.self, forKey: .offset)
+    }
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(hidden.count * 3)
+        for v in hidden {
+            let b = Self.round(v).bitPattern
+            bytes.append(UInt8(truncatingIfNeeded: b >> 8)); bytes.append(UInt8(truncatingIfNeeded: b >> 16)); bytes.append(UInt8(truncatingIfNeeded: b >> 24))
+        }
+        try c.encode(Data(bytes).base64EncodedString(), forKey: .hidden)
+        try c.encode(token, forKey: .token)
+        try c.encode(offset, forKey: .offset)
     }
 }
 
@@ -203,6 +268,8 @@ public struct PrecomputeStats: Sendable, Equatable, Codable {
     /// Candidates scored by the retrieval stage and by the reranker.
     public var retrievalScored = 0
     public var reranked = 0
+    /// Forward passes of the bag retrieval space (one per look and slot it scored).
+    public var prefills = 0
     public var seconds = Seconds()
     public var recomputedAnchorIDs: [String] = []
     public var patchedAnchorIDs: [String] = []
@@ -349,6 +416,28 @@ extension RunContext {
                               filter: filter) { prior[$0] }
     }
 
+    /// In the bag space, whether a change may reach a kept list, from the stored look
+    /// alone (`BagSpace.upperBound`, no forward pass): false only when every allowed
+    /// version's score bound ranks below the cutoff, so the exact check would say no too.
+    /// True without a stored look (a state from before it) or a cutoff.
+    func bagMayReach(_ kept: RetrievedList, slot: Slot, versions: [ChangeSet.Version], changes: ChangeSet, filter: Filter) -> Bool {
+        guard let bag, let look = kept.look, let cutoff = kept.cutoff else { return true }
+        let prior = bag.calibrated ? bag.scoring.bagPrior(slot) : nil
+        for v in versions {
+            let bound: Double
+            if let c = v.current {
+                guard let verdict = filter.allows(c), verdict != .approve else { continue }
+                bound = bag.upperBound(bag.tokens(of: c), look: look, prior: prior)
+            } else if let old = v.old {
+                guard filter.allowsOld(old) else { continue }
+                guard let o = changes.oldBags[v.id] else { return true }
+                bound = bag.upperBound(o, look: look, prior: prior)
+            } else { continue }
+            if bound >= cutoff.score { return true }
+        }
+        return false
+    }
+
     /// Whether a change can reach what retrieval kept for a list: a version that is
     /// allowed and ranks at or above the cutoff (any allowed one when there is none).
     func reaches(_ kept: RetrievedList, versions: [ChangeSet.Version], weights: [Float], filter: Filter,
@@ -453,6 +542,7 @@ extension RunContext {
             }
             let weights: [Float]
             if let shared { weights = shared } else {
+                guard bagMayReach(kept, slot: slot, versions: versions, changes: changes, filter: filter) else { continue }
                 t.lap(.detect, scored: 0)
                 weights = query([i], slot: slot)
                 t.lap(.prefill, scored: 0)
@@ -497,10 +587,13 @@ extension RunContext {
                 t.finish()
                 return .recomputed(blanks(for: outfit, clock: clock), "an item of the outfit changed")
             }
+            let filter = outfitFilter(outfit: outfit, context: context)
+            if queryPerSlot {
+                guard bagMayReach(kept, slot: slot, versions: versions, changes: changes, filter: filter) else { continue }
+            }
             t.lap(.detect, scored: 0)
             let weights = query(context, slot: slot)
             if queryPerSlot { t.lap(.prefill, scored: 0) }
-            let filter = outfitFilter(outfit: outfit, context: context)
             guard reachesList(kept, versions: versions, changes: changes, weights: weights, filter: filter) else { continue }
             switch patch(kept, look: .outfit(context), slot: slot, versions: versions, changes: changes, weights: weights,
                          filter: filter, counts: &counts, timer: &t) {

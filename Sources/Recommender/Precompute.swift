@@ -237,20 +237,30 @@ public enum RetrievalSpace: Sendable {
 
 /// The StyleLM bag-of-words retrieval space of one run: every item's distinct tokens in
 /// one flat buffer (CSR), computed once. A look's query is the model's log-probabilities
-/// at its blank followed by the calibration's prior ([2 × vocabulary], zeros when
-/// uncalibrated): one forward pass per (look, slot).
+/// at its blank, the calibration's prior (zeros when uncalibrated) and the blank's hidden
+/// state rounded to 11 significant bits (`BagLook.round`) ([2 × vocabulary + hidden]):
+/// one forward pass per (look, slot).
+///
+/// Each kept list stores that rounded hidden state (`BagLook`), so an incremental run
+/// bounds a changed product's score under the look without running the model
+/// (`upperBound`) and runs it only for the lists the bound cannot rule out.
 struct BagSpace: Sendable {
     let scoring: StyleLMScoring
     let captions: [String: String]
     let offsets: [Int]
     let tokens: [Int32]
     let vocab: Int
+    let hidden: Int
+    /// The output projection [vocabulary × hidden].
+    let projection: [Float]
     let calibrated: Bool
     let lengthNormalised: Bool
 
     init(scoring: StyleLMScoring, products: [Product], captions: [String: String]) {
         self.scoring = scoring; self.captions = captions
         vocab = scoring.inference.config.vocabSize
+        hidden = scoring.inference.config.hiddenSize
+        projection = scoring.outputProjection
         calibrated = scoring.calibrated
         lengthNormalised = scoring.options.lengthNormalised
         let bags = parallelMap(count: products.count) { i in
@@ -269,12 +279,65 @@ struct BagSpace: Sendable {
         scoring.bagTokens(StyleLMReranker.itemText(product, caption: caption))
     }
 
-    /// [log p(· | blank of the look) ; the calibration's prior].
+    /// Item `j`'s distinct tokens.
+    func tokens(of j: Int) -> ArraySlice<Int32> { tokens[offsets[j]..<offsets[j + 1]] }
+
+    /// [log p(· | blank of the look) ; the calibration's prior ; the blank's hidden state, rounded].
     func query(_ context: [Product], slot: Slot) -> [Float] {
-        let look = scoring.bagLook(context: context.map { StyleLMReranker.itemText($0, caption: captions[$0.id]) }, slot: slot)
+        let look = scoring.bagLookState(context: context.map { StyleLMReranker.itemText($0, caption: captions[$0.id]) }, slot: slot)
         var q = look.logProbs
-        q += look.prior ?? [Float](repeating: 0, count: look.logProbs.count)
+        q.reserveCapacity(2 * vocab + hidden)
+        q += look.prior ?? [Float](repeating: 0, count: vocab)
+        q += look.hidden.map(BagLook.round)
         return q
+    }
+
+    /// (Σ E[t]·h, Σ |E[t]|·|h|) in Double, E the output projection.
+    @inline(__always)
+    func dot(_ t: Int32, _ h: UnsafeBufferPointer<Float>) -> (Double, Double) {
+        projection.withUnsafeBufferPointer { e in
+            let row = e.baseAddress! + Int(t) * hidden
+            var d = 0.0, a = 0.0
+            for i in 0..<hidden {
+                let x = Double(row[i]) * Double(h[i])
+                d += x; a += abs(x)
+            }
+            return (d, a)
+        }
+    }
+
+    /// What a kept list stores of its look: the rounded hidden state hr, the most likely
+    /// token t0 and offset = E[t0]·hr − log p(t0 | look), so that E[t]·hr − offset
+    /// approximates log p(t | look) for every t.
+    func sketch(_ w: [Float]) -> BagLook {
+        let hr = Array(w[(2 * vocab)..<(2 * vocab + hidden)])
+        var t0 = 0
+        for t in 1..<vocab where w[t] > w[t0] { t0 = t }
+        let d = hr.withUnsafeBufferPointer { dot(Int32(t0), $0).0 }
+        return BagLook(hidden: hr, token: Int32(t0), offset: d - Double(w[t0]))
+    }
+
+    /// An upper bound of the bag score of `bag` under a kept look, with `prior` the
+    /// slot's prior (nil uncalibrated). log p(t | look) ≈ E[t]·hr − offset; the model
+    /// computed E[t]·h in Float (error ≤ hidden · 2⁻²⁴ Σ|E[t]·h|) and hr differs from h
+    /// by at most 2⁻¹¹ |h|, for t and for t0: the bound adds twice those errors, and
+    /// 2·10⁻⁵ per token for the log-softmax's rounding. A look whose state is not finite
+    /// bounds nothing (+∞).
+    func upperBound(_ bag: some Collection<Int32>, look: BagLook, prior: [Float]?) -> Double {
+        guard !bag.isEmpty else { return calibrated ? 0 : -.infinity }
+        guard look.hidden.count == hidden, look.offset.isFinite, look.hidden.allSatisfy(\.isFinite) else { return .infinity }
+        let h = look.hidden
+        let relative = 2 * (0x1p-11 * 1.001 + Double(hidden) * 0x1p-24)
+        return h.withUnsafeBufferPointer { h in
+            let (_, a0) = dot(look.token, h)
+            var sum = 0.0
+            for t in bag {
+                let (d, a) = dot(t, h)
+                let error = relative * (a + a0) + 2e-5
+                sum += d - look.offset - Double(prior?[Int(t)] ?? 0) + error
+            }
+            return lengthNormalised ? sum / Double(bag.count) : sum
+        }
     }
 
     /// `StyleLMScoring.bagScore` of item `j`, to the bit (the same Double sum in the same order).
@@ -303,7 +366,7 @@ struct BagSpace: Sendable {
 
     /// What the look raised most among item `j`'s words (`StyleLMReranker.bagReason`).
     func reason(_ w: [Float], _ j: Int) -> String? {
-        let bag = Array(tokens[offsets[j]..<offsets[j + 1]])
+        let bag = Array(tokens(of: j))
         return StyleLMReranker.bagReason(bag, tokenizer: scoring.prompts.tokenizer) { Double(w[Int($0)]) - Double(w[vocab + Int($0)]) }
     }
 }
@@ -604,6 +667,7 @@ struct RunContext: Sendable {
         t.lap(.rerank, scored: missing.count)
         var retrieved = RetrievedList(approved: approved.map { index.ids[$0] }, ranked: ranked.map { index.ids[$0.0] },
                                       reranked: top.count, cutoff: cutoff, scores: scores)
+        if let bag { retrieved.look = bag.sketch(weights) }
         if priorM > 0 {
             retrieved.prior = PriorList(ranked: prior.map { index.ids[$0.0] }, reranked: priorTop.count, cutoff: priorCutoff)
         }
@@ -790,18 +854,19 @@ final class StageClock: @unchecked Sendable {
     static let stages = 6
     private let lock = NSLock()
     private var nanos = [UInt64](repeating: 0, count: StageClock.stages)
-    private var scoredRetrieval = 0, scoredRerank = 0
+    private var scoredRetrieval = 0, scoredRerank = 0, prefills = 0
 
     struct Timer {
         let clock: StageClock
         var last = StageClock.threadNanos()
         var nanos = [UInt64](repeating: 0, count: StageClock.stages)
-        var retrieval = 0, rerank = 0
+        var retrieval = 0, rerank = 0, prefills = 0
+        /// A `.prefill` lap counts one forward pass.
         mutating func lap(_ stage: Stage, scored: Int) {
             let now = StageClock.threadNanos()
             nanos[stage.rawValue] += now - last
             last = now
-            if stage == .retrieval { retrieval += scored } else if stage == .rerank { rerank += scored }
+            if stage == .retrieval { retrieval += scored } else if stage == .rerank { rerank += scored } else if stage == .prefill { prefills += 1 }
         }
         /// Counts the time since the last lap as detection and hands everything to the clock.
         mutating func finish() {
@@ -815,7 +880,7 @@ final class StageClock: @unchecked Sendable {
     private func add(_ t: Timer) {
         lock.withLock {
             for i in 0..<Self.stages { nanos[i] += t.nanos[i] }
-            scoredRetrieval += t.retrieval; scoredRerank += t.rerank
+            scoredRetrieval += t.retrieval; scoredRerank += t.rerank; prefills += t.prefills
         }
     }
 
@@ -829,6 +894,7 @@ final class StageClock: @unchecked Sendable {
             stats.seconds.why = Double(nanos[5]) / 1e9
             stats.retrievalScored = scoredRetrieval
             stats.reranked = scoredRerank
+            stats.prefills = prefills
         }
     }
 }

@@ -196,6 +196,16 @@ public final class StyleLMScoring: Sendable {
         return (logProbs, calibrated ? bagPrior(slot) : nil)
     }
 
+    /// `bagLook` and the final-norm hidden state h at the blank: the log-probabilities are
+    /// log-softmax(`outputProjection` · h), computed in Float by the model's kernels.
+    public func bagLookState(context: [ItemText], slot: Slot) -> (logProbs: [Float], prior: [Float]?, hidden: [Float]) {
+        let state = inference.prefill(prompts.prompt(context: context, blank: slot))
+        return (state.lastLogProbs, calibrated ? bagPrior(slot) : nil, state.lastHidden)
+    }
+
+    /// The output projection, [vocabulary × hidden] row-major (the tied embedding).
+    public var outputProjection: [Float] { inference.embedding }
+
     /// A candidate's distinct tokens as `bagScores` reads them (not kept: callers that
     /// score many looks keep their own table).
     public func bagTokens(_ item: ItemText) -> [Int32] { prompts.bagOfWords(item.text) }

@@ -31,8 +31,15 @@ struct StyleLMPrecomputeBench: ParsableCommand {
     @Option(help: "Also measure the cascade with the prior+prefix proxy at these prefix lengths (tokens; each costs another exhaustive rerank).")
     var cascadePrefix = ""
     @Flag(help: "Also measure the StyleLM proxies of the recall study (each costs another exhaustive rerank).") var proxies = false
+    @Flag(help: "A real full precompute in the reranker's retrieval space (the bag space for a bag-scoring model), then an incremental one after --changed of the products changed, the recall on --recall-sample anchors and the extrapolation (instead of the sampled study).")
+    var full = false
+    @Option(help: "With --full: share of products changed for the incremental run.") var changed = 0.01
+    @Flag(help: "With --full: skip the check that the incremental output equals a full recompute (another full run).")
+    var skipEqualityCheck = false
+    @Option(help: "With --full: looks whose greedy description (the sequence model's why) is timed, to compare.") var describeSample = 40
 
     func run() throws {
+        if full { return try runFull() }
         let outfitCount = outfits ?? products * 2 / 5
         print("generating \(products) products, \(outfitCount) outfits …")
         let config = SampleCatalogGenerator.Config(seed: 42, productCount: products, imageCount: 0, outfitCount: outfitCount)
@@ -144,6 +151,134 @@ struct StyleLMPrecomputeBench: ParsableCommand {
         }
         line("peak RSS", "\(fmt(peakRSSMiB(), 0)) MiB")
     }
+
+    /// `--full`: the precompute as the nightly run makes it with this model, on the
+    /// generated catalog, full then incremental, with every stage timed.
+    func runFull() throws {
+        let outfitCount = outfits ?? products * 2 / 5
+        print("generating \(products) products, \(outfitCount) outfits, and the next day with \(fmt(changed * 100, 1)) % changed …")
+        let config = SampleCatalogGenerator.Config(seed: 42, productCount: products, imageCount: 0, outfitCount: outfitCount)
+        let gen = SampleCatalogGenerator(config: config)
+        let day1 = try gen.generate(renderImages: false)
+        let day2 = try gen.evolve(day1, changeFraction: changed, seed: 9)
+        let c1 = day1.catalog, c2 = day2.catalog
+        let retrieval = CooccurrenceModel.train(products: c1.products, outfits: c1.outfits)
+        var scoring: StyleLMScoring!
+        let load = try seconds { scoring = try StyleLMScoring(directory: URL(fileURLWithPath: model)) }
+        line("StyleLM", "\(scoring.version), \(scoring.inference.config.parameterCount) parameters, loaded in \(fmt(load, 2)) s")
+        let o = scoring.options
+        line("  scoring", "\(o.method.rawValue), calibration \(o.calibration.rawValue)\(o.lengthNormalised ? ", per token" : "")")
+        let cores = Double(ProcessInfo.processInfo.activeProcessorCount)
+        line("OPENBLAS_NUM_THREADS, cores", "\(ProcessInfo.processInfo.environment["OPENBLAS_NUM_THREADS"] ?? "unset"), \(Int(cores))")
+        var settings = RecommendSettings()
+        settings.retrievalPriorM = priorM
+        let pre = Precomputer(model: retrieval, reranker: StyleLMReranker(scoring: scoring), settings: settings, feedback: c1.feedback)
+        line("retrieval space", "\(pre.retrievalSpace.name) (\(pre.retrievalSpace.version(retrieval))), prior source M = \(pre.priorM)")
+        print("load average before: \(loadAverage())")
+
+        var first: Precomputer.Result?
+        let fullWall = seconds {
+            first = pre.run(products: c1.products, outfits: c1.outfits, previous: nil) { stage, done, total in
+                if done == total || done % 2048 < 32 { FileHandle.standardError.write(Data("\(stage): \(done)/\(total)\n".utf8)) }
+            }
+        }
+        let fs = first!.stats
+        let lists = first!.state.anchors.values.reduce(0) { $0 + $1.retrieved.count } + first!.state.outfits.values.reduce(0) { $0 + $1.retrieved.count }
+        print("")
+        print("full precompute, \(c1.products.count) products, \(c1.outfits.count) outfits (load average after: \(loadAverage()))")
+        stageReport(fs, wall: fullWall, lists: lists, cores: cores)
+        line("peak RSS so far", "\(fmt(peakRSSMiB(), 0)) MiB (target ≤ 2048)")
+        let previous = first!.state
+        first = nil
+
+        // Incremental: the same model on the next day's catalog.
+        let next = Precomputer(model: retrieval, reranker: StyleLMReranker(scoring: scoring), settings: settings,
+                               feedback: c1.feedback + c2.feedback)
+        var inc: Precomputer.Result?
+        let incWall = seconds { inc = next.run(products: c2.products, outfits: c2.outfits, previous: previous) }
+        let s = inc!.stats
+        print("")
+        print("incremental precompute after \(fmt(changed * 100, 1)) % of products changed (load average after: \(loadAverage()))")
+        line("catalog change", "\(c2.products.count) products, \(c2.outfits.count) outfits; full run: \(s.full ? "yes, " + (s.fullReason ?? "") : "no")")
+        line("anchors recomputed", "\(s.anchorsRecomputed) of \(s.anchors): " + s.anchorReasons.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", "))
+        line("anchors with a list patched", "\(s.anchorsPatched)")
+        line("outfits recomputed / patched", "\(s.outfitsRecomputed) / \(s.outfitsPatched) of \(s.outfits)")
+        line("lists a change reached", "\(s.patch.lists): \(s.patch.rescored) top M changed, \(s.patch.rewalked) pools walked again")
+        stageReport(s, wall: incWall, lists: nil, cores: cores)
+        if !skipEqualityCheck {
+            let incOutput = inc!.output
+            inc = nil
+            let same = next.run(products: c2.products, outfits: c2.outfits, previous: nil).output == incOutput
+            line("incremental == full recompute", same ? "yes" : "NO")
+        }
+        inc = nil
+
+        // Recall against an exhaustive rerank of every allowed candidate of the pools.
+        var recall: RetrievalRecall!
+        let recallWall = seconds { recall = pre.retrievalRecall(products: c1.products, sample: recallSample) }
+        print("")
+        line("retrieval recall@\(recall.k), M = \(recall.m), as run", "\(fmt(recall.recall * 100, 2)) % over \(recall.lists) lists of \(recall.anchors) anchors (exhaustive rerank of \(recall.exhaustiveScored) candidates in \(fmt(recallWall, 1)) s)")
+
+        // What the greedy description (the why of a sequence model) would cost per list.
+        var ids = c1.products.map(\.id)
+        var rng = SplitMix64(seed: 7)
+        rng.shuffle(&ids)
+        let byID = Dictionary(uniqueKeysWithValues: c1.products.map { ($0.id, $0) })
+        let compatibility = SlotCompatibility.default
+        let looks = ids.compactMap { id -> (Product, Slot)? in byID[id].flatMap { p in compatibility.targets(for: p.slot).first.map { (p, $0) } } }
+            .prefix(describeSample)
+        var describeCPU = 0.0
+        for (p, slot) in looks {
+            let t0 = threadCPUSeconds()
+            _ = scoring.describe(context: [ItemText(p)], slot: slot)
+            describeCPU += threadCPUSeconds() - t0
+        }
+        let perList = describeCPU / Double(max(1, looks.count))
+        line("greedy description (sequence why), per list", "\(fmt(perList * 1000, 2)) ms CPU: \(fmt(perList * Double(lists) / cores / 60, 1)) min wall for the \(lists) lists of the full run (the bag why: \(fmt(fs.seconds.why, 1)) CPU-s)")
+        line("peak RSS", "\(fmt(peakRSSMiB(), 0)) MiB (target ≤ 2048)")
+
+        // Growth with the catalog size N: lists (one prefill each), rules and reasons O(N);
+        // the walk scores every allowed candidate of each pool, O(N²). Incremental: the
+        // reached lists' prefills O(N) at a fixed change share (every list of a slot with
+        // a change), and the changed products scored against them, O(N²).
+        let prefill = fs.seconds.prefill / cores, walk = fs.seconds.retrieval / cores
+        let rules = (fs.seconds.rules + fs.seconds.rerank) / cores, why = fs.seconds.why / cores
+        let rest = max(0, fullWall - prefill - walk - rules - why)
+        let incPrefill = s.seconds.prefill / cores
+        let incRest = max(0, incWall - incPrefill)
+        print("")
+        print("extrapolation from the measured per-stage costs (\(Int(cores)) cores; walk O(N²), the rest O(N))")
+        line("N", "prefill   walk      rules     why       other | full      | incremental")
+        for n in [products, 100_000, 1_000_000] {
+            let f = Double(n) / Double(products)
+            let p = prefill * f, w = walk * f * f, u = rules * f, y = why * f, r = rest * f
+            let i = incPrefill * f + incRest * f * f
+            line("  \(n)", "\(pad(dur(p)))\(pad(dur(w)))\(pad(dur(u)))\(pad(dur(y)))\(pad(dur(r)))| \(pad(dur(p + w + u + y + r)))| \(dur(i))")
+        }
+    }
+
+    func stageReport(_ s: PrecomputeStats, wall: Double, lists: Int?, cores: Double) {
+        line("wall time", "\(fmt(wall, 1)) s (\(dur(wall)))")
+        let sec = s.seconds
+        line("CPU-s by stage", "prefill \(fmt(sec.prefill, 1)), walk \(fmt(sec.retrieval, 1)), rerank \(fmt(sec.rerank, 1)), rules \(fmt(sec.rules, 1)), why \(fmt(sec.why, 1)), detect \(fmt(sec.detect, 1))")
+        if let lists {
+            line("lists (one prefill each)", "\(lists): \(fmt(sec.prefill / Double(max(1, lists)) * 1000, 2)) ms CPU per prefill")
+        }
+        line("candidates scored", "\(s.retrievalScored) by retrieval (exact bag scores), \(s.reranked) handed to the rerank stage")
+        line("candidates scored per second", "\(fmt(Double(s.retrievalScored) / wall, 0)) /s wall, \(fmt(Double(s.retrievalScored) / max(1e-9, sec.retrieval + sec.prefill), 0)) /s per CPU-s of prefill + walk")
+    }
+
+    func loadAverage() -> String {
+        (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?.split(separator: " ").prefix(3).joined(separator: " ") ?? "?"
+    }
+
+    func threadCPUSeconds() -> Double {
+        var t = timespec()
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t)
+        return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
+    }
+
+    func pad(_ s: String) -> String { s.padding(toLength: 10, withPad: " ", startingAt: 0) }
 
     func dur(_ s: Double) -> String {
         s < 120 ? "\(fmt(s, 1)) s" : s < 7200 ? "\(fmt(s / 60, 1)) min" : s < 172_800 ? "\(fmt(s / 3600, 1)) h" : "\(fmt(s / 86400, 1)) days"

@@ -223,6 +223,10 @@ private func reranked(_ s: PrecomputeState) -> [String: [String: [String]]] {
         #expect(incremental.stats.patch.lists > 0)
         #expect(incremental.stats.anchorReasons["new product", default: 0] == 4)
         #expect(incremental.stats.anchorsRecomputed < next.count / 4)
+        // The stored looks rule lists out without a forward pass: many when the cutoffs are
+        // high (8 of 24 kept per pool at M 4), fewer at M 12 (16 of 24 kept).
+        #expect(incremental.stats.prefills > 0 && incremental.stats.prefills < full.stats.prefills / (m == 4 ? 2 : 1),
+                "\(incremental.stats.prefills) forward passes vs \(full.stats.prefills)")
 
         // A copy of an anchor's best candidate under an id that sorts first enters its list
         // without recomputing the anchor.
@@ -244,6 +248,44 @@ private func reranked(_ s: PrecomputeState) -> [String: [String: [String]]] {
         let again = retrained.run(products: next, outfits: outfits, previous: full.state)
         #expect(again.stats.full)
         #expect(again.stats.fullReason?.contains("tiny-bag-2") == true)
+    }
+
+    /// The bound an incremental run uses instead of a forward pass: never below the exact
+    /// bag score, and close to it; the stored look survives JSON.
+    @Test(arguments: [StyleLMScoring.Calibration.contextFree, .none])
+    func storedLookBoundsEveryScore(calibration: StyleLMScoring.Calibration) throws {
+        let (products, outfits) = styled()
+        let scoring = try tinyBag(calibration: calibration)
+        let pre = Precomputer(model: CooccurrenceModel.train(products: products, outfits: outfits),
+                              reranker: StyleLMReranker(scoring: scoring, captions: captions), settings: settings(m: 6), captions: captions)
+        let ctx = RunContext(pre, products: products)
+        let space = try #require(ctx.bag)
+        var worst = 0.0, checked = 0
+        for (i, slot) in [(0, Slot.bottom), (1, .shoes), (7, .top), (13, .bag)] {
+            let w = ctx.query([i], slot: slot)
+            let look = space.sketch(w)
+            let decoded = try JSONDecoder().decode(BagLook.self, from: JSONEncoder().encode(look))
+            #expect(decoded == look)
+            let prior = calibration == .none ? nil : scoring.bagPrior(slot)
+            for j in products.indices {
+                let exact = w.withUnsafeBufferPointer { space.score($0, j) }
+                let bound = space.upperBound(space.tokens(of: j), look: decoded, prior: prior)
+                #expect(bound >= exact, "\(products[j].id) under look \(i)/\(slot)")
+                worst = max(worst, bound - exact)
+                checked += 1
+            }
+        }
+        #expect(checked == 4 * products.count)
+        #expect(worst < 0.01, "the bound is loose by \(worst)")
+        // An incremental run whose state went through JSON still equals a full run.
+        let day1 = pre.run(products: products, outfits: outfits, previous: nil)
+        var state = day1.state
+        state.anchors = try JSONDecoder().decode([String: AnchorResult].self, from: JSONEncoder().encode(state.anchors))
+        state.outfits = try JSONDecoder().decode([String: OutfitResult].self, from: JSONEncoder().encode(state.outfits))
+        #expect(state == day1.state)
+        #expect(state.anchors.values.allSatisfy { $0.retrieved.values.allSatisfy { $0.look != nil } })
+        let next = nextDay(products)
+        #expect(pre.run(products: next, outfits: outfits, previous: state).output == pre.run(products: next, outfits: outfits, previous: nil).output)
     }
 
     /// A sequence-scoring StyleLM keeps co-occurrence retrieval and its prior source.
