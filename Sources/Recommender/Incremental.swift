@@ -131,15 +131,12 @@ public struct RetrievedList: Codable, Sendable, Equatable {
     }
 }
 
-/// A look in the StyleLM bag space, as a kept list stores it: the model's hidden state at
-/// the blank rounded to 11 significant bits (`round`), the look's most likely token and
-/// the offset that turns the output projection's dot product with the state into that
-/// token's log-probability. An incremental run bounds a changed product's bag score with
-/// it (no forward pass). Encoded as base64 of the three high bytes of each value's bits
-/// (the low 13 bits are 0): ~1 KiB at hidden size 256.
-///
-/// (Not Float16: its conversions miscompile in debug builds on x86-64 Linux, and its
-/// range would need guards; this keeps Float's range with Float16's precision.)
+/// A look in the StyleLM bag space, as a kept list stores it: the model's final-norm
+/// hidden state at the blank, the look's most likely token and the offset that turns the
+/// output projection's dot product with the state into that token's log-probability. An
+/// incremental run bounds a changed product's bag score with it, and rebuilds the look's
+/// whole distribution from it, without a forward pass. Encoded as base64 of each value's
+/// bits, little-endian: ~1.4 KiB at hidden size 256.
 public final class BagLook: Codable, Sendable, Equatable {
     public let hidden: [Float]
     public let token: Int32
@@ -151,27 +148,19 @@ public final class BagLook: Codable, Sendable, Equatable {
         a.hidden.map(\.bitPattern) == b.hidden.map(\.bitPattern) && a.token == b.token && a.offset.bitPattern == b.offset.bitPattern
     }
 
-    /// `x` to the nearest value with 11 significant bits (ties away from 0): |x − round(x)| ≤ 2⁻¹¹ |x|.
-    @inline(__always)
-    static func round(_ x: Float) -> Float {
-        guard x.isFinite else { return x }
-        return Float(bitPattern: (x.bitPattern &+ 0x1000) & ~0x1FFF)
-    }
-
     enum CodingKeys: String, CodingKey { case hidden = "h", token = "t", offset = "c" }
     public required init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        guard let data = Data(base64Encoded: try c.decode(String.self, forKey: .hidden)), data.count % 3 == 0 else {
-            throw DecodingError.dataCorruptedError(forKey: .hidden, in: c, debugDescription: "the hidden state is not base64 of 3-byte values")
+        guard let data = Data(base64Encoded: try c.decode(String.self, forKey: .hidden)), data.count % 4 == 0 else {
+            throw DecodingError.dataCorruptedError(forKey: .hidden, in: c, debugDescription: "the hidden state is not base64 of 4-byte floats")
         }
         let bytes = [UInt8](data)
         var values: [Float] = []
-        values.reserveCapacity(bytes.count / 3)
-        for i in stride(from: 0, to: bytes.count, by: 3) {
-            let low = UInt32(bytes[i]) << 8
-            let middle = UInt32(bytes[i + 1]) << 16
-            let high = UInt32(bytes[i + 2]) << 24
-            values.append(Float(bitPattern: low | middle | high))
+        values.reserveCapacity(bytes.count / 4)
+        for i in stride(from: 0, to: bytes.count, by: 4) {
+            let low = UInt32(bytes[i]) | UInt32(bytes[i + 1]) << 8
+            let high = UInt32(bytes[i + 2]) << 16 | UInt32(bytes[i + 3]) << 24
+            values.append(Float(bitPattern: low | high))
         }
         hidden = values
         token = try c.decode(Int32.self, forKey: .token)
@@ -180,10 +169,11 @@ public final class BagLook: Codable, Sendable, Equatable {
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
         var bytes: [UInt8] = []
-        bytes.reserveCapacity(hidden.count * 3)
+        bytes.reserveCapacity(hidden.count * 4)
         for v in hidden {
-            let b = Self.round(v).bitPattern
-            bytes.append(UInt8(truncatingIfNeeded: b >> 8)); bytes.append(UInt8(truncatingIfNeeded: b >> 16)); bytes.append(UInt8(truncatingIfNeeded: b >> 24))
+            let b = v.bitPattern
+            bytes.append(UInt8(truncatingIfNeeded: b)); bytes.append(UInt8(truncatingIfNeeded: b >> 8))
+            bytes.append(UInt8(truncatingIfNeeded: b >> 16)); bytes.append(UInt8(truncatingIfNeeded: b >> 24))
         }
         try c.encode(Data(bytes).base64EncodedString(), forKey: .hidden)
         try c.encode(token, forKey: .token)
@@ -544,8 +534,13 @@ extension RunContext {
             if let shared { weights = shared } else {
                 guard bagMayReach(kept, slot: slot, versions: versions, changes: changes, filter: filter) else { continue }
                 t.lap(.detect, scored: 0)
-                weights = query([i], slot: slot)
-                t.lap(.prefill, scored: 0)
+                if let look = kept.look, let w = bag?.query(look: look, slot: slot) {
+                    weights = w
+                    t.lap(.retrieval, scored: 0)
+                } else {
+                    weights = query([i], slot: slot)
+                    t.lap(.prefill, scored: 0)
+                }
             }
             guard reachesList(kept, versions: versions, changes: changes, weights: weights, filter: filter) else { continue }
             switch patch(kept, look: .anchor(i), slot: slot, versions: versions, changes: changes, weights: weights, filter: filter,
@@ -592,8 +587,14 @@ extension RunContext {
                 guard bagMayReach(kept, slot: slot, versions: versions, changes: changes, filter: filter) else { continue }
             }
             t.lap(.detect, scored: 0)
-            let weights = query(context, slot: slot)
-            if queryPerSlot { t.lap(.prefill, scored: 0) }
+            let weights: [Float]
+            if queryPerSlot, let look = kept.look, let w = bag?.query(look: look, slot: slot) {
+                weights = w
+                t.lap(.retrieval, scored: 0)
+            } else {
+                weights = query(context, slot: slot)
+                if queryPerSlot { t.lap(.prefill, scored: 0) }
+            }
             guard reachesList(kept, versions: versions, changes: changes, weights: weights, filter: filter) else { continue }
             switch patch(kept, look: .outfit(context), slot: slot, versions: versions, changes: changes, weights: weights,
                          filter: filter, counts: &counts, timer: &t) {

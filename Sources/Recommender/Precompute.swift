@@ -238,12 +238,12 @@ public enum RetrievalSpace: Sendable {
 /// The StyleLM bag-of-words retrieval space of one run: every item's distinct tokens in
 /// one flat buffer (CSR), computed once. A look's query is the model's log-probabilities
 /// at its blank, the calibration's prior (zeros when uncalibrated) and the blank's hidden
-/// state rounded to 11 significant bits (`BagLook.round`) ([2 × vocabulary + hidden]):
-/// one forward pass per (look, slot).
+/// state ([2 × vocabulary + hidden]): one forward pass per (look, slot).
 ///
-/// Each kept list stores that rounded hidden state (`BagLook`), so an incremental run
-/// bounds a changed product's score under the look without running the model
-/// (`upperBound`) and runs it only for the lists the bound cannot rule out.
+/// Each kept list stores that hidden state (`BagLook`), so an incremental run bounds a
+/// changed product's score under the look without running the model (`upperBound`), and
+/// for the lists the bound cannot rule out rebuilds the look's distribution from the
+/// state alone (`query(look:slot:)`: the forward pass's last step, the same bits).
 struct BagSpace: Sendable {
     let scoring: StyleLMScoring
     let captions: [String: String]
@@ -282,13 +282,24 @@ struct BagSpace: Sendable {
     /// Item `j`'s distinct tokens.
     func tokens(of j: Int) -> ArraySlice<Int32> { tokens[offsets[j]..<offsets[j + 1]] }
 
-    /// [log p(· | blank of the look) ; the calibration's prior ; the blank's hidden state, rounded].
+    /// [log p(· | blank of the look) ; the calibration's prior ; the blank's hidden state].
     func query(_ context: [Product], slot: Slot) -> [Float] {
         let look = scoring.bagLookState(context: context.map { StyleLMReranker.itemText($0, caption: captions[$0.id]) }, slot: slot)
         var q = look.logProbs
         q.reserveCapacity(2 * vocab + hidden)
         q += look.prior ?? [Float](repeating: 0, count: vocab)
-        q += look.hidden.map(BagLook.round)
+        q += look.hidden
+        return q
+    }
+
+    /// `query` of a look from its stored state, without the forward pass: the bits of
+    /// `query`'s (the same projection and log-softmax). nil when the state does not fit the model.
+    func query(look: BagLook, slot: Slot) -> [Float]? {
+        guard look.hidden.count == hidden else { return nil }
+        var q = scoring.logProbs(hidden: look.hidden)
+        q.reserveCapacity(2 * vocab + hidden)
+        q += calibrated ? scoring.bagPrior(slot) : [Float](repeating: 0, count: vocab)
+        q += look.hidden
         return q
     }
 
@@ -306,8 +317,8 @@ struct BagSpace: Sendable {
         }
     }
 
-    /// What a kept list stores of its look: the rounded hidden state hr, the most likely
-    /// token t0 and offset = E[t0]·hr − log p(t0 | look), so that E[t]·hr − offset
+    /// What a kept list stores of its look: the hidden state h, the most likely token t0
+    /// and offset = E[t0]·h − log p(t0 | look) (E·h in Double), so that E[t]·h − offset
     /// approximates log p(t | look) for every t.
     func sketch(_ w: [Float]) -> BagLook {
         let hr = Array(w[(2 * vocab)..<(2 * vocab + hidden)])
@@ -318,11 +329,11 @@ struct BagSpace: Sendable {
     }
 
     /// An upper bound of the bag score of `bag` under a kept look, with `prior` the
-    /// slot's prior (nil uncalibrated). log p(t | look) ≈ E[t]·hr − offset; the model
-    /// computed E[t]·h in Float (error ≤ hidden · 2⁻²⁴ Σ|E[t]·h|) and hr differs from h
-    /// by at most 2⁻¹¹ |h|, for t and for t0: the bound adds twice those errors, and
-    /// 2·10⁻⁵ per token for the log-softmax's rounding. A look whose state is not finite
-    /// bounds nothing (+∞).
+    /// slot's prior (nil uncalibrated). log p(t | look) ≈ E[t]·h − offset; the model
+    /// computed E[t]·h in Float (error ≤ hidden · 2⁻²⁴ Σ|E[t]·h|), for t and for t0: the
+    /// bound adds twice that error and a margin of 2⁻¹¹ Σ|E[t]·h| besides, and 2·10⁻⁵ per
+    /// token for the log-softmax's rounding. A look whose state is not finite bounds
+    /// nothing (+∞).
     func upperBound(_ bag: some Collection<Int32>, look: BagLook, prior: [Float]?) -> Double {
         guard !bag.isEmpty else { return calibrated ? 0 : -.infinity }
         guard look.hidden.count == hidden, look.offset.isFinite, look.hidden.allSatisfy(\.isFinite) else { return .infinity }

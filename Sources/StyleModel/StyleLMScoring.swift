@@ -203,6 +203,28 @@ public final class StyleLMScoring: Sendable {
         return (state.lastLogProbs, calibrated ? bagPrior(slot) : nil, state.lastHidden)
     }
 
+    /// The log-probabilities at a position whose final-norm hidden state is `hidden`
+    /// (`bagLookState`'s): the same projection and log-softmax, in the same order, as the
+    /// forward pass ends with, so the bits equal its `logProbs` (~V·H multiply-adds,
+    /// against a whole forward pass).
+    public func logProbs(hidden: [Float]) -> [Float] {
+        let h = inference.config.hiddenSize, v = inference.config.vocabSize
+        precondition(hidden.count == h, "a hidden state has \(h) values, got \(hidden.count)")
+        var logits = [Float](repeating: 0, count: v)
+        hidden.withUnsafeBufferPointer { x in
+            inference.embedding.withUnsafeBufferPointer { e in
+                logits.withUnsafeMutableBufferPointer { o in
+                    sgemm(1, v, h, x.baseAddress!, h, e.baseAddress!, h, transposeB: true, o.baseAddress!, v)
+                }
+            }
+        }
+        logits.withUnsafeMutableBufferPointer { b in
+            let lse = inference.logSumExp(b.baseAddress!, b.count)
+            for i in 0..<b.count { b[i] -= lse }
+        }
+        return logits
+    }
+
     /// The output projection, [vocabulary × hidden] row-major (the tied embedding).
     public var outputProjection: [Float] { inference.embedding }
 

@@ -183,11 +183,13 @@ struct StyleLMPrecomputeBench: ParsableCommand {
             }
         }
         let fs = first!.stats
+        let stateBytes = try JSONEncoder().encode(first!.state.anchors).count + JSONEncoder().encode(first!.state.outfits).count
         let lists = first!.state.anchors.values.reduce(0) { $0 + $1.retrieved.count } + first!.state.outfits.values.reduce(0) { $0 + $1.retrieved.count }
         print("")
         print("full precompute, \(c1.products.count) products, \(c1.outfits.count) outfits (load average after: \(loadAverage()))")
         stageReport(fs, wall: fullWall, lists: lists, cores: cores)
         line("peak RSS so far", "\(fmt(peakRSSMiB(), 0)) MiB (target ≤ 2048)")
+        line("kept lists as JSON (the state's rows)", "\(fmt(Double(stateBytes) / 1_048_576, 1)) MiB, the stored looks included")
         let previous = first!.state
         first = nil
 
@@ -237,24 +239,27 @@ struct StyleLMPrecomputeBench: ParsableCommand {
         line("greedy description (sequence why), per list", "\(fmt(perList * 1000, 2)) ms CPU: \(fmt(perList * Double(lists) / cores / 60, 1)) min wall for the \(lists) lists of the full run (the bag why: \(fmt(fs.seconds.why, 1)) CPU-s)")
         line("peak RSS", "\(fmt(peakRSSMiB(), 0)) MiB (target ≤ 2048)")
 
-        // Growth with the catalog size N: lists (one prefill each), rules and reasons O(N);
-        // the walk scores every allowed candidate of each pool, O(N²). Incremental: the
-        // reached lists' prefills O(N) at a fixed change share (every list of a slot with
-        // a change), and the changed products scored against them, O(N²).
+        // Growth with the catalog size N, from CPU-seconds per stage over the cores (what an
+        // idle machine takes; the wall time above includes other processes' load): lists
+        // (one forward pass each), rules and reasons O(N); the walk scores every allowed
+        // candidate of each pool, O(N²). Incremental at a fixed change share: the forward
+        // passes of the lists a change may reach O(N), the bounds of the changed products
+        // against every kept look (detect) O(N²), the rest O(N).
         let prefill = fs.seconds.prefill / cores, walk = fs.seconds.retrieval / cores
-        let rules = (fs.seconds.rules + fs.seconds.rerank) / cores, why = fs.seconds.why / cores
-        let rest = max(0, fullWall - prefill - walk - rules - why)
-        let incPrefill = s.seconds.prefill / cores
-        let incRest = max(0, incWall - incPrefill)
+        let rules = (fs.seconds.rules + fs.seconds.rerank + fs.seconds.detect) / cores, why = fs.seconds.why / cores
+        let incPrefill = s.seconds.prefill / cores, incDetect = s.seconds.detect / cores
+        let incRest = (s.seconds.retrieval + s.seconds.rerank + s.seconds.rules + s.seconds.why) / cores
         print("")
-        print("extrapolation from the measured per-stage costs (\(Int(cores)) cores; walk O(N²), the rest O(N))")
-        line("N", "prefill   walk      rules     why       other | full      | incremental")
+        print("extrapolation from the measured CPU-s per stage over \(Int(cores)) idle cores (walk and incremental detect O(N²), the rest O(N))")
+        line("  measured here (loaded machine)", "full \(dur(fullWall)) wall vs \(dur(prefill + walk + rules + why)) of CPU over \(Int(cores)) cores; incremental \(dur(incWall)) vs \(dur(incPrefill + incDetect + incRest))")
+        line("N", "prefill   walk      rules     why       | full      | incremental (prefill, detect)")
         for n in [products, 100_000, 1_000_000] {
             let f = Double(n) / Double(products)
-            let p = prefill * f, w = walk * f * f, u = rules * f, y = why * f, r = rest * f
-            let i = incPrefill * f + incRest * f * f
-            line("  \(n)", "\(pad(dur(p)))\(pad(dur(w)))\(pad(dur(u)))\(pad(dur(y)))\(pad(dur(r)))| \(pad(dur(p + w + u + y + r)))| \(dur(i))")
+            let p = prefill * f, w = walk * f * f, u = rules * f, y = why * f
+            let ip = incPrefill * f, id = incDetect * f * f, ir = incRest * f
+            line("  \(n)", "\(pad(dur(p)))\(pad(dur(w)))\(pad(dur(u)))\(pad(dur(y)))| \(pad(dur(p + w + u + y)))| \(dur(ip + id + ir)) (\(dur(ip)), \(dur(id)))")
         }
+        line("forward passes, full / incremental", "\(fs.prefills) / \(s.prefills)")
     }
 
     func stageReport(_ s: PrecomputeStats, wall: Double, lists: Int?, cores: Double) {
