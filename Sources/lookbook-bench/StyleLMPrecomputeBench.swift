@@ -183,13 +183,11 @@ struct StyleLMPrecomputeBench: ParsableCommand {
             }
         }
         let fs = first!.stats
-        let stateBytes = try JSONEncoder().encode(first!.state.anchors).count + JSONEncoder().encode(first!.state.outfits).count
         let lists = first!.state.anchors.values.reduce(0) { $0 + $1.retrieved.count } + first!.state.outfits.values.reduce(0) { $0 + $1.retrieved.count }
         print("")
         print("full precompute, \(c1.products.count) products, \(c1.outfits.count) outfits (load average after: \(loadAverage()))")
         stageReport(fs, wall: fullWall, lists: lists, cores: cores)
         line("peak RSS so far", "\(fmt(peakRSSMiB(), 0)) MiB (target ≤ 2048)")
-        line("kept lists as JSON (the state's rows)", "\(fmt(Double(stateBytes) / 1_048_576, 1)) MiB, the stored looks included")
         let previous = first!.state
         first = nil
 
@@ -260,6 +258,20 @@ struct StyleLMPrecomputeBench: ParsableCommand {
             line("  \(n)", "\(pad(dur(p)))\(pad(dur(w)))\(pad(dur(u)))\(pad(dur(y)))| \(pad(dur(p + w + u + y)))| \(dur(ip + id + ir)) (\(dur(ip)), \(dur(id)))")
         }
         line("forward passes, full / incremental", "\(fs.prefills) / \(s.prefills)")
+
+        // Last: the state's size as the nightly run stores it (one JSON row per anchor and
+        // outfit), which needs memory of its own (not in the peak RSS above).
+        var rows = 0, bytes = 0, lookBytes = 0
+        let encoder = JSONEncoder()
+        for a in previous.anchors.values {
+            bytes += try encoder.encode(a).count; rows += 1
+            for r in a.retrieved.values { if let l = r.look { lookBytes += try encoder.encode(l).count } }
+        }
+        for o in previous.outfits.values {
+            bytes += try encoder.encode(o).count; rows += 1
+            for r in o.retrieved.values { if let l = r.look { lookBytes += try encoder.encode(l).count } }
+        }
+        line("state rows (JSON)", "\(rows) rows, \(fmt(Double(bytes) / 1_048_576, 1)) MiB, of which the stored looks \(fmt(Double(lookBytes) / 1_048_576, 1)) MiB")
     }
 
     func stageReport(_ s: PrecomputeStats, wall: Double, lists: Int?, cores: Double) {
