@@ -124,6 +124,17 @@ public struct HybridModelFile: Codable, Sendable, Equatable {
 
     /// The hybrid scorer of `directory` (StyleLM `options` as `StyleLMScoring(directory:options:)`).
     public static func load(from directory: String, options: StyleLMScoring.Options? = nil) throws -> HybridScorer {
+        let file = try read(from: directory)
+        let sub = URL(fileURLWithPath: directory).appendingPathComponent(ppmiDirectory).path
+        guard let ppmi = try BaselineModelFile.load(from: sub) as? PPMISVDScorer else {
+            throw LookbookError(.usage, "\(sub) must hold a ppmi-svd model; train the directory again with lookbook train")
+        }
+        let stylelm = StyleLMScorer(try StyleLMScoring(directory: URL(fileURLWithPath: directory), options: options))
+        return HybridScorer(ppmi: ppmi, stylelm: stylelm, file: file)
+    }
+
+    /// `directory`'s hybrid.json alone, checked.
+    public static func read(from directory: String) throws -> HybridModelFile {
         let path = URL(fileURLWithPath: directory).appendingPathComponent(fileName).path
         let file: HybridModelFile
         do { file = try JSONDecoder().decode(HybridModelFile.self, from: Data(contentsOfPath: path)) } catch {
@@ -132,11 +143,6 @@ public struct HybridModelFile: Codable, Sendable, Equatable {
         guard file.format == "lookbook-hybrid", file.ppmiScale > 0, file.stylelmScale > 0, file.weight.isFinite else {
             throw LookbookError(.usage, "\(path) is not a usable hybrid model file (format \(file.format), scales must be positive); train it again with lookbook train")
         }
-        let sub = URL(fileURLWithPath: directory).appendingPathComponent(ppmiDirectory).path
-        guard let ppmi = try BaselineModelFile.load(from: sub) as? PPMISVDScorer else {
-            throw LookbookError(.usage, "\(sub) must hold a ppmi-svd model; train the directory again with lookbook train")
-        }
-        let stylelm = StyleLMScorer(try StyleLMScoring(directory: URL(fileURLWithPath: directory), options: options))
-        return HybridScorer(ppmi: ppmi, stylelm: stylelm, file: file)
+        return file
     }
 }

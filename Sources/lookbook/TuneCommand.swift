@@ -1,5 +1,6 @@
 import ArgumentParser
 import CatalogIngest
+import Evaluation
 import Foundation
 import LookbookCore
 import StyleModel
@@ -110,6 +111,12 @@ struct TuneCommand: ParsableCommand {
             let path = round.number == rounds ? out : "\(out)-round\(round.number)"
             try round.model.save(to: URL(fileURLWithPath: path))
             print("  wrote \(path) (\(round.model.version))" + (round.report.complete ? "" : "; cut short by --time-budget"))
+            if HybridModelFile.exists(in: model) {
+                // The start was `train`'s default PPMI-SVD + StyleLM: so is each round, its StyleLM's spread measured anew.
+                let weight = try HybridModelFile.read(from: model).weight
+                let file = try EvaluationCommands.addPPMISVD(to: path, trainCatalogPath: catalog, seed: seed, weight: weight)
+                print(String(format: "  with ppmi-svd beside it: ppmi/%.4f + %.2f × stylelm/%.4f", file.ppmiScale, file.weight, file.stylelmScale))
+            }
             if round.number == 1, let exportDir {
                 let corpus = OutfitCorpus(products: products, outfits: outfits)
                 let files = try TrainingDataExport.write(outfits: corpus.outfits.map(\.items), pairs: round.pairs,

@@ -56,6 +56,11 @@ import TestSupport
     #expect((bag["scoring"] as? [String: Any])?["method"] as? String == "bag")
     #expect((bag["fineTuning"] as? [String: Any])?["epochs"] as? Double == 1)
     #expect(try evalName("m")?.hasPrefix("hybrid(ppmi-svd") == true)
+    // Preference tuning keeps the combination: the tuned StyleLM gets PPMI-SVD beside it, its spread measured anew.
+    let tuned = try CLI.run(["tune", "--catalog", w.path("q/train"), "--model", w.path("m"), "--out", w.path("m-dpo"), "--max-pairs", "64"])
+    #expect(tuned.exitCode == 0, "\(tuned.stderr)")
+    #expect(fm.fileExists(atPath: w.path("m-dpo/hybrid.json")) && fm.fileExists(atPath: w.path("m-dpo/ppmi-svd/baseline.json")))
+    #expect(try evalName("m-dpo")?.hasPrefix("hybrid(ppmi-svd") == true)
 
     // Trained again into the same directory as StyleLM alone: the old hybrid.json goes.
     let alone = try CLI.run(["train", "--catalog", w.path("q/train"), "--out", w.path("m"), "--size", "tiny", "--head", "sequence",
