@@ -163,6 +163,7 @@ struct ModelStage {
         }
         let fingerprint = ModelRegistry.fingerprint(outfits: split.training, feedback: feedback)
         var options = PreferenceTuning.Options()
+        options.settings = DPOSettings.defaults(for: start)
         options.seed = StableHash.fnv1a(fingerprint)
         options.maxPairs = Self.maxRefreshPairs
         hooks.adjustOptions(&options)

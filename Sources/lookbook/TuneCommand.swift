@@ -23,9 +23,9 @@ struct TuneCommand: ParsableCommand {
     @Option(help: "The model directory to start from (from `lookbook train`).") var model: String
     @Option(help: "The model directory to write.") var out: String
     @Option(help: "Rounds of DPO (2: the second adds the first round's mistakes).") var rounds = 1
-    @Option(help: "DPO β: larger keeps the model closer to where it started.") var beta: Float = 0.1
+    @Option(help: "DPO β: larger keeps the model closer to where it started (default 0.1; 5 for a bag-of-words model).") var beta: Float?
     @Option(help: "Passes over the pairs per round (fractions allowed).") var epochs: Double = 1
-    @Option(help: "Peak learning rate of the DPO adapters.") var learningRate: Float?
+    @Option(help: "Peak learning rate (default 5e-4; 2e-4 for a bag-of-words model).") var learningRate: Float?
     @Option(help: "Stop each round's training after this many seconds (the round's model is still written).") var timeBudget: Double?
     @Option(help: "Outfits whose mistakes are mined between rounds.") var mineOutfits = 400
     @Option(help: "At most this many pairs per round: mined mistakes and merchandiser pairs kept, curated pairs sampled (seeded).") var maxPairs: Int?
@@ -36,8 +36,8 @@ struct TuneCommand: ParsableCommand {
     var method: String?
     @Option(help: "Scoring calibration: none | base | context-free (default: the model's recipe). Recorded in the written models.")
     var calibration: String?
-    @Flag(help: "Train every weight instead of fresh LoRA adapters (for fully fine-tuned models, e.g. bag-of-words ones).")
-    var fullWeights = false
+    @Flag(inversion: .prefixedNo, help: "Train every weight instead of fresh LoRA adapters (only for fully fine-tuned models; the default for a bag-of-words one, whose tied head LoRA cannot move).")
+    var fullWeights: Bool?
     @Option(help: "Per leave-one-out of a curated outfit: random same-slot negatives.") var randomNegatives = 1
     @Option(help: "Per leave-one-out of a curated outfit: hard negatives (the same-slot items sharing the most words).") var hardNegatives = 1
     @Flag(help: "Bag objective, context-free calibration: subtract the start model's empty-outfit distribution (frozen) instead of the policy's own.")
@@ -47,7 +47,7 @@ struct TuneCommand: ParsableCommand {
 
     func validate() throws {
         guard rounds >= 1 else { throw ValidationError("--rounds must be at least 1") }
-        guard beta > 0, beta.isFinite else { throw ValidationError("--beta must be a positive number") }
+        if let beta, !(beta > 0 && beta.isFinite) { throw ValidationError("--beta must be a positive number") }
         guard epochs > 0, epochs.isFinite else { throw ValidationError("--epochs must be positive") }
         if let maxPairs, maxPairs < 1 { throw ValidationError("--max-pairs must be at least 1") }
         if let timeBudget, !(timeBudget > 0) { throw ValidationError("--time-budget must be a positive number of seconds") }
@@ -72,21 +72,6 @@ struct TuneCommand: ParsableCommand {
         guard !read.catalog.outfits.isEmpty || !read.catalog.feedback.isEmpty else {
             throw LookbookError(.usage, "\(catalog) has neither curated outfits nor feedback.jsonl verdicts to learn preferences from")
         }
-        var options = PreferenceTuning.Options()
-        options.rounds = rounds
-        options.settings.beta = beta
-        options.settings.training.epochs = epochs
-        if let learningRate { options.settings.training.learningRate = learningRate }
-        options.roundBudget = timeBudget
-        options.mineOutfits = mineOutfits
-        options.seed = seed
-        options.maxPairs = maxPairs
-        options.settings.objective = objective.flatMap(DPOObjective.init(rawValue:))
-        options.settings.fullWeights = fullWeights
-        options.settings.frozenPrior = frozenPrior
-        options.randomNegatives = randomNegatives
-        options.hardNegatives = hardNegatives
-        if let batchTokens { options.settings.training.batchTokens = batchTokens }
         var start = try TunableModel(directory: modelURL)
         if method != nil || calibration != nil {
             var scoring = try StyleLMScoring.recipe(directory: modelURL).scoring
@@ -94,6 +79,22 @@ struct TuneCommand: ParsableCommand {
             if let calibration { scoring.calibration = StyleLMScoring.Calibration(rawValue: calibration)! }
             start = try start.withScoring(scoring)
         }
+        var options = PreferenceTuning.Options()
+        options.settings = DPOSettings.defaults(for: start)
+        options.rounds = rounds
+        if let beta { options.settings.beta = beta }
+        options.settings.training.epochs = epochs
+        if let learningRate { options.settings.training.learningRate = learningRate }
+        options.roundBudget = timeBudget
+        options.mineOutfits = mineOutfits
+        options.seed = seed
+        options.maxPairs = maxPairs
+        options.settings.objective = objective.flatMap(DPOObjective.init(rawValue:))
+        if let fullWeights { options.settings.fullWeights = fullWeights }
+        options.settings.frozenPrior = frozenPrior
+        options.randomNegatives = randomNegatives
+        options.hardNegatives = hardNegatives
+        if let batchTokens { options.settings.training.batchTokens = batchTokens }
         let log: (String) -> Void = { FileHandle.standardError.write(Data("lookbook: \($0)\n".utf8)) }
 
         let products = read.catalog.products, outfits = read.catalog.outfits, feedback = read.catalog.feedback

@@ -215,6 +215,17 @@ import Testing
         return try plain.withScoring(options)
     }
 
+    /// A round on a fully fine-tuned bag model starts from the setting chosen on validation
+    /// (every weight, β 5, 2e-4); a model with adapters, or one scored by sequence, from
+    /// the plain defaults.
+    @Test func aBagModelTunesEveryWeightByDefault() throws {
+        let bag = BagDPOTests.bagOptions[0]
+        let chosen = DPOSettings.defaults(for: try Self.start(bag))
+        #expect(chosen.fullWeights && chosen.beta == 5 && chosen.training.learningRate == 2e-4)
+        #expect(DPOSettings.defaults(for: try Self.start(bag, lora: true)) == DPOSettings())
+        #expect(DPOSettings.defaults(for: try Self.start(.init(calibration: .base))) == DPOSettings())
+    }
+
     /// `withScoring` records the options in the recipe, so the model scores, and mines
     /// its mistakes, with them (`PreferenceTuning.mine` scores with `scoring()`).
     @Test func withScoringIsWhatTheModelScoresAndMinesWith() throws {
