@@ -12,11 +12,12 @@ struct TuneCommand: ParsableCommand {
         discussion: """
             Round 1 learns from curated outfits (the real item over a random and a hard same-slot negative) and \
             feedback.jsonl verdicts; round 2 adds the candidates the round-1 model ranked above the real item on \
-            training outfits. Each round trains fresh LoRA adapters (or, with --full-weights, every weight) against the \
-            previous model, frozen, and is written as a model directory: rounds before the last to OUT-roundN, the last \
+            training outfits. Each round trains fresh LoRA adapters (every weight of a fully fine-tuned bag-of-words \
+            model, at β 5; --[no-]full-weights chooses) against the previous model, frozen, and is written as a model directory: rounds before the last to OUT-roundN, the last \
             to OUT. DPO moves the score the model is evaluated with: a bag-of-words model (--method bag, or a recipe \
             that scores by bag) is tuned on its bag scores, calibration included, and mines its mistakes with them. \
-            --export-dir also writes the SFT and DPO data as JSON Lines for TRL, Axolotl or LLaMA-Factory.
+            A model from `lookbook train`'s default (PPMI-SVD beside the StyleLM) stays one: each round gets \
+            PPMI-SVD beside it. --export-dir also writes the SFT and DPO data as JSON Lines for TRL, Axolotl or LLaMA-Factory.
             """)
 
     @Option(help: "The training catalog: its products' text, curated outfits and feedback.jsonl.") var catalog: String
