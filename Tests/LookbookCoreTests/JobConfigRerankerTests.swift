@@ -35,6 +35,7 @@ import Testing
             .deletingLastPathComponent().appendingPathComponent("jobs/nightly.toml").path
         let c = try JobConfig.load(path: path)
         #expect(c.recommend.reranker == .ppmiSVD)
+        #expect(c.modelTraining.head == .bag && !c.modelTraining.train)  // a StyleLM, when turned on, is the bag head
     }
 
     /// The reranker is not part of the settings' description (the precompute's
