@@ -1,5 +1,6 @@
 import Foundation
 import LookbookCore
+import Recommender
 import StyleModel
 
 /// PPMI-SVD and StyleLM together, what `lookbook train` writes by default: a candidate's
@@ -74,42 +75,22 @@ public struct HybridModelFile: Codable, Sendable, Equatable {
 
     /// Each model's score spread over fill-in-the-blank questions made from `catalog`'s
     /// own outfits: for up to `questions` outfits (seeded), one item left out and scored
-    /// with three random products of its slot. Spreads that are not positive and finite
-    /// (a catalog too small to ask anything) are an error.
+    /// with three random products of its slot (`HybridCalibration.measure`, which the
+    /// nightly job's `HybridReranker` shares; the models see `ContentView`s). Spreads that
+    /// are not positive and finite (a catalog too small to ask anything) are an error.
     public static func calibrate(ppmi: PPMISVDScorer, stylelm: StyleLMScorer, catalog: Catalog, weight: Double = defaultWeight,
                                  questions: Int = 300, seed: UInt64 = 0) throws -> HybridModelFile {
-        let products = Dictionary(catalog.products.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
-        var bySlot: [Slot: [Product]] = [:]
-        for p in catalog.products { bySlot[p.slot, default: []].append(p) }
-        var rng = SplitMix64.stream(seed, "hybrid-calibration")
-        var outfits = catalog.outfits.filter { $0.items.count >= 2 }
-        rng.shuffle(&outfits)
-        var a: [Double] = [], b: [Double] = [], asked = 0
-        for outfit in outfits where asked < questions {
-            let items = outfit.items.compactMap { products[$0] }
-            guard items.count >= 2 else { continue }
-            let blank = rng.below(items.count)
-            let pool = bySlot[items[blank].slot, default: []].filter { $0.id != items[blank].id }
-            guard pool.count >= 3 else { continue }
-            let candidates = [items[blank]] + (0..<3).map { _ in pool[rng.below(pool.count)] }
-            let context = items.enumerated().filter { $0.offset != blank }.map { ContentView.of($0.element) }
-            let shown = candidates.map { ContentView.of($0) }
-            a += ppmi.scores(context: context.map(ppmi.encode), candidates: shown.map(ppmi.encode))
-            b += stylelm.scores(context: context.map(stylelm.encode), candidates: shown.map(stylelm.encode))
-            asked += 1
-        }
-        let (sa, sb) = (standardDeviation(a), standardDeviation(b))
-        guard sa.isFinite, sb.isFinite, sa > 0, sb > 0 else {
-            throw LookbookError(.usage, "the training catalog gave no spread of scores to combine the two models by (\(asked) questions); it needs outfits of two or more items and four or more products per slot")
-        }
-        return HybridModelFile(weight: weight, ppmiScale: sa, stylelmScale: sb, calibrationQuestions: asked)
-    }
-
-    static func standardDeviation(_ xs: [Double]) -> Double {
-        let finite = xs.filter(\.isFinite)
-        guard finite.count >= 2 else { return .nan }
-        let mean = finite.reduce(0, +) / Double(finite.count)
-        return (finite.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(finite.count)).squareRoot()
+        let s = HybridCalibration.measure(
+            catalog: catalog, questions: questions, seed: seed,
+            ppmi: { context, _, candidates in
+                ppmi.scores(context: context.map { ppmi.encode(ContentView.of($0)) }, candidates: candidates.map { ppmi.encode(ContentView.of($0)) })
+            },
+            stylelm: { context, _, candidates in
+                stylelm.scores(context: context.map { stylelm.encode(ContentView.of($0)) },
+                               candidates: candidates.map { stylelm.encode(ContentView.of($0)) })
+            })
+        guard s.usable else { throw HybridCalibration.noSpread(s.questions) }
+        return HybridModelFile(weight: weight, ppmiScale: s.ppmi, stylelmScale: s.stylelm, calibrationQuestions: s.questions)
     }
 
     public func write(to directory: String) throws {

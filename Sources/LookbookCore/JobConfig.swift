@@ -138,6 +138,11 @@ public struct RecommendSettings: Sendable, Equatable, CustomStringConvertible {
     /// builds it; its version is part of the precompute's fingerprint, so this setting
     /// is not part of `description`.
     public var reranker: RerankerKind = .ppmiSVD
+    /// With a StyleLM that scores by bag of words, rerank with it combined with PPMI-SVD
+    /// word vectors trained on the catalog (`HybridReranker`, `combine_ppmi_svd`): the
+    /// StyleLM alone ranks worse than PPMI-SVD alone. The reranker's version records the
+    /// choice, so this setting is not part of `description`.
+    public var combinePPMISVD: Bool = true
     /// Complementary items per anchor and target slot.
     public var complementaryK: Int = 20
     /// Candidates per outfit position.
@@ -248,13 +253,14 @@ extension JobConfig {
         }
         if var r = try reader.table("recommend") {
             try r.allowOnly(["complementary_k", "fitb_k", "only_in_stock", "retrieval_m", "mmr_lambda", "max_price_ratio",
-                             "same_brand_only", "exclude_brand_pairs", "retrieval_prior_m", "reranker"])
+                             "same_brand_only", "exclude_brand_pairs", "retrieval_prior_m", "reranker", "combine_ppmi_svd"])
             if let name = try r.string("reranker") {
                 guard let kind = RerankerKind(rawValue: name) else {
                     throw r.error("recommend.reranker must be one of \(RerankerKind.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", ")), got \"\(name)\"")
                 }
                 c.recommend.reranker = kind
             }
+            c.recommend.combinePPMISVD = try r.bool("combine_ppmi_svd") ?? c.recommend.combinePPMISVD
             c.recommend.complementaryK = try r.int("complementary_k", min: 1, max: 1000) ?? c.recommend.complementaryK
             c.recommend.fitbK = try r.int("fitb_k", min: 1, max: 1000) ?? c.recommend.fitbK
             c.recommend.onlyInStock = try r.bool("only_in_stock") ?? c.recommend.onlyInStock

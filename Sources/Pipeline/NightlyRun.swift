@@ -47,6 +47,21 @@ public struct NightlyRun: Sendable {
         }
     }
 
+    /// A bag-of-words StyleLM with PPMI-SVD trained here on the catalog, as `lookbook
+    /// train` combines them (`HybridReranker`, spreads measured on the catalog's outfits).
+    /// nil, with a warning, when the catalog gives no spread to measure (too few outfits
+    /// or products): the StyleLM then reranks alone.
+    func combined(_ stylelm: StyleLMReranker, catalog: Catalog, captions: [String: String]) -> HybridReranker? {
+        let ppmi = PPMISVDReranker(model: PPMISVDModel.train(products: catalog.products, outfits: catalog.outfits, captions: captions),
+                                   products: catalog.products, captions: captions)
+        do {
+            return try HybridReranker.calibrated(ppmi: ppmi, stylelm: stylelm, catalog: catalog)
+        } catch {
+            events(.warning("StyleLM reranks alone, not combined with PPMI-SVD: \((error as? LookbookError)?.description ?? "\(error)")"))
+            return nil
+        }
+    }
+
     public init(job: JobConfig, captioner: (any Captioner)? = nil, now: @escaping @Sendable () -> Date = { Date() },
                 events: @escaping @Sendable (RunEvent) -> Void = { _ in }) {
         self.job = job; self.now = now; self.events = events
@@ -157,11 +172,21 @@ public struct NightlyRun: Sendable {
             let reranker: any Reranker
             if let choice = try ModelStage(job: job, events: events, hooks: modelHooks, now: now)
                 .choose(catalog: catalog, captions: captions, state: st) {
-                reranker = StyleLMReranker(scoring: choice.scoring, captions: captions)
-                report.reranker = "stylelm"
+                let stylelm = StyleLMReranker(scoring: choice.scoring, captions: captions)
                 report.modelSource = "\(choice.source): \(choice.path)"
                 report.modelDecision = choice.decision
-                events(.info("StyleLM \(choice.scoring.version) reranks (\(choice.origin): \(choice.path))"))
+                if job.recommend.combinePPMISVD, choice.scoring.options.method == .bagOfWords,
+                   let hybrid = combined(stylelm, catalog: catalog, captions: captions) {
+                    reranker = hybrid
+                    report.reranker = "stylelm+ppmi-svd"
+                    events(.info("StyleLM \(choice.scoring.version) (\(choice.origin): \(choice.path)) reranks with PPMI-SVD "
+                                 + "\(hybrid.ppmi.model.version) trained tonight: ppmi/\(fmt(hybrid.ppmiScale)) + "
+                                 + "\(hybrid.weight) × stylelm/\(fmt(hybrid.stylelmScale)) (spreads from \(hybrid.ppmi.model.trainedOutfits) outfits' questions)"))
+                } else {
+                    reranker = stylelm
+                    report.reranker = "stylelm"
+                    events(.info("StyleLM \(choice.scoring.version) reranks (\(choice.origin): \(choice.path))"))
+                }
             } else {
                 let kind = job.recommend.reranker
                 reranker = Self.makeReranker(kind, model: model, products: catalog.products, outfits: catalog.outfits, captions: captions)
@@ -333,6 +358,8 @@ func parseISO(_ s: String) -> Date? {
     f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
     return f.date(from: s)
 }
+
+private func fmt(_ x: Double) -> String { String(format: "%.4g", x) }
 
 private func compact(_ s: String) -> String { s.filter { $0.isNumber } }
 

@@ -1,0 +1,191 @@
+import Foundation
+import LookbookCore
+import StyleModel
+import Testing
+@testable import Recommender
+
+/// Products of four styles in five slots and outfits of three products of one style in
+/// distinct slots (as in StyleLMBagPrecomputeTests).
+private func styled(products n: Int = 100, outfits m: Int = 30, seed: UInt64 = 3) -> ([Product], [Outfit]) {
+    var g = GoldenCatalog.LCG(x: seed)
+    let slots: [Slot] = [.top, .bottom, .shoes, .bag, .outerwear]
+    let nouns = ["tee", "jeans", "sneakers", "tote", "jacket"]
+    var products: [Product] = []
+    for i in 0..<n {
+        let slot = i % 5, style = (i / 5) % 4
+        let title = [GoldenCatalog.word(style * 6 + g.next(6)), GoldenCatalog.word(style * 6 + g.next(6)), nouns[slot],
+                     GoldenCatalog.word(24 + g.next(5))].joined(separator: " ")
+        products.append(Product(id: String(format: "p%03d", i), title: title, category: nouns[slot], brand: "brand\(g.next(7))",
+                                slot: slots[slot]))
+    }
+    let perStyleSlot = n / 20
+    var outfits: [Outfit] = []
+    for o in 0..<m {
+        let style = g.next(4)
+        var chosen: [Int] = []
+        while chosen.count < 3 { let s = g.next(5); if !chosen.contains(s) { chosen.append(s) } }
+        let items = chosen.map { slot in products[slot + 5 * (style + 4 * g.next(perStyleSlot))].id }
+        outfits.append(Outfit(id: String(format: "o%03d", o), items: items))
+    }
+    return (products, outfits)
+}
+
+private let captions = ["p000": "waa wab tee wya", "p007": "wgc wgd sneakers wyb"]
+
+/// A tiny bag-scoring StyleLM with random weights.
+private func tinyBag(_ products: [Product], version: String = "tiny-bag", seed: UInt64 = 21) throws -> StyleLMScoring {
+    let texts = products.map { ItemText($0).text } + Array(captions.values)
+    let tokenizer = OutfitPrompts.trainTokenizer(on: texts, vocabSize: 300)
+    let prompts = try OutfitPrompts(tokenizer: tokenizer, maxLength: 96, maxItemTokens: 24, productFormat: .blank)
+    var config = StyleLMConfig.tiny(vocabSize: tokenizer.vocabSize)
+    config.maxPositionEmbeddings = 96
+    var rng = SplitMix64(seed: seed)
+    var weights = StyleLM(config: config, seed: seed).weightValues()
+    for name in weights.keys.sorted() where !name.hasSuffix("norm.weight") {
+        weights[name] = weights[name]!.map { _ in Float.random(in: -0.5...0.5, using: &rng) }
+    }
+    return StyleLMScoring(prompts: prompts, inference: try StyleLMInference(config: config, weights: weights), version: version,
+                          options: .init(calibration: .contextFree, method: .bagOfWords))
+}
+
+private func makeCatalog(_ products: [Product], outfits: [Outfit]) -> Catalog {
+    Catalog(manifest: CatalogManifest(retailer: "test", snapshot: "1"), products: products, outfits: outfits)
+}
+
+private struct Parts {
+    let products: [Product]
+    let outfits: [Outfit]
+    let ppmi: PPMISVDReranker
+    let stylelm: StyleLMReranker
+}
+
+private func parts() throws -> Parts {
+    let (products, outfits) = styled()
+    let ppmi = PPMISVDReranker(model: PPMISVDModel.train(products: products, outfits: outfits, captions: captions),
+                               products: products, captions: captions)
+    return Parts(products: products, outfits: outfits, ppmi: ppmi, stylelm: StyleLMReranker(scoring: try tinyBag(products), captions: captions))
+}
+
+@Suite struct HybridRerankerTests {
+    /// A hybrid score is ppmi/σp + w·stylelm/σs of the two rerankers' own scores; its
+    /// reason is PPMI-SVD's; its version names both models, the weight and the scales.
+    @Test func scoresAreTheTwoRerankersOverTheirSpreads() throws {
+        let t = try parts()
+        let catalog = makeCatalog(t.products, outfits: t.outfits)
+        let hybrid = try HybridReranker.calibrated(ppmi: t.ppmi, stylelm: t.stylelm, catalog: catalog, weight: 0.7)
+        #expect(hybrid.weight == 0.7)
+        let context = [t.products[0], t.products[12]]
+        let candidates = t.products.filter { $0.slot == .shoes }
+        let p = t.ppmi.scores(context: context, slot: .shoes, candidates: candidates)
+        let s = t.stylelm.scores(context: context, slot: .shoes, candidates: candidates)
+        let expected = candidates.indices.map { p[$0] / hybrid.ppmiScale + 0.7 * s[$0] / hybrid.stylelmScale }
+        let got = hybrid.scores(context: context, slot: .shoes, candidates: candidates)
+        #expect(got.map(\.bitPattern) == expected.map(\.bitPattern))
+        // Not PPMI-SVD's order alone: the StyleLM's part moves some scores.
+        #expect(Set(s).count > 1)
+        for c in candidates.prefix(5) {
+            #expect(hybrid.why(context: context, slot: .shoes, candidate: c) == t.ppmi.why(context: context, slot: .shoes, candidate: c))
+        }
+        for part in [t.ppmi.version, t.stylelm.version, "0.7", "\(hybrid.ppmiScale)", "\(hybrid.stylelmScale)"] {
+            #expect(hybrid.version.contains(part), "\(hybrid.version) lacks \(part)")
+        }
+    }
+
+    /// The spreads are positive, the same for the same seed, another for another seed;
+    /// scaling a scorer's scores scales its spread; one question per usable outfit, at most `questions`.
+    @Test func calibrationIsSeededAndMeasuresEachSpread() throws {
+        let t = try parts()
+        let catalog = makeCatalog(t.products, outfits: t.outfits)
+        func measure(seed: UInt64, questions: Int = 300, ppmiFactor: Double = 1) -> HybridCalibration.Spreads {
+            HybridCalibration.measure(catalog: catalog, questions: questions, seed: seed,
+                                      ppmi: { c, slot, x in t.ppmi.scores(context: c, slot: slot, candidates: x).map { ppmiFactor * $0 } },
+                                      stylelm: t.stylelm.scores)
+        }
+        let a = measure(seed: 0), b = measure(seed: 0), c = measure(seed: 1)
+        #expect(a == b)
+        #expect(a.usable && a.ppmi > 0 && a.stylelm > 0)
+        #expect(a.questions == 30)
+        #expect(c.ppmi != a.ppmi)
+        let doubled = measure(seed: 0, ppmiFactor: 3)
+        #expect(abs(doubled.ppmi - 3 * a.ppmi) < 1e-12 * a.ppmi)
+        #expect(doubled.stylelm == a.stylelm)
+        #expect(measure(seed: 0, questions: 7).questions == 7)
+        let hybrid = try HybridReranker.calibrated(ppmi: t.ppmi, stylelm: t.stylelm, catalog: catalog)
+        #expect(hybrid.ppmiScale == a.ppmi && hybrid.stylelmScale == a.stylelm && hybrid.weight == HybridReranker.defaultWeight)
+    }
+
+    /// The population standard deviation over finite values, against a hand computation.
+    @Test func standardDeviationSkipsNonFiniteScores() {
+        #expect(HybridCalibration.standardDeviation([1, 3, .nan, -.infinity]) == 1)
+        #expect(abs(HybridCalibration.standardDeviation([2, 4, 4, 4, 5, 5, 7, 9]) - 2) < 1e-15)
+        #expect(HybridCalibration.standardDeviation([5]).isNaN)
+    }
+
+    /// A catalog without outfits (or with too few products per slot) gives no spread: an
+    /// error that says what the catalog lacks, never a crash or a division by zero.
+    @Test func noOutfitsNoSpread() throws {
+        let t = try parts()
+        let bare = makeCatalog(t.products, outfits: [])
+        let s = HybridCalibration.measure(catalog: bare, ppmi: t.ppmi.scores, stylelm: t.stylelm.scores)
+        #expect(!s.usable && s.questions == 0)
+        #expect(throws: LookbookError.self) { try HybridReranker.calibrated(ppmi: t.ppmi, stylelm: t.stylelm, catalog: bare) }
+        // Three products per slot: no slot has three others to draw from.
+        let few = Array(t.products.prefix(15))
+        let small = makeCatalog(few, outfits: [Outfit(id: "o", items: [few[0].id, few[1].id])])
+        #expect(throws: LookbookError.self) { try HybridReranker.calibrated(ppmi: t.ppmi, stylelm: t.stylelm, catalog: small) }
+    }
+
+    /// The precompute retrieves in the PPMI-SVD part's word vectors and stores the
+    /// hybrid's scores of the top M (no prior source, not rerank-is-retrieval); an
+    /// incremental run equals a full one on the same final catalog.
+    @Test func precomputeRetrievesInWordVectorsAndIncrementalEqualsFull() throws {
+        let t = try parts()
+        let hybrid = try HybridReranker.calibrated(ppmi: t.ppmi, stylelm: t.stylelm, catalog: makeCatalog(t.products, outfits: t.outfits))
+        let cooc = CooccurrenceModel.train(products: t.products, outfits: t.outfits, captions: captions)
+        var s = RecommendSettings()
+        s.retrievalM = 8; s.complementaryK = 5; s.fitbK = 4
+        let pre = Precomputer(model: cooc, reranker: hybrid, settings: s, captions: captions)
+        guard case .wordVectors(let m) = pre.retrievalSpace else { Issue.record("not the word-vector space"); return }
+        #expect(m.version == t.ppmi.model.version)
+        #expect(pre.priorM == 0)
+        #expect(pre.fingerprint.contains("rerank=\(hybrid.version)"))
+        let context = RunContext(pre, products: t.products)
+        #expect(!context.rerankIsRetrieval)
+
+        let day1 = pre.run(products: t.products, outfits: t.outfits, previous: nil)
+        let byID = Dictionary(uniqueKeysWithValues: t.products.map { ($0.id, $0) })
+        var lists = 0
+        for p in t.products.prefix(20) {
+            for (slotName, kept) in day1.state.anchors[p.id]?.retrieved ?? [:] {
+                let slot = try #require(Slot(rawValue: slotName))
+                let exact = hybrid.scores(context: [p], slot: slot, candidates: kept.candidates.map { byID[$0]! })
+                #expect(kept.scores.map(\.bitPattern) == exact.map(\.bitPattern), "\(p.id) → \(slotName)")
+                lists += 1
+            }
+        }
+        #expect(lists > 20)
+
+        // Day 2: new products (retitled copies), removed ones, a changed title, one out of stock.
+        var next = t.products
+        for k in 0..<3 {
+            var copy = t.products[7 * k + 3]
+            copy.id = String(format: "n%02d", k)
+            copy.title += " " + GoldenCatalog.word(k + 2)
+            next.append(copy)
+        }
+        next.remove(at: 40); next.remove(at: 11)
+        next[5].title = GoldenCatalog.word(9) + " " + next[5].title
+        next[20].inStock = false
+        let incremental = pre.run(products: next, outfits: t.outfits, previous: day1.state)
+        let full = pre.run(products: next, outfits: t.outfits, previous: nil)
+        #expect(!incremental.stats.full, "\(incremental.stats.fullReason ?? "")")
+        #expect(incremental.stats.anchorsRecomputed < next.count / 2)
+        #expect(incremental.output == full.output)
+
+        // Another StyleLM version recomputes everything.
+        var other = pre
+        other.reranker = HybridReranker(ppmi: t.ppmi, stylelm: StyleLMReranker(scoring: try tinyBag(t.products, version: "tiny-bag-2", seed: 22), captions: captions),
+                                        ppmiScale: hybrid.ppmiScale, stylelmScale: hybrid.stylelmScale)
+        #expect(other.run(products: next, outfits: t.outfits, previous: full.state).stats.full)
+    }
+}
