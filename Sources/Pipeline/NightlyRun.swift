@@ -181,7 +181,7 @@ public struct NightlyRun: Sendable {
                     report.reranker = "stylelm+ppmi-svd"
                     events(.info("StyleLM \(choice.scoring.version) (\(choice.origin): \(choice.path)) reranks with PPMI-SVD "
                                  + "\(hybrid.ppmi.model.version) trained tonight: ppmi/\(fmt(hybrid.ppmiScale)) + "
-                                 + "\(hybrid.weight) × stylelm/\(fmt(hybrid.stylelmScale)) (spreads from \(hybrid.ppmi.model.trainedOutfits) outfits' questions)"))
+                                 + "\(hybrid.weight) × stylelm/\(fmt(hybrid.stylelmScale)) (spreads from \(hybrid.calibrationQuestions) questions on the catalog's outfits)"))
                 } else {
                     reranker = stylelm
                     report.reranker = "stylelm"

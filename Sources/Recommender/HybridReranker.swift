@@ -19,13 +19,16 @@ public struct HybridReranker: Reranker {
     /// The standard deviation of each reranker's scores over the calibration questions.
     public let ppmiScale: Double
     public let stylelmScale: Double
+    /// How many calibration questions measured the scales (0: given).
+    public let calibrationQuestions: Int
 
     /// The weight `lookbook train` and `lookbook eval` use (chosen on Polyvore validation splits).
     public static let defaultWeight = 0.3
 
-    public init(ppmi: PPMISVDReranker, stylelm: StyleLMReranker, weight: Double = defaultWeight, ppmiScale: Double, stylelmScale: Double) {
+    public init(ppmi: PPMISVDReranker, stylelm: StyleLMReranker, weight: Double = defaultWeight, ppmiScale: Double, stylelmScale: Double,
+                calibrationQuestions: Int = 0) {
         self.ppmi = ppmi; self.stylelm = stylelm; self.weight = weight
-        self.ppmiScale = ppmiScale; self.stylelmScale = stylelmScale
+        self.ppmiScale = ppmiScale; self.stylelmScale = stylelmScale; self.calibrationQuestions = calibrationQuestions
     }
 
     /// The two rerankers combined with spreads measured on `catalog`'s outfits
@@ -36,7 +39,8 @@ public struct HybridReranker: Reranker {
         let s = HybridCalibration.measure(catalog: catalog, questions: questions, seed: seed,
                                           ppmi: ppmi.scores, stylelm: stylelm.scores)
         guard s.usable else { throw HybridCalibration.noSpread(s.questions) }
-        return HybridReranker(ppmi: ppmi, stylelm: stylelm, weight: weight, ppmiScale: s.ppmi, stylelmScale: s.stylelm)
+        return HybridReranker(ppmi: ppmi, stylelm: stylelm, weight: weight, ppmiScale: s.ppmi, stylelmScale: s.stylelm,
+                              calibrationQuestions: s.questions)
     }
 
     public var version: String {

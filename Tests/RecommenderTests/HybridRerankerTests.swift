@@ -112,6 +112,7 @@ private func parts() throws -> Parts {
         #expect(measure(seed: 0, questions: 7).questions == 7)
         let hybrid = try HybridReranker.calibrated(ppmi: t.ppmi, stylelm: t.stylelm, catalog: catalog)
         #expect(hybrid.ppmiScale == a.ppmi && hybrid.stylelmScale == a.stylelm && hybrid.weight == HybridReranker.defaultWeight)
+        #expect(hybrid.calibrationQuestions == 30)
     }
 
     /// The population standard deviation over finite values, against a hand computation.
