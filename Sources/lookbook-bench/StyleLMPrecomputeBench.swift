@@ -37,6 +37,9 @@ struct StyleLMPrecomputeBench: ParsableCommand {
     @Flag(help: "With --full: skip the check that the incremental output equals a full recompute (another full run).")
     var skipEqualityCheck = false
     @Option(help: "With --full: looks whose greedy description (the sequence model's why) is timed, to compare.") var describeSample = 40
+    @Flag(name: .customLong("combine-ppmi-svd"),
+          help: "With --full: rerank as the nightly job does with a bag-scoring model, combined with PPMI-SVD trained on the catalog (HybridReranker, retrieval in its word vectors); the recall is against an exhaustive hybrid rerank, also at --depths.")
+    var combinePPMISVD = false
 
     func run() throws {
         if full { return try runFull() }
@@ -172,7 +175,18 @@ struct StyleLMPrecomputeBench: ParsableCommand {
         line("OPENBLAS_NUM_THREADS, cores", "\(ProcessInfo.processInfo.environment["OPENBLAS_NUM_THREADS"] ?? "unset"), \(Int(cores))")
         var settings = RecommendSettings()
         settings.retrievalPriorM = priorM
-        let pre = Precomputer(model: retrieval, reranker: StyleLMReranker(scoring: scoring), settings: settings, feedback: c1.feedback)
+        var reranker: any Reranker = StyleLMReranker(scoring: scoring)
+        if combinePPMISVD {
+            guard o.method == .bagOfWords else { throw ValidationError("--combine-ppmi-svd needs a bag-scoring model (as the nightly job); \(model) scores by \(o.method.rawValue)") }
+            var hybrid: HybridReranker!
+            let t = try seconds {
+                let ppmi = PPMISVDReranker(model: PPMISVDModel.train(products: c1.products, outfits: c1.outfits), products: c1.products)
+                hybrid = try HybridReranker.calibrated(ppmi: ppmi, stylelm: StyleLMReranker(scoring: scoring), catalog: c1)
+            }
+            line("combined with PPMI-SVD", "\(hybrid.ppmi.model.version), rank \(hybrid.ppmi.model.dimension): ppmi/\(fmt(hybrid.ppmiScale, 4)) + \(hybrid.weight) × stylelm/\(fmt(hybrid.stylelmScale, 4)) (\(hybrid.calibrationQuestions) calibration questions; trained and calibrated in \(fmt(t, 1)) s)")
+            reranker = hybrid
+        }
+        let pre = Precomputer(model: retrieval, reranker: reranker, settings: settings, feedback: c1.feedback)
         line("retrieval space", "\(pre.retrievalSpace.name) (\(pre.retrievalSpace.version(retrieval))), prior source M = \(pre.priorM)")
         print("load average before: \(loadAverage())")
 
@@ -192,7 +206,7 @@ struct StyleLMPrecomputeBench: ParsableCommand {
         first = nil
 
         // Incremental: the same model on the next day's catalog.
-        let next = Precomputer(model: retrieval, reranker: StyleLMReranker(scoring: scoring), settings: settings,
+        let next = Precomputer(model: retrieval, reranker: reranker, settings: settings,
                                feedback: c1.feedback + c2.feedback)
         var inc: Precomputer.Result?
         let incWall = seconds { inc = next.run(products: c2.products, outfits: c2.outfits, previous: previous) }
@@ -215,9 +229,13 @@ struct StyleLMPrecomputeBench: ParsableCommand {
 
         // Recall against an exhaustive rerank of every allowed candidate of the pools.
         var recall: RetrievalRecall!
-        let recallWall = seconds { recall = pre.retrievalRecall(products: c1.products, sample: recallSample) }
+        let alsoAt = combinePPMISVD ? depths.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) } : []
+        let recallWall = seconds { recall = pre.retrievalRecall(products: c1.products, sample: recallSample, alsoAt: alsoAt) }
         print("")
         line("retrieval recall@\(recall.k), M = \(recall.m), as run", "\(fmt(recall.recall * 100, 2)) % over \(recall.lists) lists of \(recall.anchors) anchors (exhaustive rerank of \(recall.exhaustiveScored) candidates in \(fmt(recallWall, 1)) s)")
+        for (m, r) in recall.recallAt.sorted(by: { $0.key < $1.key }) {
+            line("retrieval recall@\(recall.k), M = \(m)", "\(fmt(r * 100, 2)) %")
+        }
 
         // What the greedy description (the why of a sequence model) would cost per list.
         var ids = c1.products.map(\.id)
