@@ -3,30 +3,9 @@ import LookbookCore
 import Testing
 @testable import Recommender
 
-/// Products of four styles in five slots (two style words, the slot's noun, one shared
-/// word in each title) and outfits of three products of one style in distinct slots.
+/// `GoldenCatalog.styled` with this suite's sizes.
 private func styled(products n: Int = 200, outfits m: Int = 60, seed: UInt64 = 1) -> ([Product], [Outfit]) {
-    var g = GoldenCatalog.LCG(x: seed)
-    let slots: [Slot] = [.top, .bottom, .shoes, .bag, .outerwear]
-    let nouns = ["tee", "jeans", "sneakers", "tote", "jacket"]
-    var products: [Product] = []
-    for i in 0..<n {
-        let slot = i % 5, style = (i / 5) % 4
-        let title = [GoldenCatalog.word(style * 6 + g.next(6)), GoldenCatalog.word(style * 6 + g.next(6)), nouns[slot],
-                     GoldenCatalog.word(24 + g.next(5))].joined(separator: " ")
-        products.append(Product(id: String(format: "p%03d", i), title: title, category: nouns[slot], brand: "brand\(g.next(7))",
-                                slot: slots[slot]))
-    }
-    let perStyleSlot = n / 20
-    var outfits: [Outfit] = []
-    for o in 0..<m {
-        let style = g.next(4)
-        var chosen: [Int] = []
-        while chosen.count < 3 { let s = g.next(5); if !chosen.contains(s) { chosen.append(s) } }
-        let items = chosen.map { slot in products[slot + 5 * (style + 4 * g.next(perStyleSlot))].id }
-        outfits.append(Outfit(id: String(format: "o%03d", o), items: items))
-    }
-    return (products, outfits)
+    GoldenCatalog.styled(products: n, outfits: m, seed: seed)
 }
 
 /// Day 2: new products (some copies of day-1 ones under other ids), removed ones,

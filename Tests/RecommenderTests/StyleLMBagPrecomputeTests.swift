@@ -4,52 +4,17 @@ import StyleModel
 import Testing
 @testable import Recommender
 
-/// Products of four styles in five slots (two style words, the slot's noun, one shared
-/// word in each title) and outfits of three products of one style in distinct slots.
+/// `GoldenCatalog.styled` with this suite's sizes.
 private func styled(products n: Int = 120, outfits m: Int = 30, seed: UInt64 = 3) -> ([Product], [Outfit]) {
-    var g = GoldenCatalog.LCG(x: seed)
-    let slots: [Slot] = [.top, .bottom, .shoes, .bag, .outerwear]
-    let nouns = ["tee", "jeans", "sneakers", "tote", "jacket"]
-    var products: [Product] = []
-    for i in 0..<n {
-        let slot = i % 5, style = (i / 5) % 4
-        let title = [GoldenCatalog.word(style * 6 + g.next(6)), GoldenCatalog.word(style * 6 + g.next(6)), nouns[slot],
-                     GoldenCatalog.word(24 + g.next(5))].joined(separator: " ")
-        products.append(Product(id: String(format: "p%03d", i), title: title, category: nouns[slot], brand: "brand\(g.next(7))",
-                                slot: slots[slot]))
-    }
-    let perStyleSlot = n / 20
-    var outfits: [Outfit] = []
-    for o in 0..<m {
-        let style = g.next(4)
-        var chosen: [Int] = []
-        while chosen.count < 3 { let s = g.next(5); if !chosen.contains(s) { chosen.append(s) } }
-        let items = chosen.map { slot in products[slot + 5 * (style + 4 * g.next(perStyleSlot))].id }
-        outfits.append(Outfit(id: String(format: "o%03d", o), items: items))
-    }
-    return (products, outfits)
+    GoldenCatalog.styled(products: n, outfits: m, seed: seed)
 }
 
-/// A few captions (they replace the title as StyleLM's text).
-private let captions = ["p000": "waa wab tee wya", "p007": "wgc wgd sneakers wyb"]
+private let captions = GoldenCatalog.styledCaptions
 
-/// A tiny StyleLM with random weights, scoring by bag of words; `version` names it.
+/// `GoldenCatalog.tinyBag` over this suite's products.
 private func tinyBag(version: String = "tiny-bag", calibration: StyleLMScoring.Calibration = .contextFree,
                      seed: UInt64 = 21) throws -> StyleLMScoring {
-    let (products, _) = styled()
-    let texts = products.map { ItemText($0).text } + Array(captions.values)
-    let tokenizer = OutfitPrompts.trainTokenizer(on: texts, vocabSize: 300)
-    let prompts = try OutfitPrompts(tokenizer: tokenizer, maxLength: 96, maxItemTokens: 24, productFormat: .blank)
-    var config = StyleLMConfig.tiny(vocabSize: tokenizer.vocabSize)
-    config.maxPositionEmbeddings = 96
-    var rng = SplitMix64(seed: seed)
-    var weights = StyleLM(config: config, seed: seed).weightValues()
-    // Weights large enough that the look moves every token's probability.
-    for name in weights.keys.sorted() where !name.hasSuffix("norm.weight") {
-        weights[name] = weights[name]!.map { _ in Float.random(in: -0.5...0.5, using: &rng) }
-    }
-    return StyleLMScoring(prompts: prompts, inference: try StyleLMInference(config: config, weights: weights), version: version,
-                          options: .init(calibration: calibration, method: .bagOfWords))
+    try GoldenCatalog.tinyBag(styled().0, version: version, calibration: calibration, seed: seed)
 }
 
 private func settings(m: Int) -> RecommendSettings {

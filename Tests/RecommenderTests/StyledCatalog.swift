@@ -1,0 +1,53 @@
+import Foundation
+import LookbookCore
+import StyleModel
+@testable import Recommender
+
+extension GoldenCatalog {
+    /// Products of four styles in five slots (two style words, the slot's noun, one shared
+    /// word in each title) and outfits of three products of one style in distinct slots.
+    static func styled(products n: Int, outfits m: Int, seed: UInt64) -> ([Product], [Outfit]) {
+        var g = LCG(x: seed)
+        let slots: [Slot] = [.top, .bottom, .shoes, .bag, .outerwear]
+        let nouns = ["tee", "jeans", "sneakers", "tote", "jacket"]
+        var products: [Product] = []
+        for i in 0..<n {
+            let slot = i % 5, style = (i / 5) % 4
+            let title = [word(style * 6 + g.next(6)), word(style * 6 + g.next(6)), nouns[slot], word(24 + g.next(5))].joined(separator: " ")
+            products.append(Product(id: String(format: "p%03d", i), title: title, category: nouns[slot], brand: "brand\(g.next(7))",
+                                    slot: slots[slot]))
+        }
+        let perStyleSlot = n / 20
+        var outfits: [Outfit] = []
+        for o in 0..<m {
+            let style = g.next(4)
+            var chosen: [Int] = []
+            while chosen.count < 3 { let s = g.next(5); if !chosen.contains(s) { chosen.append(s) } }
+            let items = chosen.map { slot in products[slot + 5 * (style + 4 * g.next(perStyleSlot))].id }
+            outfits.append(Outfit(id: String(format: "o%03d", o), items: items))
+        }
+        return (products, outfits)
+    }
+
+    /// A few captions for `styled` products (they replace the title as StyleLM's text).
+    static let styledCaptions = ["p000": "waa wab tee wya", "p007": "wgc wgd sneakers wyb"]
+
+    /// A tiny StyleLM with random weights over the words of `products` (and the captions),
+    /// scoring by bag of words; `version` names it. The weights are large enough that the
+    /// look moves every token's probability.
+    static func tinyBag(_ products: [Product], version: String = "tiny-bag", calibration: StyleLMScoring.Calibration = .contextFree,
+                        seed: UInt64 = 21) throws -> StyleLMScoring {
+        let texts = products.map { ItemText($0).text } + Array(styledCaptions.values)
+        let tokenizer = OutfitPrompts.trainTokenizer(on: texts, vocabSize: 300)
+        let prompts = try OutfitPrompts(tokenizer: tokenizer, maxLength: 96, maxItemTokens: 24, productFormat: .blank)
+        var config = StyleLMConfig.tiny(vocabSize: tokenizer.vocabSize)
+        config.maxPositionEmbeddings = 96
+        var rng = SplitMix64(seed: seed)
+        var weights = StyleLM(config: config, seed: seed).weightValues()
+        for name in weights.keys.sorted() where !name.hasSuffix("norm.weight") {
+            weights[name] = weights[name]!.map { _ in Float.random(in: -0.5...0.5, using: &rng) }
+        }
+        return StyleLMScoring(prompts: prompts, inference: try StyleLMInference(config: config, weights: weights), version: version,
+                              options: .init(calibration: calibration, method: .bagOfWords))
+    }
+}
