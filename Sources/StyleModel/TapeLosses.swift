@@ -53,28 +53,36 @@ extension Tape {
         return result
     }
 
-    /// log softmax(logits_i)[t_i] per row: [N].
+    /// log softmax(logits_i)[t_i] per row: [N] (`bagLogProbs` reading each row once).
     public func tokenLogProbs(logits: Tensor, targets: [Int32]) -> Tensor {
+        precondition(targets.count == logits.rows, "tokenLogProbs: \(logits.rows) rows but \(targets.count) targets")
+        return bagLogProbs(logits: logits, rows: Array(0..<logits.rows), targets: targets)
+    }
+
+    /// log softmax(logits[rows[i]])[targets[i]] per read: [rows.count]. One log-sum-exp per
+    /// logits row however many reads it has (a bag reads one row several times).
+    public func bagLogProbs(logits: Tensor, rows: [Int], targets: [Int32]) -> Tensor {
         let n = logits.rows, vocab = logits.columns
-        precondition(targets.count == n, "tokenLogProbs: \(n) rows but \(targets.count) targets")
-        precondition(targets.allSatisfy { $0 >= 0 && Int($0) < vocab }, "tokenLogProbs: targets must be in 0..<\(vocab)")
+        precondition(rows.count == targets.count, "bagLogProbs: \(rows.count) rows for \(targets.count) targets")
+        precondition(rows.allSatisfy { (0..<n).contains($0) }, "bagLogProbs: rows must be in 0..<\(n)")
+        precondition(targets.allSatisfy { $0 >= 0 && Int($0) < vocab }, "bagLogProbs: targets must be in 0..<\(vocab)")
         let logSumExps = Self.logSumExps(logits, weights: nil)
         let out = logits.value.withUnsafeBufferPointer { pl in
-            (0..<n).map { pl[$0 * vocab + Int(targets[$0])] - logSumExps[$0] }
+            zip(rows, targets).map { r, t in pl[r * vocab + Int(t)] - logSumExps[r] }
         }
-        let result = Tensor(shape: [n], value: out)
+        let result = Tensor(shape: [rows.count], value: out)
         record(result, inputs: [logits]) {
             guard !result.grad.isEmpty else { return }
-            result.grad.withUnsafeBufferPointer { pd in
-                logits.value.withUnsafeBufferPointer { pl in
-                    logits.withGrad { gl in
-                        for i in 0..<n where pd[i] != 0 {
-                            let c = pd[i], lse = logSumExps[i]
-                            let row = pl.baseAddress! + i * vocab, g = gl.baseAddress! + i * vocab
-                            for j in 0..<vocab { g[j] -= c * expf(row[j] - lse) }
-                            g[Int(targets[i])] += c
-                        }
+            var total = [Float](repeating: 0, count: n)
+            for (i, r) in rows.enumerated() { total[r] += result.grad[i] }
+            logits.value.withUnsafeBufferPointer { pl in
+                logits.withGrad { gl in
+                    for r in 0..<n where total[r] != 0 {
+                        let c = total[r], lse = logSumExps[r]
+                        let row = pl.baseAddress! + r * vocab, g = gl.baseAddress! + r * vocab
+                        for j in 0..<vocab { g[j] -= c * expf(row[j] - lse) }
                     }
+                    for (i, r) in rows.enumerated() { gl[r * vocab + Int(targets[i])] += result.grad[i] }
                 }
             }
         }
@@ -130,18 +138,25 @@ extension Tape {
 
     /// out[g] = Σ of x[i] over the i with groups[i] == g, for g in 0..<count; an index with
     /// group −1 is left out. Sums per-token log-probabilities into per-answer ones when
-    /// the tokens of many answers sit in one vector.
+    /// the tokens of many answers sit in one vector (`weightedGroupSums` with weights 1).
     public func groupSums(_ x: Tensor, groups: [Int], count: Int) -> Tensor {
-        precondition(groups.count == x.count, "groupSums: \(groups.count) groups for \(x.count) values")
-        precondition(groups.allSatisfy { (-1..<count).contains($0) }, "groupSums: groups must be −1 or in 0..<\(count)")
+        weightedGroupSums(x, groups: groups, weights: [Float](repeating: 1, count: x.count), count: count)
+    }
+
+    /// out[g] = Σ of weights[i]·x[i] over the i with groups[i] == g, for g in 0..<count;
+    /// an index with group −1 is left out.
+    public func weightedGroupSums(_ x: Tensor, groups: [Int], weights: [Float], count: Int) -> Tensor {
+        precondition(groups.count == x.count && weights.count == x.count,
+                     "weightedGroupSums: \(groups.count) groups and \(weights.count) weights for \(x.count) values")
+        precondition(groups.allSatisfy { (-1..<count).contains($0) }, "weightedGroupSums: groups must be −1 or in 0..<\(count)")
         var out = [Float](repeating: 0, count: count)
-        for (i, g) in groups.enumerated() where g >= 0 { out[g] += x.value[i] }
+        for (i, g) in groups.enumerated() where g >= 0 { out[g] += weights[i] * x.value[i] }
         let result = Tensor(shape: [count], value: out)
         record(result, inputs: [x]) {
             guard !result.grad.isEmpty else { return }
             let upstream = result.grad
             x.withGrad { gx in
-                for (i, g) in groups.enumerated() where g >= 0 { gx[i] += upstream[g] }
+                for (i, g) in groups.enumerated() where g >= 0 { gx[i] += weights[i] * upstream[g] }
             }
         }
         return result
