@@ -6,39 +6,29 @@ import Testing
 
 /// The default model of `lookbook train`: PPMI-SVD plus a StyleLM, each over its spread.
 @Suite struct HybridScorerTests {
-    /// One tiny bag-head StyleLM and PPMI-SVD on the fixture's train outfits, trained once
-    /// for the suite (a StyleLM takes seconds even tiny).
-    struct Trained: Sendable {
-        let directory: String
-        let catalog: Catalog
-        let questions: QuestionMaker.Questions
-        let ppmi: PPMISVDScorer
-        let stylelm: StyleLMScorer
-
-        init() throws {
-            directory = FileManager.default.temporaryDirectory.appendingPathComponent("lookbook-hybrid-\(UUID().uuidString)").path
-            catalog = Fixtures.catalog(outfits: 60)
-            questions = QuestionMaker(holdoutFraction: 0.25, seed: 2).make(from: catalog)
-            var recipe = StyleLMRecipe.tiny.with(head: .bag)
-            recipe.pretraining.epochs = 1
-            recipe.fineTuning.epochs = 1
-            _ = try StyleLMTraining.train(OutfitCorpus(products: questions.train.products, outfits: questions.train.outfits),
-                                          recipe: recipe, out: URL(fileURLWithPath: directory))
-            ppmi = PPMISVDScorer.train(questions.train)
-            stylelm = StyleLMScorer(try StyleLMScoring(directory: URL(fileURLWithPath: directory)))
-        }
-    }
-    static let trained = Result { try Trained() }
-
     let directory: String
     let catalog: Catalog
     let questions: QuestionMaker.Questions
     let ppmi: PPMISVDScorer
     let stylelm: StyleLMScorer
 
-    init() throws {
-        let t = try Self.trained.get()
-        (directory, catalog, questions, ppmi, stylelm) = (t.directory, t.catalog, t.questions, t.ppmi, t.stylelm)
+    /// One tiny bag-head StyleLM and PPMI-SVD on the fixture's train outfits, trained once
+    /// for the suite (a StyleLM takes seconds even tiny); every test gets a copy.
+    static let trained = Result { try HybridScorerTests(training: ()) }
+
+    init() throws { self = try Self.trained.get() }
+
+    private init(training: Void) throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("lookbook-hybrid-\(UUID().uuidString)").path
+        catalog = Fixtures.catalog(outfits: 60)
+        questions = QuestionMaker(holdoutFraction: 0.25, seed: 2).make(from: catalog)
+        var recipe = StyleLMRecipe.tiny.with(head: .bag)
+        recipe.pretraining.epochs = 1
+        recipe.fineTuning.epochs = 1
+        _ = try StyleLMTraining.train(OutfitCorpus(products: questions.train.products, outfits: questions.train.outfits),
+                                      recipe: recipe, out: URL(fileURLWithPath: directory))
+        ppmi = PPMISVDScorer.train(questions.train)
+        stylelm = StyleLMScorer(try StyleLMScoring(directory: URL(fileURLWithPath: directory)))
     }
 
     func content(_ id: String) -> Product { ContentView.of(catalog.products.first { $0.id == id }!) }

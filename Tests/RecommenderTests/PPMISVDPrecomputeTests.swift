@@ -8,22 +8,8 @@ private func styled(products n: Int = 200, outfits m: Int = 60, seed: UInt64 = 1
     GoldenCatalog.styled(products: n, outfits: m, seed: seed)
 }
 
-/// Day 2: new products (some copies of day-1 ones under other ids), removed ones,
-/// changed titles and stock.
-private func nextDay(_ products: [Product], seed: UInt64 = 9) -> [Product] {
-    var g = GoldenCatalog.LCG(x: seed)
-    var next = products
-    for k in 0..<4 {
-        var copy = products[g.next(products.count)]
-        copy.id = String(format: "n%02d", k)
-        if k % 2 == 0 { copy.title += " " + GoldenCatalog.word(g.next(24)) }
-        next.append(copy)
-    }
-    for _ in 0..<2 { next.remove(at: g.next(next.count - 4)) }
-    for _ in 0..<2 { let i = g.next(next.count); next[i].title = GoldenCatalog.word(g.next(24)) + " " + next[i].title }
-    for _ in 0..<2 { next[g.next(next.count)].inStock = false }
-    return next
-}
+/// `GoldenCatalog.nextDay`.
+private func nextDay(_ products: [Product], seed: UInt64 = 9) -> [Product] { GoldenCatalog.nextDay(products, seed: seed) }
 
 private func run(_ products: [Product], _ outfits: [Outfit], previous: PrecomputeState?, m: Int,
                  retrieval: RetrievalSpace? = nil) -> Precomputer.Result {

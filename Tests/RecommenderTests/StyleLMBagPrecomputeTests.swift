@@ -26,22 +26,8 @@ private func settings(m: Int) -> RecommendSettings {
     return s
 }
 
-/// Day 2: new products (copies of day-1 ones under other ids, some retitled), removed
-/// ones, changed titles and stock.
-private func nextDay(_ products: [Product], seed: UInt64 = 9) -> [Product] {
-    var g = GoldenCatalog.LCG(x: seed)
-    var next = products
-    for k in 0..<4 {
-        var copy = products[g.next(products.count)]
-        copy.id = String(format: "n%02d", k)
-        if k % 2 == 0 { copy.title += " " + GoldenCatalog.word(g.next(24)) }
-        next.append(copy)
-    }
-    for _ in 0..<2 { next.remove(at: g.next(next.count - 4)) }
-    for _ in 0..<2 { let i = g.next(next.count); next[i].title = GoldenCatalog.word(g.next(24)) + " " + next[i].title }
-    for _ in 0..<2 { next[g.next(next.count)].inStock = false }
-    return next
-}
+/// `GoldenCatalog.nextDay`.
+private func nextDay(_ products: [Product], seed: UInt64 = 9) -> [Product] { GoldenCatalog.nextDay(products, seed: seed) }
 
 /// Per list: the candidates the reranker saw and their scores (bits, as text).
 private func reranked(_ s: PrecomputeState) -> [String: [String: [String]]] {

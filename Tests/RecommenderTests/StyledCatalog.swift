@@ -50,4 +50,21 @@ extension GoldenCatalog {
         return StyleLMScoring(prompts: prompts, inference: try StyleLMInference(config: config, weights: weights), version: version,
                               options: .init(calibration: calibration, method: .bagOfWords))
     }
+
+    /// Day 2 of a catalog: four new products (copies of day-1 ones under other ids, every
+    /// other one retitled), two removed, two retitled and two out of stock.
+    static func nextDay(_ products: [Product], seed: UInt64 = 9) -> [Product] {
+        var g = LCG(x: seed)
+        var next = products
+        for k in 0..<4 {
+            var copy = products[g.next(products.count)]
+            copy.id = String(format: "n%02d", k)
+            if k % 2 == 0 { copy.title += " " + word(g.next(24)) }
+            next.append(copy)
+        }
+        for _ in 0..<2 { next.remove(at: g.next(next.count - 4)) }
+        for _ in 0..<2 { let i = g.next(next.count); next[i].title = word(g.next(24)) + " " + next[i].title }
+        for _ in 0..<2 { next[g.next(next.count)].inStock = false }
+        return next
+    }
 }
