@@ -1,4 +1,5 @@
 import ArgumentParser
+import CatalogGenerator
 import Foundation
 import LookbookCore
 import LookupStore
@@ -63,3 +64,12 @@ func line(_ label: String, _ value: String) {
 }
 
 func fmt(_ x: Double, _ digits: Int = 1) -> String { String(format: "%.\(digits)f", x) }
+
+/// The precompute benches' catalog: `products` generated products with `outfits` curated
+/// outfits (default 2 per 5 products), and the next day with `changed` of them changed.
+func benchCatalogDays(products: Int, outfits: Int?, changed: Double) throws -> (day1: Catalog, day2: Catalog) {
+    let config = SampleCatalogGenerator.Config(seed: 42, productCount: products, imageCount: 0, outfitCount: outfits ?? products * 2 / 5)
+    let gen = SampleCatalogGenerator(config: config)
+    let day1 = try gen.generate(renderImages: false)
+    return (day1.catalog, try gen.evolve(day1, changeFraction: changed, seed: 9).catalog)
+}

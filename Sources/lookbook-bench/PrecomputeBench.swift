@@ -33,11 +33,7 @@ struct PrecomputeBench: ParsableCommand {
         if ppmiScale > 0 { return try trainAtScale(products: ppmiScale) }
         let outfitCount = outfits ?? products * 2 / 5
         print("generating \(products) products, \(outfitCount) outfits …")
-        let config = SampleCatalogGenerator.Config(seed: 42, productCount: products, imageCount: 0, outfitCount: outfitCount)
-        let gen = SampleCatalogGenerator(config: config)
-        let day1 = try gen.generate(renderImages: false)
-        let day2 = try gen.evolve(day1, changeFraction: changed, seed: 9)
-        let c1 = day1.catalog, c2 = day2.catalog
+        let (c1, c2) = try benchCatalogDays(products: products, outfits: outfits, changed: changed)
 
         var model: CooccurrenceModel!
         var train = try (0..<runs).map { _ in try seconds { model = CooccurrenceModel.train(products: c1.products, outfits: c1.outfits) } }
@@ -118,7 +114,7 @@ struct PrecomputeBench: ParsableCommand {
         let retrained = CooccurrenceModel.train(products: c2.products, outfits: c2.outfits)
         let sameWords = words.map { PPMISVDModel.train(products: c2.products, outfits: c2.outfits).version == $0.version } ?? true
         let before = Set(c1.outfits.map(\.id)), after = Set(c2.outfits.map(\.id))
-        let touched = day1.catalog.products.count - c2.products.count
+        let touched = c1.products.count - c2.products.count
         print("")
         print("incremental precompute after \(fmt(changed * 100, 1)) % of products changed (median of \(runs))")
         line("catalog change", "\(c2.products.count) products (\(touched >= 0 ? "−" : "+")\(abs(touched)) net), \(c2.outfits.count) outfits")

@@ -160,11 +160,7 @@ struct StyleLMPrecomputeBench: ParsableCommand {
     func runFull() throws {
         let outfitCount = outfits ?? products * 2 / 5
         print("generating \(products) products, \(outfitCount) outfits, and the next day with \(fmt(changed * 100, 1)) % changed …")
-        let config = SampleCatalogGenerator.Config(seed: 42, productCount: products, imageCount: 0, outfitCount: outfitCount)
-        let gen = SampleCatalogGenerator(config: config)
-        let day1 = try gen.generate(renderImages: false)
-        let day2 = try gen.evolve(day1, changeFraction: changed, seed: 9)
-        let c1 = day1.catalog, c2 = day2.catalog
+        let (c1, c2) = try benchCatalogDays(products: products, outfits: outfits, changed: changed)
         let retrieval = CooccurrenceModel.train(products: c1.products, outfits: c1.outfits)
         var scoring: StyleLMScoring!
         let load = try seconds { scoring = try StyleLMScoring(directory: URL(fileURLWithPath: model)) }
