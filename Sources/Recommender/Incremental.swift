@@ -83,7 +83,8 @@ public struct RetrievedList: Codable, Sendable, Equatable {
     public var scores: [Double]
     /// The second source when the reranker has a prior (`PriorReranker`), else nil.
     public var prior: PriorList?
-    /// The look in the StyleLM bag space (`RetrievalSpace.styleLMBag`), else nil.
+    /// The look in the StyleLM bag space (`RetrievalSpace.styleLMBag`, or the StyleLM
+    /// half of a `HybridReranker` that scores by bag: `HybridBag`), else nil.
     public var look: BagLook?
 
     public init(approved: [String], ranked: [String], reranked: Int, cutoff: Threshold?, scores: [Double], prior: PriorList? = nil) {
@@ -636,7 +637,8 @@ extension RunContext {
             let w = walk(pool: bySlot[slot] ?? [], weights: weights, filter: filter)
             t.lap(.retrieval, scored: w.scored)
             return .list(finish(look, slot: slot, weights: weights, approved: isAnchor ? w.approved : [], ranked: w.ranked,
-                                cutoff: w.cutoff, prior: w.prior, priorCutoff: w.priorCutoff, known: known(kept, changed: changes.ids), timer: &t))
+                                cutoff: w.cutoff, prior: w.prior, priorCutoff: w.priorCutoff, known: known(kept, changed: changes.ids),
+                                stored: kept.look, timer: &t))
         }
         let oldTop = Array(kept.ranked.prefix(kept.reranked))
         let newTop = ranked.prefix(settings.retrievalM).map { items[$0.0].product.id }
@@ -654,7 +656,7 @@ extension RunContext {
         counts.patch.rescored += 1
         let approved = isAnchor ? kept.approved.compactMap { position[$0] } : []
         return .list(finish(look, slot: slot, weights: weights, approved: approved, ranked: ranked, cutoff: cutoff,
-                            prior: prior, priorCutoff: priorCutoff, known: known(kept, changed: changes.ids), timer: &t))
+                            prior: prior, priorCutoff: priorCutoff, known: known(kept, changed: changes.ids), stored: kept.look, timer: &t))
     }
 
     /// Stored rerank scores of the candidates that did not change.

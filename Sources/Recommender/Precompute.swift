@@ -384,6 +384,41 @@ struct BagSpace: Sendable {
     }
 }
 
+/// A `HybridReranker` whose StyleLM half scores by bag, over a `BagSpace` of the run's
+/// items (the same scoring and captions). Its scores of a list's candidates equal
+/// `HybridReranker.scores`, to the bit: PPMI-SVD's half is the reranker's own call, and
+/// StyleLM's half is `bagScores` read from the look's query (`BagSpace.score`, the same
+/// Double sum of the same Floats). The look's query comes from one forward pass, or,
+/// when a kept list of the same look stored it, from its hidden state alone
+/// (`BagSpace.query(look:slot:)`, the forward pass's last step: the same bits).
+struct HybridBag: Sendable {
+    let reranker: HybridReranker
+    let space: BagSpace
+
+    /// The hybrid's scores of `candidates` (indices into `items`) for the look of
+    /// `context` in `slot`, and that look as a list stores it. A forward pass counts as
+    /// `.prefill`, rebuilding a stored look as `.rerank`.
+    func scores(context: [Product], slot: Slot, candidates: [Int], items: [Item], stored: BagLook?,
+                timer t: inout StageClock.Timer) -> (scores: [Double], look: BagLook) {
+        let products = candidates.map { items[$0].product }
+        let ppmi = reranker.ppmi.scores(context: context, slot: slot, candidates: products)
+        precondition(ppmi.count == candidates.count, "the reranker \(reranker.ppmi.version) returned \(ppmi.count) scores for \(candidates.count) candidates")
+        let query: [Float], look: BagLook
+        if let stored, let q = space.query(look: stored, slot: slot) {
+            query = q; look = stored
+        } else {
+            t.lap(.rerank, scored: 0)
+            query = space.query(context, slot: slot)
+            t.lap(.prefill, scored: 0)
+            look = space.sketch(query)
+        }
+        let out = query.withUnsafeBufferPointer { w in
+            zip(candidates, ppmi).map { j, p in reranker.combine(p, space.score(w, j)) }
+        }
+        return (out, look)
+    }
+}
+
 /// The word-vector retrieval space of one run: every item's vectors, and the right
 /// vectors in one flat buffer (items × dimension) for the walk.
 struct VectorSpace: Sendable {
@@ -412,6 +447,11 @@ struct RunContext: Sendable {
     let vectors: VectorSpace?
     /// The StyleLM bag-of-words retrieval space; nil: co-occurrence or word vectors.
     let bag: BagSpace?
+    /// A `HybridReranker` whose StyleLM scores by bag, with its StyleLM in a bag space of
+    /// this run's items: the rerank stage scores its StyleLM half from one look per list
+    /// (`HybridBag.scores`) and the list keeps that look, so an incremental run rebuilds it
+    /// from the stored state instead of a forward pass. nil for any other reranker.
+    let hybrid: HybridBag?
     let reranker: any Reranker
     /// The reranker scores exactly as the retrieval stage does (the co-occurrence reranker
     /// with co-occurrence retrieval, or the PPMI-SVD reranker in its own word-vector space,
@@ -463,6 +503,12 @@ struct RunContext: Sendable {
             bag = BagSpace(scoring: s, products: products, captions: captions)
         } else {
             bag = nil
+        }
+        if let h = p.reranker as? HybridReranker, h.stylelm.scoring.options.method == .bagOfWords, h.stylelm.captions == captions {
+            // The same scoring, captions and token lists as the StyleLM half's bagScores.
+            hybrid = HybridBag(reranker: h, space: BagSpace(scoring: h.stylelm.scoring, products: products, captions: captions))
+        } else {
+            hybrid = nil
         }
         var inputs: [String: ProductInput] = [:]
         inputs.reserveCapacity(products.count)
@@ -642,9 +688,10 @@ struct RunContext: Sendable {
     /// Stages 2 and 3 for one list: rerank the approved candidates, the top M of
     /// `ranked` and the top `priorM` of `prior` not among them (reusing `known` scores
     /// by id), then the list rules and reasons.
+    /// `stored`: the look a kept list of the same look and slot stored (hybrid reranker).
     func finish(_ look: Look, slot: Slot, weights: [Float], approved: [Int], ranked: [(Int, Double)], cutoff: Threshold?,
                 prior: [(Int, Double)] = [], priorCutoff: Threshold? = nil,
-                known: [String: Double], timer t: inout StageClock.Timer) -> ListResult {
+                known: [String: Double], stored: BagLook? = nil, timer t: inout StageClock.Timer) -> ListResult {
         let top = ranked.prefix(settings.retrievalM)
         var candidates = approved + top.map(\.0)
         let priorTop = prior.prefix(priorM)
@@ -663,8 +710,14 @@ struct RunContext: Sendable {
         case .outfit(let members): context = members.map { items[$0] }
         }
         let contextProducts = context.map(\.product)
+        var hybridLook = hybrid == nil ? nil : stored
         if !missing.isEmpty {
-            if rerankIsRetrieval {
+            if let hybrid {
+                let s = hybrid.scores(context: contextProducts, slot: slot, candidates: missing.map { candidates[$0] }, items: items,
+                                      stored: stored, timer: &t)
+                hybridLook = s.look
+                for (n, v) in zip(missing, s.scores) { scores[n] = v }
+            } else if rerankIsRetrieval {
                 weights.withUnsafeBufferPointer { w in
                     for n in missing {
                         scores[n] = n < approved.count || n >= approved.count + top.count
@@ -680,7 +733,7 @@ struct RunContext: Sendable {
         t.lap(.rerank, scored: missing.count)
         var retrieved = RetrievedList(approved: approved.map { index.ids[$0] }, ranked: ranked.map { index.ids[$0.0] },
                                       reranked: top.count, cutoff: cutoff, scores: scores)
-        if let bag { retrieved.look = bag.sketch(weights) }
+        if let bag { retrieved.look = bag.sketch(weights) } else if !candidates.isEmpty { retrieved.look = hybridLook }
         if priorM > 0 {
             retrieved.prior = PriorList(ranked: prior.map { index.ids[$0.0] }, reranked: priorTop.count, cutoff: priorCutoff)
         }

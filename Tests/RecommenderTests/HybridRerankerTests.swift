@@ -157,4 +157,86 @@ private func parts() throws -> Parts {
                                         ppmiScale: hybrid.ppmiScale, stylelmScale: hybrid.stylelmScale)
         #expect(other.run(products: next, outfits: t.outfits, previous: full.state).stats.full)
     }
+
+    /// Each kept list stores its StyleLM look (the hidden state at the blank), and an
+    /// incremental run scores the StyleLM half of newcomers from it: forward passes only for
+    /// recomputed anchors and outfits, and the same lists and stored scores, to the bit, as
+    /// a full run; also from a state that went through JSON, and from one without looks
+    /// (a forward pass per reached list instead).
+    @Test func incrementalReusesStoredStyleLMLooks() throws {
+        let t = try parts()
+        let hybrid = try HybridReranker.calibrated(ppmi: t.ppmi, stylelm: t.stylelm, catalog: makeCatalog(t.products, outfits: t.outfits))
+        let cooc = CooccurrenceModel.train(products: t.products, outfits: t.outfits, captions: captions)
+        var s = RecommendSettings()
+        s.retrievalM = 6; s.complementaryK = 4; s.fitbK = 3
+        let pre = Precomputer(model: cooc, reranker: hybrid, settings: s, captions: captions)
+        let ctx = RunContext(pre, products: t.products)
+        let space = try #require(ctx.hybrid?.space)
+
+        let day1 = pre.run(products: t.products, outfits: t.outfits, previous: nil)
+        var lists = 0
+        for a in day1.state.anchors.values { for r in a.retrieved.values where !r.candidates.isEmpty { lists += 1 } }
+        for o in day1.state.outfits.values { for r in o.retrieved.values where !r.candidates.isEmpty { lists += 1 } }
+        #expect(day1.stats.prefills == lists, "one forward pass per list with candidates")
+        // A stored look gives the forward pass's query back, to the bit.
+        for (i, p) in t.products.prefix(12).enumerated() {
+            for (slotName, kept) in day1.state.anchors[p.id]?.retrieved ?? [:] where !kept.candidates.isEmpty {
+                let slot = try #require(Slot(rawValue: slotName))
+                let look = try #require(kept.look, "\(p.id) → \(slotName) stores no look")
+                let forward = space.query([t.products[i]], slot: slot)
+                #expect(space.query(look: look, slot: slot)?.map(\.bitPattern) == forward.map(\.bitPattern))
+                #expect(look == space.sketch(forward))
+            }
+        }
+
+        let next = GoldenCatalog.nextDay(t.products)
+        let full = pre.run(products: next, outfits: t.outfits, previous: nil)
+        let incremental = pre.run(products: next, outfits: t.outfits, previous: day1.state)
+        #expect(!incremental.stats.full, "\(incremental.stats.fullReason ?? "")")
+        #expect(incremental.output == full.output)
+        #expect(reranked(incremental.state) == reranked(full.state))
+        #expect(incremental.stats.patch.rescored > 0, "no list had a newcomer to rerank")
+        let recomputedLists = incremental.stats.recomputedAnchorIDs.reduce(0) { $0 + (incremental.state.anchors[$1]?.retrieved.count ?? 0) }
+            + incremental.stats.recomputedOutfitIDs.reduce(0) { $0 + (incremental.state.outfits[$1]?.retrieved.count ?? 0) }
+        #expect(incremental.stats.prefills > 0 && incremental.stats.prefills <= recomputedLists,
+                "\(incremental.stats.prefills) forward passes for \(recomputedLists) recomputed lists")
+        #expect(looks(incremental.state) == looks(full.state))
+
+        // Through JSON, as the nightly run stores it.
+        var state = day1.state
+        state.anchors = try JSONDecoder().decode([String: AnchorResult].self, from: JSONEncoder().encode(state.anchors))
+        state.outfits = try JSONDecoder().decode([String: OutfitResult].self, from: JSONEncoder().encode(state.outfits))
+        #expect(state == day1.state)
+        #expect(pre.run(products: next, outfits: t.outfits, previous: state).output == full.output)
+
+        // A state from before the looks: the reached lists run the model again, same result.
+        var old = day1.state
+        for id in old.anchors.keys { for k in old.anchors[id]!.retrieved.keys { old.anchors[id]!.retrieved[k]!.look = nil } }
+        for id in old.outfits.keys { for k in old.outfits[id]!.retrieved.keys { old.outfits[id]!.retrieved[k]!.look = nil } }
+        let fromOld = pre.run(products: next, outfits: t.outfits, previous: old)
+        #expect(fromOld.output == full.output)
+        #expect(reranked(fromOld.state) == reranked(full.state))
+        #expect(fromOld.stats.prefills > incremental.stats.prefills)
+
+        // A StyleLM reading other captions than the precompute's scores through the reranker itself.
+        let plain = HybridReranker(ppmi: t.ppmi, stylelm: StyleLMReranker(scoring: t.stylelm.scoring), ppmiScale: hybrid.ppmiScale,
+                                   stylelmScale: hybrid.stylelmScale)
+        #expect(RunContext(Precomputer(model: cooc, reranker: plain, settings: s, captions: captions), products: t.products).hybrid == nil)
+    }
+}
+
+/// Per list: the candidates the reranker saw and their scores (bits, as text).
+private func reranked(_ s: PrecomputeState) -> [String: [String: [String]]] {
+    var out: [String: [String: [String]]] = [:]
+    for (id, a) in s.anchors { out["a:" + id] = a.retrieved.mapValues { $0.candidates + $0.scores.map { "\($0.bitPattern)" } } }
+    for (id, o) in s.outfits { out["o:" + id] = o.retrieved.mapValues { $0.candidates + $0.scores.map { "\($0.bitPattern)" } } }
+    return out
+}
+
+/// Per list: its stored look.
+private func looks(_ s: PrecomputeState) -> [String: [String: BagLook?]] {
+    var out: [String: [String: BagLook?]] = [:]
+    for (id, a) in s.anchors { out["a:" + id] = a.retrieved.mapValues(\.look) }
+    for (id, o) in s.outfits { out["o:" + id] = o.retrieved.mapValues(\.look) }
+    return out
 }
