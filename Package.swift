@@ -68,7 +68,7 @@ let package = Package(
         .testTarget(name: "LookbookCoreTests", dependencies: ["LookbookCore", "TestSupport"]),
         .testTarget(name: "CatalogIngestTests", dependencies: ["CatalogIngest", "TestSupport"]),
         .testTarget(name: "LookupStoreTests", dependencies: ["LookupStore", "TestSupport"]),
-        .testTarget(name: "RecommenderTests", dependencies: ["Recommender", "TestSupport"]),
+        .testTarget(name: "RecommenderTests", dependencies: ["Recommender", "TestSupport"], exclude: ["Reference"]),
         .testTarget(name: "CatalogGeneratorTests", dependencies: ["CatalogGenerator", "CatalogIngest", "Imaging", "TestSupport"]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Captioning", "CatalogIngest", "LookupStore", "CatalogGenerator", "Imaging", "TestSupport"]),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging", "TestSupport"], exclude: ["Reference"]),

@@ -90,6 +90,8 @@ public enum Baseline: String, CaseIterable, Codable, Sendable {
     /// The same with the plain dot product over title and category words and the
     /// vectors `U √S`: the variant as first specified, kept in reports for comparison.
     case ppmiSVDDot = "ppmi-svd-dot"
+    /// Which categories and price tiers outfits put together (`StructureScorer`), without words.
+    case structure
 
     /// Trains the baseline on a train catalog (only its outfits are learned from).
     public func train(on catalog: Catalog, seed: UInt64 = 0) -> any Scorer {
@@ -99,6 +101,7 @@ public enum Baseline: String, CaseIterable, Codable, Sendable {
         case .cooccurrence: CooccurrenceScorer.train(catalog)
         case .ppmiSVD: PPMISVDScorer.train(catalog, settings: .init(seed: seed))
         case .ppmiSVDDot: PPMISVDScorer.train(catalog, settings: .init(seed: seed, cosine: false, titleOnly: false, eigenExponent: 0.5))
+        case .structure: StructureScorer.train(catalog, seed: seed)
         }
     }
 }

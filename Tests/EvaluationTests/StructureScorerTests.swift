@@ -1,0 +1,113 @@
+import Foundation
+import LookbookCore
+import Recommender
+import Testing
+@testable import Evaluation
+
+/// The outfit-structure scorer: categories and price tiers, each over its spread.
+@Suite struct StructureScorerTests {
+    /// The three looks of `Fixtures.catalog`, each with its own kind of item in every slot
+    /// and its own price tier (casual cheap, evening dear, winter between), prices spread
+    /// ±30 % within a tier.
+    static let kinds: [[String: String]] = [
+        ["Tops": "Tees", "Bottoms": "Jeans", "Shoes": "Sneakers", "Bags": "Backpacks"],
+        ["Tops": "Blouses", "Bottoms": "Skirts", "Shoes": "Heels", "Bags": "Clutches"],
+        ["Tops": "Sweaters", "Bottoms": "Trousers", "Shoes": "Boots", "Bags": "Totes"],
+    ]
+    static let tierPrice: [Double] = [25, 400, 100]
+
+    static func catalog(outfits: Int = 60, prices: Bool = true) -> Catalog {
+        var c = Fixtures.catalog(outfits: outfits)
+        var rng = SplitMix64(seed: 9)
+        c.products = c.products.map { p in
+            var p = p
+            let look = (Int(p.id.prefix(4))! - 1000) % 3
+            p.category = kinds[look][p.category]!
+            if prices { p.price = (tierPrice[look] * (0.7 + 0.6 * Double(rng.below(1000)) / 1000)).rounded() }
+            return p
+        }
+        return c
+    }
+
+    func content(_ p: Product) -> Product { ContentView.of(p) }
+
+    /// Held-out outfits of the looks, the blank's candidates the real item and three of its
+    /// slot from the other looks' outfits: the categories and tiers alone pick the real one.
+    @Test func learnsWhichCategoriesAndPriceTiersGoTogether() throws {
+        let all = Self.catalog(outfits: 72)
+        var train = all
+        train.outfits = Array(all.outfits.prefix(60))
+        let scorer = StructureScorer.train(train, seed: 3)
+        #expect(scorer.categoryWeight == StructureScorer.defaultCategoryWeight && scorer.priceWeight == StructureScorer.defaultPriceWeight)
+        let products = Dictionary(uniqueKeysWithValues: all.products.map { ($0.id, $0) })
+        var right = 0, asked = 0
+        for (o, outfit) in all.outfits.dropFirst(60).enumerated() {
+            let items = outfit.items.map { products[$0]! }
+            let blank = o % items.count
+            let others = all.outfits.dropFirst(60).filter { ($0.id as NSString).integerValue % 3 != (outfit.id as NSString).integerValue % 3 }
+            let negatives = others.prefix(3).map { products[$0.items[blank]]! }
+            let candidates = [items[blank]] + negatives
+            let context = items.enumerated().filter { $0.offset != blank }.map(\.element)
+            let s = scorer.scores(context: context.map { scorer.encode(content($0)) }, candidates: candidates.map { scorer.encode(content($0)) })
+            right += s[0] > s[1...].max()! ? 1 : 0
+            asked += 1
+        }
+        #expect(asked == 12)
+        #expect(right >= 11, "\(right) of \(asked)")
+        // A real outfit goes together better than one of three looks.
+        let real = all.outfits[61].items.map { scorer.encode(content(products[$0]!)) }
+        let mixed = zip(all.outfits[60...62], 0...).map { scorer.encode(content(products[$0.0.items[$0.1]]!)) }
+        #expect(scorer.compatibility(real) > scorer.compatibility(mixed))
+    }
+
+    /// Every score is `wc · category / σc + wp · price / σp` from the model's own terms, a
+    /// missing price counting as the calibration questions' mean price score.
+    @Test func scoresAreTheWeightedTermsOverTheirSpreads() throws {
+        let catalog = Self.catalog()
+        let scorer = StructureScorer.train(catalog)
+        #expect(scorer.categoryScale > 0 && scorer.priceScale > 0 && scorer.priceNeutral < 0)
+        let m = scorer.model
+        let items = catalog.outfits[4].items.map { id in catalog.products.first { $0.id == id }! }
+        var unpriced = items[3]
+        unpriced.price = nil
+        let context = Array(items[0..<2]), candidates = [items[2], unpriced]
+        let s = scorer.scores(context: context.map { scorer.encode(content($0)) }, candidates: candidates.map { scorer.encode(content($0)) })
+        for (i, c) in candidates.enumerated() {
+            let category = m.categoryScore(context: context.map(\.category), candidate: c.category)
+            let price = m.priceScore(context: context.map(m.priceTier), candidate: m.priceTier(c)) ?? scorer.priceNeutral
+            #expect(abs(s[i] - (0.5 * category / scorer.categoryScale + 0.3 * price / scorer.priceScale)) < 1e-12)
+        }
+        // Same seed, same scales; the spreads are those of the calibration questions.
+        let again = StructureScorer.train(catalog)
+        #expect(again.categoryScale == scorer.categoryScale && again.priceScale == scorer.priceScale)
+    }
+
+    /// A catalog without prices leaves the price term out instead of dividing by a zero spread.
+    @Test func aTermWithoutSpreadIsLeftOut() {
+        let scorer = StructureScorer.train(Self.catalog(prices: false))
+        #expect(scorer.priceWeight == 0 && scorer.categoryWeight > 0)
+        let c = Self.catalog(prices: false)
+        let items = c.outfits[0].items.map { id in c.products.first { $0.id == id }! }
+        let s = scorer.scores(context: items.dropLast().map { scorer.encode(content($0)) }, candidates: [scorer.encode(content(items[3]))])
+        #expect(s.allSatisfy { $0.isFinite })
+        var none = c
+        none.outfits = []
+        let blank = StructureScorer.train(none)
+        #expect(blank.categoryWeight == 0 && blank.priceWeight == 0)
+        #expect(blank.compatibility(items.map { blank.encode(content($0)) }) == 0)
+    }
+
+    /// As a baseline model directory (`lookbook train --baseline structure`) it loads back
+    /// the same scorer.
+    @Test func aBaselineDirectoryLoadsTheSameScorer() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("lookbook-structure-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let catalog = Self.catalog()
+        try BaselineModelFile.write(.structure, seed: 4, train: catalog, to: directory)
+        let loaded = try #require(try BaselineModelFile.load(from: directory) as? StructureScorer)
+        let direct = StructureScorer.train(catalog, seed: 4)
+        #expect(loaded.model == direct.model)
+        #expect(loaded.categoryScale == direct.categoryScale && loaded.priceScale == direct.priceScale)
+        #expect(loaded.priceNeutral == direct.priceNeutral)
+    }
+}

@@ -1,0 +1,74 @@
+import Foundation
+import LookbookCore
+import Testing
+@testable import Recommender
+
+/// The outfit-structure model against an independent reference: the golden numbers come
+/// from `Reference/structure_reference.py` (plain Python, the formulas of the type's
+/// documentation), on the small catalog built here.
+@Suite struct OutfitStructureModelTests {
+    static let rows: [(String, String, Slot, Double?)] = [
+        ("t1", "Tees", .top, 20), ("t2", "Tees", .top, 30), ("t3", "Blouses", .top, 80),
+        ("j1", "Jeans", .bottom, 60), ("j2", "Jeans", .bottom, 50), ("s1", "Skirts", .bottom, 120),
+        ("n1", "Sneakers", .shoes, 70), ("n2", "Sneakers", .shoes, 90), ("h1", "Heels", .shoes, 300),
+        ("b1", "Totes", .bag, nil), ("b2", "Clutches", .bag, 250),
+        ("x1", "Bracelets", .jewellery, 15), ("x2", "Bracelets", .jewellery, 25),
+    ]
+    static let products = rows.map { Product(id: $0.0, title: $0.1, category: $0.1, price: $0.3, slot: $0.2) }
+    static let outfits = [
+        ["t1", "j1", "n1"], ["t2", "j2", "n2", "b1"], ["t3", "s1", "h1", "b2"], ["t3", "s1", "h1", "x1", "x2"],
+        ["t1", "j2", "n1", "x1"], ["t2"], ["t1", "ghost"],
+    ].enumerated().map { Outfit(id: "o\($0.offset)", items: $0.element) }
+    let model = OutfitStructureModel.train(products: products, outfits: outfits)
+
+    func p(_ id: String) -> Product { Self.products.first { $0.id == id }! }
+    func near(_ a: Double?, _ b: Double) -> Bool { a.map { abs($0 - b) < 1e-12 } ?? false }
+
+    @Test func categoryAffinitiesMatchTheReference() {
+        #expect(model.outfitCount == 5)  // the one-item outfit and the one with one known item are not counted
+        #expect(near(model.categoryAffinity("Tees", "Jeans"), 0.287682072451781))
+        #expect(near(model.categoryAffinity("Jeans", "Tees"), 0.287682072451781))
+        #expect(near(model.categoryAffinity("Tees", "Heels"), -0.601986402162968))
+        #expect(near(model.categoryAffinity("Skirts", "Heels"), 0.47000362924573563))
+        #expect(near(model.categoryAffinity("Totes", "Sneakers"), 0.2209163761395196))
+        // Two bracelets in one outfit count for the pair (Bracelets, Bracelets); two tees never met.
+        #expect(near(model.categoryAffinity("Bracelets", "Bracelets"), 0.09531017980432493))
+        #expect(near(model.categoryAffinity("Tees", "Tees"), -0.6931471805599453))
+        #expect(model.categoryAffinity("Tees", "Scarves") == 0)
+    }
+
+    @Test func priceTiersAndScoresMatchTheReference() {
+        #expect(near(model.priceTier(p("t1")), -0.8781206016640266))
+        #expect(near(model.priceTier(p("t3")), 0.5081737594558637))
+        #expect(near(model.priceTier(p("h1")), 1.205164608875835))
+        #expect(near(model.priceTier(p("x2")), -0.43322289777366096))
+        #expect(model.priceTier(p("b1")) == nil)
+        #expect(near(model.categoryScore(context: ["Tees", "Jeans"], candidate: "Sneakers"), 0.287682072451781))
+        #expect(near(model.categoryScore(context: ["Tees", "Jeans"], candidate: "Heels"), -0.601986402162968))
+        let tiers = { (ids: [String]) in ids.map { model.priceTier(p($0)) } }
+        #expect(near(model.priceScore(context: tiers(["t1", "j1", "b1"]), candidate: model.priceTier(p("n2"))), -0.4968392049060999))
+        #expect(near(model.priceScore(context: tiers(["t1", "j1"]), candidate: model.priceTier(p("h1"))), -1.7008120092320358))
+        #expect(model.priceScore(context: tiers(["t1"]), candidate: nil) == nil)
+        #expect(model.priceScore(context: tiers(["b1"]), candidate: model.priceTier(p("h1"))) == nil)
+        #expect(near(model.categoryCompatibility(["Blouses", "Skirts", "Heels", "Clutches"]), 0.4321161547139354))
+        #expect(near(model.priceCompatibility(tiers(["t3", "s1", "h1", "b1"])), -0.44072749226141195))
+        #expect(model.priceCompatibility(tiers(["t3", "b1"])) == nil)
+    }
+
+    /// The model survives a JSON round trip unchanged (it is stored as its counts).
+    @Test func roundTripsThroughJSON() throws {
+        let again = try JSONDecoder().decode(OutfitStructureModel.self, from: JSONEncoder().encode(model))
+        #expect(again == model)
+    }
+
+    /// Nothing to learn from: every affinity 0 and no tiers, never a crash or a NaN.
+    @Test func aCatalogWithoutOutfitsOrPricesLearnsNothing() {
+        let empty = OutfitStructureModel.train(products: Self.products, outfits: [])
+        #expect(empty.categoryAffinity("Tees", "Jeans") == 0)
+        #expect(empty.priceTier(p("t1")) == nil)
+        let unpriced = Self.products.map { var q = $0; q.price = nil; return q }
+        let noPrices = OutfitStructureModel.train(products: unpriced, outfits: Self.outfits)
+        #expect(noPrices.priceTier(p("t1")) == nil)
+        #expect(noPrices.categoryAffinity("Tees", "Jeans") == model.categoryAffinity("Tees", "Jeans"))
+    }
+}

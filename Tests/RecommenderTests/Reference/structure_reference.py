@@ -1,0 +1,96 @@
+#!/usr/bin/env python3
+"""Independent reference for OutfitStructureModel (Sources/Recommender/OutfitStructureModel.swift).
+
+Computes, for the small catalog that OutfitStructureModelTests builds, the category
+affinities, price tiers and scores from the formulas in the type's documentation, with
+plain Python (math only). Its output is pasted into the test as golden numbers:
+
+    python3 Tests/RecommenderTests/Reference/structure_reference.py
+"""
+import math
+from collections import Counter
+
+# id: (category, slot, price or None)
+products = {
+    "t1": ("Tees", "top", 20), "t2": ("Tees", "top", 30), "t3": ("Blouses", "top", 80),
+    "j1": ("Jeans", "bottom", 60), "j2": ("Jeans", "bottom", 50), "s1": ("Skirts", "bottom", 120),
+    "n1": ("Sneakers", "shoes", 70), "n2": ("Sneakers", "shoes", 90), "h1": ("Heels", "shoes", 300),
+    "b1": ("Totes", "bag", None), "b2": ("Clutches", "bag", 250),
+    "x1": ("Bracelets", "jewellery", 15), "x2": ("Bracelets", "jewellery", 25),
+}
+outfits = [
+    ["t1", "j1", "n1"],
+    ["t2", "j2", "n2", "b1"],
+    ["t3", "s1", "h1", "b2"],
+    ["t3", "s1", "h1", "x1", "x2"],
+    ["t1", "j2", "n1", "x1"],
+    ["t2"],            # one item: not counted
+    ["t1", "ghost"],   # one known item: not counted
+]
+PAIR_PRIOR, SHRINK = 3.0, 5.0
+
+counted = [[i for i in o if i in products] for o in outfits]
+counted = [o for o in counted if len(o) >= 2]
+n = len(counted)
+cat_outfits, pair_outfits = Counter(), Counter()
+slot_prices, all_prices = {}, []
+for o in counted:
+    mult = Counter(products[i][0] for i in o)
+    cats = sorted(mult)
+    for k, a in enumerate(cats):
+        cat_outfits[a] += 1
+        if mult[a] >= 2:
+            pair_outfits[(a, a)] += 1
+        for b in cats[k + 1:]:
+            pair_outfits[(a, b)] += 1
+    for i in o:
+        c, s, p = products[i]
+        if p:
+            slot_prices.setdefault(s, []).append(math.log(p)); all_prices.append(math.log(p))
+mean_lp = sum(all_prices) / len(all_prices)
+slot_lp = {s: (sum(v) + SHRINK * mean_lp) / (len(v) + SHRINK) for s, v in slot_prices.items()}
+
+def affinity(a, b):
+    if a not in cat_outfits or b not in cat_outfits:
+        return 0.0
+    nab = pair_outfits[tuple(sorted((a, b)))]
+    na, nb = cat_outfits[a], cat_outfits[b]
+    pa, pb = na / n, nb / n
+    return 0.5 * (math.log((nab + PAIR_PRIOR * pb) / ((na + PAIR_PRIOR) * pb)) +
+                  math.log((nab + PAIR_PRIOR * pa) / ((nb + PAIR_PRIOR) * pa)))
+
+def tier(i):
+    c, s, p = products[i]
+    return None if not p else math.log(p) - slot_lp.get(s, mean_lp)
+
+def category_score(context, cand):
+    return sum(affinity(products[cand][0], products[x][0]) for x in context) / len(context)
+
+def price_score(context, cand):
+    known = [tier(x) for x in context if tier(x) is not None]
+    if tier(cand) is None or not known:
+        return None
+    return -abs(tier(cand) - sum(known) / len(known))
+
+def category_compat(items):
+    cats = [products[i][0] for i in items]
+    pairs = [(a, b) for k, a in enumerate(cats) for b in cats[k + 1:]]
+    return sum(affinity(a, b) for a, b in pairs) / len(pairs)
+
+def price_compat(items):
+    known = [tier(i) for i in items if tier(i) is not None]
+    total = sum(known)
+    return sum(-abs(t - (total - t) / (len(known) - 1)) for t in known) / len(known)
+
+print(f"outfits counted: {n}")
+for a, b in [("Tees", "Jeans"), ("Tees", "Heels"), ("Jeans", "Heels"), ("Bracelets", "Bracelets"),
+             ("Tees", "Tees"), ("Skirts", "Heels"), ("Totes", "Sneakers"), ("Tees", "Scarves")]:
+    print(f'affinity("{a}", "{b}") = {affinity(a, b)!r}')
+for i in ["t1", "t3", "h1", "x2", "b1"]:
+    print(f"tier({i}) = {tier(i)!r}")
+print(f'category_score([t1, j1], n2) = {category_score(["t1", "j1"], "n2")!r}')
+print(f'category_score([t1, j1], h1) = {category_score(["t1", "j1"], "h1")!r}')
+print(f'price_score([t1, j1, b1], n2) = {price_score(["t1", "j1", "b1"], "n2")!r}')
+print(f'price_score([t1, j1], h1) = {price_score(["t1", "j1"], "h1")!r}')
+print(f'category_compat([t3, s1, h1, b2]) = {category_compat(["t3", "s1", "h1", "b2"])!r}')
+print(f'price_compat([t3, s1, h1, b1]) = {price_compat(["t3", "s1", "h1", "b1"])!r}')
