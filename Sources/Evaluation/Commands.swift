@@ -59,10 +59,11 @@ public enum EvaluationCommands {
     }
 
     /// The rest of `lookbook train` by default: a PPMI-SVD model of the same catalog into
-    /// `MODEL_DIR/ppmi-svd`, and `hybrid.json`, which combines it with the StyleLM already
-    /// in `MODEL_DIR` (`HybridScorer`), its scales measured on the catalog's own outfits.
+    /// `MODEL_DIR/ppmi-svd`, the outfit-structure model into `MODEL_DIR/structure` (unless
+    /// `structure` is false), and `hybrid.json`, which combines them with the StyleLM
+    /// already in `MODEL_DIR` (`HybridScorer`), its scales measured on the catalog's own outfits.
     public static func addPPMISVD(to out: String, trainCatalogPath: String, seed: UInt64 = 0,
-                                  weight: Double = HybridModelFile.defaultWeight) throws -> HybridModelFile {
+                                  weight: Double = HybridModelFile.defaultWeight, structure: Bool = true) throws -> HybridModelFile {
         let read = try CatalogReader.read(path: trainCatalogPath)
         let sub = URL(fileURLWithPath: out).appendingPathComponent(HybridModelFile.ppmiDirectory).path
         try BaselineModelFile.write(.ppmiSVD, seed: seed, train: read.catalog, to: sub)
@@ -70,7 +71,14 @@ public enum EvaluationCommands {
             throw LookbookError(.model, "the ppmi-svd model just written to \(sub) did not load as one")
         }
         let stylelm = StyleLMScorer(try StyleLMScoring(directory: URL(fileURLWithPath: out)))
-        let file = try HybridModelFile.calibrate(ppmi: ppmi, stylelm: stylelm, catalog: read.catalog, weight: weight, seed: seed)
+        var file = try HybridModelFile.calibrate(ppmi: ppmi, stylelm: stylelm, catalog: read.catalog, weight: weight, seed: seed)
+        let structureDirectory = URL(fileURLWithPath: out).appendingPathComponent(HybridModelFile.structureDirectory).path
+        if structure {
+            try BaselineModelFile.write(.structure, seed: seed, train: read.catalog, to: structureDirectory)
+            file.structure = HybridModelFile.structureDirectory
+        } else {
+            try? FileManager.default.removeItem(atPath: structureDirectory)
+        }
         try file.write(to: out)
         return file
     }

@@ -16,28 +16,40 @@ public struct HybridScorer: Scorer {
     public struct Item: Sendable {
         let vectors: PPMISVDScorer.Item
         let text: ItemText
+        let structure: StructureScorer.Item?
     }
 
     public let ppmi: PPMISVDScorer
     public let stylelm: StyleLMScorer
+    /// Categories and price tiers (`StructureScorer`, already in units of its spreads),
+    /// added to the sum; nil for a directory trained before it existed.
+    public let structure: StructureScorer?
     public let file: HybridModelFile
 
-    public init(ppmi: PPMISVDScorer, stylelm: StyleLMScorer, file: HybridModelFile) {
-        self.ppmi = ppmi; self.stylelm = stylelm; self.file = file
+    public init(ppmi: PPMISVDScorer, stylelm: StyleLMScorer, structure: StructureScorer? = nil, file: HybridModelFile) {
+        self.ppmi = ppmi; self.stylelm = stylelm; self.structure = structure; self.file = file
     }
 
-    public var name: String { "hybrid(\(ppmi.name) + \(file.weight) × \(stylelm.name))" }
+    public var name: String {
+        "hybrid(\(ppmi.name) + \(file.weight) × \(stylelm.name)" + (structure.map { " + \($0.name)" } ?? "") + ")"
+    }
 
-    public func encode(_ content: Product) -> Item { Item(vectors: ppmi.encode(content), text: stylelm.encode(content)) }
+    public func encode(_ content: Product) -> Item {
+        Item(vectors: ppmi.encode(content), text: stylelm.encode(content), structure: structure?.encode(content))
+    }
 
     public func scores(context: [Item], candidates: [Item]) -> [Double] {
         let a = ppmi.scores(context: context.map(\.vectors), candidates: candidates.map(\.vectors))
         let b = stylelm.scores(context: context.map(\.text), candidates: candidates.map(\.text))
-        return zip(a, b).map(file.combine)
+        let sum = zip(a, b).map(file.combine)
+        guard let structure else { return sum }
+        let c = structure.scores(context: context.compactMap(\.structure), candidates: candidates.compactMap(\.structure))
+        return zip(sum, c).map(+)
     }
 
     public func compatibility(_ items: [Item]) -> Double {
-        file.combine(ppmi.compatibility(items.map(\.vectors)), stylelm.compatibility(items.map(\.text)))
+        let sum = file.combine(ppmi.compatibility(items.map(\.vectors)), stylelm.compatibility(items.map(\.text)))
+        return sum + (structure?.compatibility(items.compactMap(\.structure)) ?? 0)
     }
 }
 
@@ -53,9 +65,13 @@ public struct HybridModelFile: Codable, Sendable, Equatable {
     public var stylelmScale: Double
     /// How many leave-one-out questions of the training catalog measured the spreads.
     public var calibrationQuestions: Int
+    /// The subdirectory of the outfit-structure model (`StructureScorer`, a baseline model
+    /// directory) whose score joins the sum; nil in directories trained before it existed.
+    public var structure: String?
 
     public static let fileName = "hybrid.json"
     public static let ppmiDirectory = "ppmi-svd"
+    public static let structureDirectory = "structure"
     /// Chosen on the coarse Polyvore validation splits (see the type's documentation).
     public static let defaultWeight = 0.3
 
@@ -111,7 +127,15 @@ public struct HybridModelFile: Codable, Sendable, Equatable {
             throw LookbookError(.usage, "\(sub) must hold a ppmi-svd model; train the directory again with lookbook train")
         }
         let stylelm = StyleLMScorer(try StyleLMScoring(directory: URL(fileURLWithPath: directory), options: options))
-        return HybridScorer(ppmi: ppmi, stylelm: stylelm, file: file)
+        var structure: StructureScorer?
+        if let name = file.structure {
+            let path = URL(fileURLWithPath: directory).appendingPathComponent(name).path
+            guard let s = try BaselineModelFile.load(from: path) as? StructureScorer else {
+                throw LookbookError(.usage, "\(path) must hold a structure model; train the directory again with lookbook train")
+            }
+            structure = s
+        }
+        return HybridScorer(ppmi: ppmi, stylelm: stylelm, structure: structure, file: file)
     }
 
     /// `directory`'s hybrid.json alone, checked.

@@ -60,7 +60,7 @@ struct TrainCommand: ParsableCommand {
 
     @Option(help: "The training catalog: its products' text and its curated outfits.") var catalog: String
     @Option(help: "The model directory to write.") var out: String
-    @Option(help: "Write an evaluation baseline instead: random | popularity | cooccurrence | ppmi-svd | ppmi-svd-dot.")
+    @Option(help: "Write an evaluation baseline instead: random | popularity | cooccurrence | ppmi-svd | ppmi-svd-dot | structure.")
     var baseline: String?
     @Option(help: ArgumentHelp(
         "With --baseline ppmi-svd: settings other than the defaults, as JSON (keys of PPMISVDModel.Settings, e.g. '{\"rank\": 128, \"eigenExponent\": 0.5}'); stored in the model so eval reproduces them.",
@@ -75,6 +75,8 @@ struct TrainCommand: ParsableCommand {
     var keepStylelm = false
     @Option(help: ArgumentHelp("StyleLM's weight in the combination, in units of each model's spread.", visibility: .hidden))
     var hybridWeight = HybridModelFile.defaultWeight
+    @Flag(inversion: .prefixedNo, help: ArgumentHelp("Add the outfit-structure model (which categories and price tiers outfits put together) to the combination.", visibility: .hidden))
+    var structure = true
     @Option(help: "A recipe (JSON, the keys of lookbook.json's recipe) instead of --size and --head.") var recipe: String?
     @Option(help: "Passes over the product text for the base model.") var pretrainEpochs: Double?
     @Option(help: "Passes over the outfits' leave-one-out examples (0: the base model only).") var sftEpochs: Double?
@@ -149,9 +151,10 @@ struct TrainCommand: ParsableCommand {
 extension TrainCommand {
     /// The PPMI-SVD half of the default model, beside the StyleLM in `out`.
     func addPPMISVD() throws {
-        let file = try EvaluationCommands.addPPMISVD(to: out, trainCatalogPath: catalog, seed: seed, weight: hybridWeight)
+        let file = try EvaluationCommands.addPPMISVD(to: out, trainCatalogPath: catalog, seed: seed, weight: hybridWeight, structure: structure)
         print(String(format: "ppmi-svd: word vectors in %@/%@; eval combines ppmi/%.4f + %.2f × stylelm/%.4f (spreads over %d questions of the catalog)",
-                     out, HybridModelFile.ppmiDirectory, file.ppmiScale, file.weight, file.stylelmScale, file.calibrationQuestions))
+                     out, HybridModelFile.ppmiDirectory, file.ppmiScale, file.weight, file.stylelmScale, file.calibrationQuestions)
+              + (file.structure.map { " + categories and price tiers (\(out)/\($0))" } ?? ""))
     }
 
     /// `--baseline ppmi-svd --ppmi-settings JSON`: the baseline model with its settings.

@@ -115,9 +115,11 @@ struct TuneCommand: ParsableCommand {
             print("  wrote \(path) (\(round.model.version))" + (round.report.complete ? "" : "; cut short by --time-budget"))
             if HybridModelFile.exists(in: model) {
                 // The start was `train`'s default PPMI-SVD + StyleLM: so is each round, its StyleLM's spread measured anew.
-                let weight = try HybridModelFile.read(from: model).weight
-                let file = try EvaluationCommands.addPPMISVD(to: path, trainCatalogPath: catalog, seed: seed, weight: weight)
-                print(String(format: "  with ppmi-svd beside it: ppmi/%.4f + %.2f × stylelm/%.4f", file.ppmiScale, file.weight, file.stylelmScale))
+                let start = try HybridModelFile.read(from: model)
+                let file = try EvaluationCommands.addPPMISVD(to: path, trainCatalogPath: catalog, seed: seed, weight: start.weight,
+                                                             structure: start.structure != nil)
+                print(String(format: "  with ppmi-svd beside it: ppmi/%.4f + %.2f × stylelm/%.4f", file.ppmiScale, file.weight, file.stylelmScale)
+                      + (file.structure == nil ? "" : " + categories and price tiers"))
             }
             if round.number == 1, let exportDir {
                 let corpus = OutfitCorpus(products: products, outfits: outfits)

@@ -27,7 +27,7 @@ import TestSupport
 
 /// By default `train` writes the StyleLM bag head with PPMI-SVD beside it and eval scores
 /// with both; `--stylelm-only` writes the StyleLM alone (any head), and `--keep-stylelm`
-/// adds the PPMI-SVD half to it later without training it again.
+/// adds the PPMI-SVD half (and the outfit-structure model) to it later without training it again.
 @Test func trainWritesTheHybridByDefaultAndTheStyleLMAloneWhenAsked() throws {
     let w = try Workspace()
     let catalog = try w.addCatalog("shop", products: 200, outfits: 100)
@@ -55,12 +55,15 @@ import TestSupport
     #expect(bag["bagOfWordsWeight"] as? Double == 1 && bag["sequenceWeight"] as? Double == 0 && bag["lora"] == nil)
     #expect((bag["scoring"] as? [String: Any])?["method"] as? String == "bag")
     #expect((bag["fineTuning"] as? [String: Any])?["epochs"] as? Double == 1)
+    #expect(fm.fileExists(atPath: w.path("m/structure/baseline.json")), "the outfit-structure model joins the default")
     #expect(try evalName("m")?.hasPrefix("hybrid(ppmi-svd") == true)
+    #expect(try evalName("m")?.contains("+ structure(") == true)
     // Preference tuning keeps the combination: the tuned StyleLM gets PPMI-SVD beside it, its spread measured anew.
     let tuned = try CLI.run(["tune", "--catalog", w.path("q/train"), "--model", w.path("m"), "--out", w.path("m-dpo"), "--max-pairs", "64"])
     #expect(tuned.exitCode == 0, "\(tuned.stderr)")
     #expect(fm.fileExists(atPath: w.path("m-dpo/hybrid.json")) && fm.fileExists(atPath: w.path("m-dpo/ppmi-svd/baseline.json")))
     #expect(try evalName("m-dpo")?.hasPrefix("hybrid(ppmi-svd") == true)
+    #expect(fm.fileExists(atPath: w.path("m-dpo/structure/baseline.json")))
 
     // Trained again into the same directory as StyleLM alone: the old hybrid.json goes.
     let alone = try CLI.run(["train", "--catalog", w.path("q/train"), "--out", w.path("m"), "--size", "tiny", "--head", "sequence",
@@ -74,6 +77,11 @@ import TestSupport
     #expect(keep.exitCode == 0, "\(keep.stderr)")
     #expect(fm.fileExists(atPath: w.path("m/hybrid.json")) && !keep.stdout.contains("fine-tuning"), "\(keep.stdout)")
     #expect(try evalName("m")?.hasPrefix("hybrid(") == true)
+    // Without the structure model (an ablation): its directory goes and eval no longer adds it.
+    let plain = try CLI.run(["train", "--catalog", w.path("q/train"), "--out", w.path("m"), "--keep-stylelm", "--no-structure"])
+    #expect(plain.exitCode == 0, "\(plain.stderr)")
+    #expect(!fm.fileExists(atPath: w.path("m/structure")))
+    #expect(try evalName("m")?.contains("structure") == false)
 
     let nothing = try CLI.run(["train", "--catalog", w.path("q/train"), "--out", w.path("empty"), "--keep-stylelm"])
     #expect(nothing.exitCode == 2 && nothing.stderr.contains("holds no StyleLM"), "\(nothing.stderr)")

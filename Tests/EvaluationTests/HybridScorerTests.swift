@@ -57,6 +57,40 @@ import Testing
         #expect(abs(hybrid.compatibility(outfit.map(hybrid.encode)) - expected) < 1e-9)
     }
 
+    /// With the outfit-structure model (what `lookbook train` writes now) its score is added
+    /// to the sum, for questions and whole outfits; a directory's hybrid.json naming it loads it.
+    @Test func theStructureModelJoinsTheSum() throws {
+        let structure = StructureScorer.train(questions.train)
+        let file = HybridModelFile(weight: 0.3, ppmiScale: 0.2, stylelmScale: 0.5, calibrationQuestions: 1)
+        let without = HybridScorer(ppmi: ppmi, stylelm: stylelm, file: file)
+        let with = HybridScorer(ppmi: ppmi, stylelm: stylelm, structure: structure, file: file)
+        for q in questions.fitb.prefix(5) {
+            let context = q.context.map(content), candidates = q.candidates.map(content)
+            let a = without.scores(context: context.map(without.encode), candidates: candidates.map(without.encode))
+            let c = structure.scores(context: context.map(structure.encode), candidates: candidates.map(structure.encode))
+            let h = with.scores(context: context.map(with.encode), candidates: candidates.map(with.encode))
+            for i in candidates.indices { #expect(abs(h[i] - (a[i] + c[i])) < 1e-9) }
+        }
+        let outfit = questions.compat.first!.items.map(content)
+        #expect(abs(with.compatibility(outfit.map(with.encode))
+            - without.compatibility(outfit.map(without.encode)) - structure.compatibility(outfit.map(structure.encode))) < 1e-9)
+
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("lookbook-hybrid-\(UUID().uuidString)").path
+        try FileManager.default.copyItem(atPath: self.directory, toPath: directory)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try BaselineModelFile.write(.ppmiSVD, train: questions.train, to: directory + "/" + HybridModelFile.ppmiDirectory)
+        var named = file
+        named.structure = HybridModelFile.structureDirectory
+        try named.write(to: directory)
+        #expect(throws: LookbookError.self) { try HybridModelFile.load(from: directory) }  // named but missing
+        try BaselineModelFile.write(.structure, train: questions.train, to: directory + "/" + HybridModelFile.structureDirectory)
+        let loaded = try HybridModelFile.load(from: directory)
+        #expect(loaded.structure?.model == structure.model)
+        #expect(loaded.name.contains("structure"))
+        try file.write(to: directory)  // a hybrid.json from before the structure model: loads without it
+        #expect(try HybridModelFile.load(from: directory).structure == nil)
+    }
+
     /// The scales are the spread of each model's scores on the catalog's own outfits: the
     /// same for the same seed, positive, and a catalog without outfits is refused.
     @Test func calibrationMeasuresEachModelsSpreadOnTheTrainingOutfits() throws {
