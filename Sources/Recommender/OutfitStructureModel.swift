@@ -6,7 +6,8 @@ import LookbookCore
 /// evening gowns) and at which *price tier* (a look is put together from items of
 /// similar standing). Both are learnt from the outfits alone, in milliseconds.
 ///
-/// - Category affinity: a smoothed pointwise mutual information of two categories over
+/// - Category affinity (of each product's `kind`: its category, refined by a finer-kind
+///   attribute when it has one): a smoothed pointwise mutual information of two categories over
 ///   outfits, `½ [log P̂(b | a) / P(b) + log P̂(a | b) / P(a)]` with
 ///   `P̂(b | a) = (n_ab + m P(b)) / (n_a + m)`: `n_a` outfits hold category `a`, `n_ab`
 ///   hold both (for `a = b`: two or more items of `a`), `m` is `pairPrior`. An unseen pair
@@ -52,7 +53,7 @@ public struct OutfitStructureModel: Sendable, Codable, Equatable {
             guard items.count >= 2 else { continue }
             n += 1
             var multiplicity: [String: Int] = [:]
-            for item in items { multiplicity[item.category, default: 0] += 1 }
+            for item in items { multiplicity[kind(of: item), default: 0] += 1 }
             let present = multiplicity.keys.sorted()
             for (i, a) in present.enumerated() {
                 categories[a, default: 0] += 1
@@ -75,6 +76,21 @@ public struct OutfitStructureModel: Sendable, Codable, Equatable {
         }
         return OutfitStructureModel(settings: settings, outfitCount: n, categoryOutfits: categories, pairOutfits: pairs,
                                     slotLogPrice: slotLogPrice, meanLogPrice: mean)
+    }
+
+    /// Attributes that name a finer kind of item than the category (the coarse Polyvore
+    /// import keeps the fine category as `polyvore_category`).
+    public static let kindAttributes = ["subcategory", "sub_category", "product_type", "article_type", "polyvore_category"]
+
+    /// What the model counts a product as: its category, refined by the first of
+    /// `kindAttributes` it carries (`Tops > Cardigans`) when that says something more.
+    public static func kind(of p: Product) -> String {
+        for key in kindAttributes {
+            if let finer = p.attributes[key]?.trimmingCharacters(in: .whitespaces), !finer.isEmpty, finer != p.category {
+                return p.category + " > " + finer
+            }
+        }
+        return p.category
     }
 
     static func pairKey(_ a: String, _ b: String) -> String { a <= b ? a + "\u{1}" + b : b + "\u{1}" + a }

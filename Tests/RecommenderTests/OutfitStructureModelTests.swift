@@ -55,6 +55,24 @@ import Testing
         #expect(model.priceCompatibility(tiers(["t3", "b1"])) == nil)
     }
 
+    /// A catalog whose categories are coarse but whose products name a finer kind in an
+    /// attribute (the coarse Polyvore import) learns the same affinities as the fine one.
+    @Test func aFinerKindAttributeRefinesACoarseCategory() {
+        let coarse = Self.products.map { p in
+            var q = p
+            q.category = p.slot.rawValue
+            q.attributes["subcategory"] = p.category
+            return q
+        }
+        #expect(OutfitStructureModel.kind(of: coarse[0]) == "top > Tees")
+        var same = coarse[0]
+        same.attributes = ["subcategory": "top"]
+        #expect(OutfitStructureModel.kind(of: same) == "top")
+        let refined = OutfitStructureModel.train(products: coarse, outfits: Self.outfits)
+        #expect(near(refined.categoryAffinity("shoes > Heels", "bottom > Skirts"), 0.47000362924573563))
+        #expect(near(refined.categoryAffinity("top > Tees", "top > Tees"), -0.6931471805599453))
+    }
+
     /// The model survives a JSON round trip unchanged (it is stored as its counts).
     @Test func roundTripsThroughJSON() throws {
         let again = try JSONDecoder().decode(OutfitStructureModel.self, from: JSONEncoder().encode(model))

@@ -50,7 +50,7 @@ public struct StructureScorer: Scorer {
         let s = HybridCalibration.measure(
             catalog: catalog, questions: questions, seed: seed,
             ppmi: { context, _, candidates in
-                candidates.map { model.categoryScore(context: context.map(\.category), candidate: $0.category) }
+                candidates.map { model.categoryScore(context: context.map(OutfitStructureModel.kind), candidate: OutfitStructureModel.kind(of: $0)) }
             },
             stylelm: { context, _, candidates in
                 let tiers = context.map(model.priceTier)
@@ -67,7 +67,7 @@ public struct StructureScorer: Scorer {
 
     public var name: String { "structure(category \(categoryWeight), price \(priceWeight))" }
 
-    public func encode(_ content: Product) -> Item { Item(category: content.category, tier: model.priceTier(content)) }
+    public func encode(_ content: Product) -> Item { Item(category: OutfitStructureModel.kind(of: content), tier: model.priceTier(content)) }
 
     func combine(category: Double, price: Double?) -> Double {
         categoryWeight * category / categoryScale + priceWeight * (price ?? priceNeutral) / priceScale
