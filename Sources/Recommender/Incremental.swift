@@ -262,6 +262,8 @@ public struct PrecomputeStats: Sendable, Equatable, Codable {
     /// Forward passes of the bag retrieval space (one per look and slot it scored).
     public var prefills = 0
     public var seconds = Seconds()
+    /// Wall seconds by phase (nil in stats written before it).
+    public var wall: Wall?
     public var recomputedAnchorIDs: [String] = []
     public var patchedAnchorIDs: [String] = []
     public var recomputedOutfitIDs: [String] = []
@@ -280,6 +282,17 @@ public struct PrecomputeStats: Sendable, Equatable, Codable {
         static func + (a: Self, b: Self) -> Self {
             var c = a; c.lists += b.lists; c.rescored += b.rescored; c.rewalked += b.rewalked; return c
         }
+    }
+
+    /// Wall seconds of a run's phases: `setup` featurises the products and builds the
+    /// retrieval spaces (and in an incremental run finds the changes); `lists` makes,
+    /// patches or reuses every list (where the stages' thread-seconds are spent);
+    /// `total` adds gathering the output and the state.
+    public struct Wall: Sendable, Equatable, Codable {
+        public var setup = 0.0
+        public var lists = 0.0
+        public var total = 0.0
+        public init() {}
     }
 
     /// Thread-seconds per stage (summed over workers). `detect`: finding what changed and

@@ -112,6 +112,9 @@ public struct Precomputer: Sendable {
     /// changed product reaches, and reuses the rest (see `PrecomputeState`). The output
     /// equals a full run's on the same inputs.
     public func run(products: [Product], outfits: [Outfit], previous: PrecomputeState?, progress: Progress? = nil) -> Result {
+        let began = DispatchTime.now().uptimeNanoseconds
+        func since(_ t: UInt64) -> Double { Double(DispatchTime.now().uptimeNanoseconds - t) / 1e9 }
+        var wall = PrecomputeStats.Wall()
         let ctx = RunContext(self, products: products)
         var stats = PrecomputeStats()
         stats.anchors = products.count
@@ -126,12 +129,15 @@ public struct Precomputer: Sendable {
             let start = DispatchTime.now().uptimeNanoseconds
             let changes = ctx.changes(since: previous)
             let detect = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+            wall.setup = since(began)
+            let listsBegan = DispatchTime.now().uptimeNanoseconds
             let anchorOutcomes = parallelMap(count: products.count, progress: { progress?("complementary", $0, products.count) }) { i in
                 ctx.incremental(anchor: i, previous: previous, changes: changes, clock: clock)
             }
             let outfitOutcomes = parallelMap(count: outfits.count, progress: { progress?("fitb", $0, outfits.count) }) { o in
                 ctx.incremental(outfit: outfits[o], previous: previous, changes: changes, clock: clock)
             }
+            wall.lists = since(listsBegan)
             for (i, outcome) in anchorOutcomes.enumerated() {
                 let id = products[i].id
                 switch outcome {
@@ -162,12 +168,15 @@ public struct Precomputer: Sendable {
         } else {
             stats.full = true
             stats.fullReason = previous == nil ? "no previous results" : Self.why(previous!.fingerprint, fingerprint)
+            wall.setup = since(began)
+            let listsBegan = DispatchTime.now().uptimeNanoseconds
             let newAnchors = parallelMap(count: products.count, progress: { progress?("complementary", $0, products.count) }) { i in
                 ctx.complementary(for: i, clock: clock)
             }
             let newOutfits = parallelMap(count: outfits.count, progress: { progress?("fitb", $0, outfits.count) }) { o in
                 ctx.blanks(for: outfits[o], clock: clock)
             }
+            wall.lists = since(listsBegan)
             for (i, p) in products.enumerated() { anchors[p.id] = newAnchors[i] }
             for (o, outfit) in outfits.enumerated() { outfitResults[outfit.id] = newOutfits[o] }
             stats.anchorReasons["full recompute"] = products.count
@@ -183,6 +192,8 @@ public struct Precomputer: Sendable {
                             fitb: outfits.flatMap { outfitResults[$0.id]?.blanks ?? [] })
         let state = PrecomputeState(fingerprint: fingerprint, inputs: ctx.inputs, verdicts: verdicts,
                                     anchors: anchors, outfits: outfitResults)
+        wall.total = since(began)
+        stats.wall = wall
         return Result(output: output, state: state, stats: stats)
     }
 

@@ -34,6 +34,8 @@ struct StyleLMPrecomputeBench: ParsableCommand {
     @Flag(help: "A real full precompute in the reranker's retrieval space (the bag space for a bag-scoring model), then an incremental one after --changed of the products changed, the recall on --recall-sample anchors and the extrapolation (instead of the sampled study).")
     var full = false
     @Option(help: "With --full: share of products changed for the incremental run.") var changed = 0.01
+    @Option(help: "With --full: incremental runs from the same previous state (each timed; the median is reported).")
+    var incrementalRuns = 1
     @Flag(help: "With --full: skip the check that the incremental output equals a full recompute (another full run).")
     var skipEqualityCheck = false
     @Option(help: "With --full: looks whose greedy description (the sequence model's why) is timed, to compare.") var describeSample = 40
@@ -205,10 +207,22 @@ struct StyleLMPrecomputeBench: ParsableCommand {
         let next = Precomputer(model: retrieval, reranker: reranker, settings: settings,
                                feedback: c1.feedback + c2.feedback)
         var inc: Precomputer.Result?
-        let incWall = seconds { inc = next.run(products: c2.products, outfits: c2.outfits, previous: previous) }
+        var incWalls: [Double] = []
+        for r in 0..<max(1, incrementalRuns) {
+            inc = nil
+            incWalls.append(seconds { inc = next.run(products: c2.products, outfits: c2.outfits, previous: previous) })
+            if incrementalRuns > 1 {
+                FileHandle.standardError.write(Data("incremental run \(r + 1): \(fmt(incWalls[r], 1)) s, CPU-s rerank \(fmt(inc!.stats.seconds.rerank, 1)), prefill \(fmt(inc!.stats.seconds.prefill, 1)) (load \(loadAverage()))\n".utf8))
+            }
+        }
+        let sortedWalls = incWalls.sorted()
+        let incWall = sortedWalls[sortedWalls.count / 2]
         let s = inc!.stats
         print("")
         print("incremental precompute after \(fmt(changed * 100, 1)) % of products changed (load average after: \(loadAverage()))")
+        if incWalls.count > 1 {
+            line("incremental runs, wall", incWalls.map { fmt($0, 1) }.joined(separator: ", ") + " s: median \(fmt(incWall, 1)) s (stages below: the last run)")
+        }
         line("catalog change", "\(c2.products.count) products, \(c2.outfits.count) outfits; full run: \(s.full ? "yes, " + (s.fullReason ?? "") : "no")")
         line("anchors recomputed", "\(s.anchorsRecomputed) of \(s.anchors): " + s.anchorReasons.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", "))
         line("anchors with a list patched", "\(s.anchorsPatched)")
@@ -291,6 +305,9 @@ struct StyleLMPrecomputeBench: ParsableCommand {
     func stageReport(_ s: PrecomputeStats, wall: Double, lists: Int?, cores: Double) {
         line("wall time", "\(fmt(wall, 1)) s (\(dur(wall)))")
         let sec = s.seconds
+        if let w = s.wall {
+            line("wall by phase", "setup \(fmt(w.setup, 1)) (products, retrieval spaces, changes), lists \(fmt(w.lists, 1)), output and state \(fmt(w.total - w.setup - w.lists, 1))")
+        }
         line("CPU-s by stage", "prefill \(fmt(sec.prefill, 1)), walk \(fmt(sec.retrieval, 1)), rerank \(fmt(sec.rerank, 1)), rules \(fmt(sec.rules, 1)), why \(fmt(sec.why, 1)), detect \(fmt(sec.detect, 1))")
         if let lists {
             line("lists (one prefill each)", "\(lists): \(fmt(sec.prefill / Double(max(1, lists)) * 1000, 2)) ms CPU per prefill")
