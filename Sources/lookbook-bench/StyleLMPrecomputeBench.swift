@@ -207,21 +207,23 @@ struct StyleLMPrecomputeBench: ParsableCommand {
         let next = Precomputer(model: retrieval, reranker: reranker, settings: settings,
                                feedback: c1.feedback + c2.feedback)
         var inc: Precomputer.Result?
-        var incWalls: [Double] = []
+        var incWalls: [Double] = [], incStats: [PrecomputeStats] = []
         for r in 0..<max(1, incrementalRuns) {
             inc = nil
             incWalls.append(seconds { inc = next.run(products: c2.products, outfits: c2.outfits, previous: previous) })
+            incStats.append(inc!.stats)
             if incrementalRuns > 1 {
                 FileHandle.standardError.write(Data("incremental run \(r + 1): \(fmt(incWalls[r], 1)) s, CPU-s rerank \(fmt(inc!.stats.seconds.rerank, 1)), prefill \(fmt(inc!.stats.seconds.prefill, 1)) (load \(loadAverage()))\n".utf8))
             }
         }
-        let sortedWalls = incWalls.sorted()
-        let incWall = sortedWalls[sortedWalls.count / 2]
-        let s = inc!.stats
+        // The median run by wall time: its wall and its stages.
+        let median = incWalls.indices.sorted { incWalls[$0] < incWalls[$1] }[incWalls.count / 2]
+        let incWall = incWalls[median]
+        let s = incStats[median]
         print("")
         print("incremental precompute after \(fmt(changed * 100, 1)) % of products changed (load average after: \(loadAverage()))")
         if incWalls.count > 1 {
-            line("incremental runs, wall", incWalls.map { fmt($0, 1) }.joined(separator: ", ") + " s: median \(fmt(incWall, 1)) s (stages below: the last run)")
+            line("incremental runs, wall", incWalls.map { fmt($0, 1) }.joined(separator: ", ") + " s: median \(fmt(incWall, 1)) s (run \(median + 1); its stages below)")
         }
         line("catalog change", "\(c2.products.count) products, \(c2.outfits.count) outfits; full run: \(s.full ? "yes, " + (s.fullReason ?? "") : "no")")
         line("anchors recomputed", "\(s.anchorsRecomputed) of \(s.anchors): " + s.anchorReasons.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", "))
