@@ -143,7 +143,7 @@ struct TrainCommand: ParsableCommand {
         } else {
             try addPPMISVD()
         }
-        print("wrote \(out) (\(stylelmOnly ? "StyleLM" : "PPMI-SVD + StyleLM"), \(report.parameters) StyleLM parameters, vocabulary \(report.vocabSize))"
+        print("wrote \(out) (\(stylelmOnly ? "StyleLM" : structure ? "PPMI-SVD + StyleLM + outfit structure" : "PPMI-SVD + StyleLM"), \(report.parameters) StyleLM parameters, vocabulary \(report.vocabSize))"
               + (report.complete ? "" : "; cut short by --time-budget, run again to continue"))
     }
 }
