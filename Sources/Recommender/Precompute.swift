@@ -57,14 +57,15 @@ public struct Precomputer: Sendable {
     static let stateFormat = "precompute@2"
 
     /// The retrieval space this precompute uses: `retrieval` when set, else the word
-    /// vectors of a `PPMISVDReranker` (or of a `HybridReranker`'s PPMI-SVD part, whose
-    /// sum then reranks the top M) or the bag-of-words score of a `StyleLMReranker`
+    /// vectors of a `PPMISVDReranker` (or of the PPMI-SVD part of a `HybridReranker` or
+    /// a `StructuredReranker`, whose sum then reranks the top M) or the bag-of-words score of a `StyleLMReranker`
     /// that scores by bag (retrieval then ranks by the reranker's own score, so it loses
     /// nothing of its top k), else co-occurrence.
     public var retrievalSpace: RetrievalSpace {
         if let retrieval { return retrieval }
         if let r = reranker as? PPMISVDReranker { return .wordVectors(r.model) }
         if let r = reranker as? HybridReranker { return .wordVectors(r.ppmi.model) }
+        if let r = reranker as? StructuredReranker { return .wordVectors(r.ppmi.model) }
         if let r = reranker as? StyleLMReranker, r.scoring.options.method == .bagOfWords { return .styleLMBag(r.scoring) }
         return .cooccurrence
     }
@@ -503,7 +504,8 @@ struct RunContext: Sendable {
         index = RetrievalIndex(items)
         if case .wordVectors(let m) = p.retrievalSpace {
             // The reranker of the same model and captions has the vectors already.
-            let same = (p.reranker as? PPMISVDReranker ?? (p.reranker as? HybridReranker)?.ppmi).flatMap { $0.model.version == m.version && $0.captions == captions ? $0 : nil }
+            let same = (p.reranker as? PPMISVDReranker ?? (p.reranker as? HybridReranker)?.ppmi
+                        ?? (p.reranker as? StructuredReranker)?.ppmi).flatMap { $0.model.version == m.version && $0.captions == captions ? $0 : nil }
             vectors = VectorSpace(model: m, items: parallelMap(count: products.count) { i in
                 same?.cached(products[i]) ?? m.vectors(of: products[i], caption: captions[products[i].id])
             })

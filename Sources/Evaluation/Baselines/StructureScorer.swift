@@ -46,23 +46,11 @@ public struct StructureScorer: Scorer {
                              categoryWeight: Double = defaultCategoryWeight, priceWeight: Double = defaultPriceWeight,
                              questions: Int = HybridCalibration.defaultQuestions) -> StructureScorer {
         let model = OutfitStructureModel.train(products: catalog.products, outfits: catalog.outfits, settings: settings)
-        var prices: [Double] = []
-        let s = HybridCalibration.measure(
-            catalog: catalog, questions: questions, seed: seed,
-            ppmi: { context, _, candidates in
-                candidates.map { model.categoryScore(context: context.map(OutfitStructureModel.kind), candidate: OutfitStructureModel.kind(of: $0)) }
-            },
-            stylelm: { context, _, candidates in
-                let tiers = context.map(model.priceTier)
-                let scores = candidates.map { model.priceScore(context: tiers, candidate: model.priceTier($0)) ?? .nan }
-                prices += scores.filter(\.isFinite)
-                return scores
-            })
-        let usable = { (x: Double) in x.isFinite && x > 0 }
-        return StructureScorer(model: model,
-                               categoryWeight: usable(s.ppmi) ? categoryWeight : 0, priceWeight: usable(s.stylelm) ? priceWeight : 0,
-                               categoryScale: usable(s.ppmi) ? s.ppmi : 1, priceScale: usable(s.stylelm) ? s.stylelm : 1,
-                               priceNeutral: prices.isEmpty ? 0 : prices.reduce(0, +) / Double(prices.count))
+        // One copy of the calibration, shared with the nightly run's `StructuredReranker`.
+        let t = StructureTerm.calibrated(model: model, catalog: catalog, seed: seed, categoryWeight: categoryWeight,
+                                         priceWeight: priceWeight, questions: questions)
+        return StructureScorer(model: model, categoryWeight: t.categoryWeight, priceWeight: t.priceWeight,
+                               categoryScale: t.categoryScale, priceScale: t.priceScale, priceNeutral: t.priceNeutral)
     }
 
     public var name: String { "structure(category \(categoryWeight), price \(priceWeight))" }
