@@ -143,6 +143,11 @@ public struct RecommendSettings: Sendable, Equatable, CustomStringConvertible {
     /// StyleLM alone ranks worse than PPMI-SVD alone. The reranker's version records the
     /// choice, so this setting is not part of `description`.
     public var combinePPMISVD: Bool = true
+    /// With the PPMI-SVD reranker, add the outfit-structure model trained on the catalog's
+    /// outfits (`StructuredReranker`, `structure`): categories and price tiers outfits put
+    /// together, in the units `lookbook eval` adds them. The reranker's version records the
+    /// choice, so this setting is not part of `description`.
+    public var structure: Bool = true
     /// Complementary items per anchor and target slot.
     public var complementaryK: Int = 20
     /// Candidates per outfit position.
@@ -253,7 +258,8 @@ extension JobConfig {
         }
         if var r = try reader.table("recommend") {
             try r.allowOnly(["complementary_k", "fitb_k", "only_in_stock", "retrieval_m", "mmr_lambda", "max_price_ratio",
-                             "same_brand_only", "exclude_brand_pairs", "retrieval_prior_m", "reranker", "combine_ppmi_svd"])
+                             "same_brand_only", "exclude_brand_pairs", "retrieval_prior_m", "reranker", "combine_ppmi_svd",
+                             "structure"])
             if let name = try r.string("reranker") {
                 guard let kind = RerankerKind(rawValue: name) else {
                     throw r.error("recommend.reranker must be one of \(RerankerKind.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", ")), got \"\(name)\"")
@@ -261,6 +267,7 @@ extension JobConfig {
                 c.recommend.reranker = kind
             }
             c.recommend.combinePPMISVD = try r.bool("combine_ppmi_svd") ?? c.recommend.combinePPMISVD
+            c.recommend.structure = try r.bool("structure") ?? c.recommend.structure
             c.recommend.complementaryK = try r.int("complementary_k", min: 1, max: 1000) ?? c.recommend.complementaryK
             c.recommend.fitbK = try r.int("fitb_k", min: 1, max: 1000) ?? c.recommend.fitbK
             c.recommend.onlyInStock = try r.bool("only_in_stock") ?? c.recommend.onlyInStock

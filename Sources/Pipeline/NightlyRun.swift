@@ -62,6 +62,20 @@ public struct NightlyRun: Sendable {
         }
     }
 
+    /// PPMI-SVD with the outfit-structure model trained here on the catalog's outfits, as
+    /// `lookbook eval` adds them (`StructuredReranker`: `ppmi/σ_ppmi` plus the category and
+    /// price terms over their spreads on the catalog's outfits). nil, with a warning, when
+    /// the catalog gives no spread to measure (too few outfits or products, or outfits that
+    /// say nothing about categories or prices): PPMI-SVD then reranks alone.
+    func structured(_ ppmi: PPMISVDReranker, catalog: Catalog) -> StructuredReranker? {
+        do {
+            return try StructuredReranker.calibrated(ppmi: ppmi, catalog: catalog)
+        } catch {
+            events(.warning("PPMI-SVD reranks alone, without the outfit-structure model: \((error as? LookbookError)?.description ?? "\(error)")"))
+            return nil
+        }
+    }
+
     public init(job: JobConfig, captioner: (any Captioner)? = nil, now: @escaping @Sendable () -> Date = { Date() },
                 events: @escaping @Sendable (RunEvent) -> Void = { _ in }) {
         self.job = job; self.now = now; self.events = events
@@ -189,13 +203,26 @@ public struct NightlyRun: Sendable {
                 }
             } else {
                 let kind = job.recommend.reranker
-                reranker = Self.makeReranker(kind, model: model, products: catalog.products, outfits: catalog.outfits, captions: captions)
+                let made = Self.makeReranker(kind, model: model, products: catalog.products, outfits: catalog.outfits, captions: captions)
                 report.reranker = kind.rawValue
+                if job.recommend.structure, let ppmi = made as? PPMISVDReranker, let s = structured(ppmi, catalog: catalog) {
+                    reranker = s
+                    report.reranker = kind.rawValue + "+structure"
+                } else {
+                    reranker = made
+                }
                 switch reranker {
                 case let r as PPMISVDReranker:
                     report.modelSource = "ppmi-svd word vectors trained tonight"
                     events(.info("PPMI-SVD \(r.model.version) reranks: \(r.model.wordCount) words, rank \(r.model.dimension), "
                                  + "\(r.model.trainedOutfits) outfits"))
+                case let r as StructuredReranker:
+                    let t = r.structure
+                    report.modelSource = "ppmi-svd word vectors and outfit-structure model trained tonight"
+                    events(.info("PPMI-SVD \(r.ppmi.model.version) reranks with the outfit-structure model structure@1:\(t.model.contentHash) "
+                                 + "(\(t.model.categoryOutfits.count) categories, \(t.model.outfitCount) outfits): ppmi/\(fmt(r.ppmiScale)) + "
+                                 + "\(t.categoryWeight) × category/\(fmt(t.categoryScale)) + \(t.priceWeight) × price/\(fmt(t.priceScale)) "
+                                 + "(spreads from \(t.calibrationQuestions) questions on the catalog's outfits)"))
                 default:
                     report.modelSource = "co-occurrence model trained tonight"
                 }
