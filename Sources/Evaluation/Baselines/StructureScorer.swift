@@ -20,56 +20,48 @@ public struct StructureScorer: Scorer {
         let tier: Double?
     }
 
-    public let model: OutfitStructureModel
-    public let categoryWeight: Double
-    public let priceWeight: Double
-    public let categoryScale: Double
-    public let priceScale: Double
+    /// The model, its weights and spreads (`StructureTerm`, shared with the nightly run's
+    /// `StructuredReranker`).
+    public let term: StructureTerm
+    public var model: OutfitStructureModel { term.model }
+    public var categoryWeight: Double { term.categoryWeight }
+    public var priceWeight: Double { term.priceWeight }
+    public var categoryScale: Double { term.categoryScale }
+    public var priceScale: Double { term.priceScale }
     /// The price score of a candidate or look without a price.
-    public let priceNeutral: Double
+    public var priceNeutral: Double { term.priceNeutral }
 
     /// On the four coarse and four fine Polyvore validation splits, with PPMI-SVD at weight
     /// 1: category 0.5 and price 0.3 raised FITB 44.9 → 55.3 % (coarse questions) and
     /// 41.0 → 42.1 % (fine), AUC 0.728 → 0.883 (coarse) and 0.661 → 0.655 (fine, where the
     /// negative outfits keep the positive ones' categories and only price can tell).
-    public static let defaultCategoryWeight = 0.5
-    public static let defaultPriceWeight = 0.3
+    public static let defaultCategoryWeight = StructureTerm.defaultCategoryWeight
+    public static let defaultPriceWeight = StructureTerm.defaultPriceWeight
 
-    public init(model: OutfitStructureModel, categoryWeight: Double = defaultCategoryWeight, priceWeight: Double = defaultPriceWeight,
-                categoryScale: Double, priceScale: Double, priceNeutral: Double) {
-        self.model = model; self.categoryWeight = categoryWeight; self.priceWeight = priceWeight
-        self.categoryScale = categoryScale; self.priceScale = priceScale; self.priceNeutral = priceNeutral
-    }
+    public init(term: StructureTerm) { self.term = term }
 
     /// Learns the model from `catalog`'s outfits and measures the spreads on them.
     public static func train(_ catalog: Catalog, seed: UInt64 = 0, settings: OutfitStructureModel.Settings = .init(),
                              categoryWeight: Double = defaultCategoryWeight, priceWeight: Double = defaultPriceWeight,
                              questions: Int = HybridCalibration.defaultQuestions) -> StructureScorer {
         let model = OutfitStructureModel.train(products: catalog.products, outfits: catalog.outfits, settings: settings)
-        // One copy of the calibration, shared with the nightly run's `StructuredReranker`.
-        let t = StructureTerm.calibrated(model: model, catalog: catalog, seed: seed, categoryWeight: categoryWeight,
-                                         priceWeight: priceWeight, questions: questions)
-        return StructureScorer(model: model, categoryWeight: t.categoryWeight, priceWeight: t.priceWeight,
-                               categoryScale: t.categoryScale, priceScale: t.priceScale, priceNeutral: t.priceNeutral)
+        return StructureScorer(term: StructureTerm.calibrated(model: model, catalog: catalog, seed: seed, categoryWeight: categoryWeight,
+                                                              priceWeight: priceWeight, questions: questions))
     }
 
     public var name: String { "structure(category \(categoryWeight), price \(priceWeight))" }
 
     public func encode(_ content: Product) -> Item { Item(category: OutfitStructureModel.kind(of: content), tier: model.priceTier(content)) }
 
-    func combine(category: Double, price: Double?) -> Double {
-        categoryWeight * category / categoryScale + priceWeight * (price ?? priceNeutral) / priceScale
-    }
-
     public func scores(context: [Item], candidates: [Item]) -> [Double] {
         let categories = context.map(\.category), tiers = context.map(\.tier)
         return candidates.map {
-            combine(category: model.categoryScore(context: categories, candidate: $0.category),
+            term.combine(category: model.categoryScore(context: categories, candidate: $0.category),
                     price: model.priceScore(context: tiers, candidate: $0.tier))
         }
     }
 
     public func compatibility(_ items: [Item]) -> Double {
-        combine(category: model.categoryCompatibility(items.map(\.category)), price: model.priceCompatibility(items.map(\.tier)))
+        term.combine(category: model.categoryCompatibility(items.map(\.category)), price: model.priceCompatibility(items.map(\.tier)))
     }
 }
