@@ -6,15 +6,6 @@ import Testing
 import TestSupport
 @testable import Pipeline
 
-/// Collects a run's events (they come from worker threads).
-private final class EventLog: @unchecked Sendable {
-    private let lock = NSLock()
-    private var events: [RunEvent] = []
-    func record(_ e: RunEvent) { lock.withLock { events.append(e) } }
-    var infos: [String] { lock.withLock { events.compactMap { if case .info(let s) = $0 { s } else { nil } } } }
-    var warnings: [String] { lock.withLock { events.compactMap { if case .warning(let s) = $0 { s } else { nil } } } }
-}
-
 /// The nightly run with a bag-of-words StyleLM reranks with it and PPMI-SVD trained that
 /// night (as `lookbook train` and `lookbook eval` combine them) unless the job says no.
 @Suite(.serialized) struct HybridNightlyTests {

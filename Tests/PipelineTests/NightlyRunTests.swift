@@ -24,6 +24,15 @@ func smallCatalog(snapshot: String = "2026-11-28T02:00:00Z", extra: [Product] = 
     return Catalog(manifest: CatalogManifest(retailer: "acme", snapshot: snapshot), products: products, outfits: outfits)
 }
 
+/// Collects a run's events (they come from worker threads).
+final class EventLog: @unchecked Sendable {
+    private let lock = NSLock()
+    private var events: [RunEvent] = []
+    func record(_ e: RunEvent) { lock.withLock { events.append(e) } }
+    var infos: [String] { lock.withLock { events.compactMap { if case .info(let s) = $0 { s } else { nil } } } }
+    var warnings: [String] { lock.withLock { events.compactMap { if case .warning(let s) = $0 { s } else { nil } } } }
+}
+
 /// A job in a fresh temp folder whose inbox is `inbox/`; the folder goes when the last
 /// copy of the fixture does.
 struct Fixture {

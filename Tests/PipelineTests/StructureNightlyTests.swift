@@ -7,15 +7,6 @@ import Testing
 import TestSupport
 @testable import Pipeline
 
-/// Collects a run's events (they come from worker threads).
-private final class EventLog: @unchecked Sendable {
-    private let lock = NSLock()
-    private var events: [RunEvent] = []
-    func record(_ e: RunEvent) { lock.withLock { events.append(e) } }
-    var infos: [String] { lock.withLock { events.compactMap { if case .info(let s) = $0 { s } else { nil } } } }
-    var warnings: [String] { lock.withLock { events.compactMap { if case .warning(let s) = $0 { s } else { nil } } } }
-}
-
 /// `smallCatalog` with prices: the casual family cheap, the formal one dear, so the
 /// structure model's price term has a spread (its categories alone have none: every
 /// outfit pairs the same three).

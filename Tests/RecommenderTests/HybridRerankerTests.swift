@@ -16,10 +16,6 @@ private func tinyBag(_ products: [Product], version: String = "tiny-bag", seed: 
     try GoldenCatalog.tinyBag(products, version: version, seed: seed)
 }
 
-private func makeCatalog(_ products: [Product], outfits: [Outfit]) -> Catalog {
-    Catalog(manifest: CatalogManifest(retailer: "test", snapshot: "1"), products: products, outfits: outfits)
-}
-
 private struct Parts {
     let products: [Product]
     let outfits: [Outfit]
@@ -39,7 +35,7 @@ private func parts() throws -> Parts {
     /// reason is PPMI-SVD's; its version names both models, the weight and the scales.
     @Test func scoresAreTheTwoRerankersOverTheirSpreads() throws {
         let t = try parts()
-        let catalog = makeCatalog(t.products, outfits: t.outfits)
+        let catalog = GoldenCatalog.catalog(t.products, outfits: t.outfits)
         let hybrid = try HybridReranker.calibrated(ppmi: t.ppmi, stylelm: t.stylelm, catalog: catalog, weight: 0.7)
         #expect(hybrid.weight == 0.7)
         let context = [t.products[0], t.products[12]]
@@ -63,7 +59,7 @@ private func parts() throws -> Parts {
     /// scaling a scorer's scores scales its spread; one question per usable outfit, at most `questions`.
     @Test func calibrationIsSeededAndMeasuresEachSpread() throws {
         let t = try parts()
-        let catalog = makeCatalog(t.products, outfits: t.outfits)
+        let catalog = GoldenCatalog.catalog(t.products, outfits: t.outfits)
         func measure(seed: UInt64, questions: Int = 300, ppmiFactor: Double = 1) -> HybridCalibration.Spreads {
             HybridCalibration.measure(catalog: catalog, questions: questions, seed: seed,
                                       ppmi: { c, slot, x in t.ppmi.scores(context: c, slot: slot, candidates: x).map { ppmiFactor * $0 } },
@@ -94,13 +90,13 @@ private func parts() throws -> Parts {
     /// error that says what the catalog lacks, never a crash or a division by zero.
     @Test func noOutfitsNoSpread() throws {
         let t = try parts()
-        let bare = makeCatalog(t.products, outfits: [])
+        let bare = GoldenCatalog.catalog(t.products, outfits: [])
         let s = HybridCalibration.measure(catalog: bare, ppmi: t.ppmi.scores, stylelm: t.stylelm.scores)
         #expect(!s.usable && s.questions == 0)
         #expect(throws: LookbookError.self) { try HybridReranker.calibrated(ppmi: t.ppmi, stylelm: t.stylelm, catalog: bare) }
         // Three products per slot: no slot has three others to draw from.
         let few = Array(t.products.prefix(15))
-        let small = makeCatalog(few, outfits: [Outfit(id: "o", items: [few[0].id, few[1].id])])
+        let small = GoldenCatalog.catalog(few, outfits: [Outfit(id: "o", items: [few[0].id, few[1].id])])
         #expect(throws: LookbookError.self) { try HybridReranker.calibrated(ppmi: t.ppmi, stylelm: t.stylelm, catalog: small) }
     }
 
@@ -109,7 +105,7 @@ private func parts() throws -> Parts {
     /// incremental run equals a full one on the same final catalog.
     @Test func precomputeRetrievesInWordVectorsAndIncrementalEqualsFull() throws {
         let t = try parts()
-        let hybrid = try HybridReranker.calibrated(ppmi: t.ppmi, stylelm: t.stylelm, catalog: makeCatalog(t.products, outfits: t.outfits))
+        let hybrid = try HybridReranker.calibrated(ppmi: t.ppmi, stylelm: t.stylelm, catalog: GoldenCatalog.catalog(t.products, outfits: t.outfits))
         let cooc = CooccurrenceModel.train(products: t.products, outfits: t.outfits, captions: captions)
         var s = RecommendSettings()
         s.retrievalM = 8; s.complementaryK = 5; s.fitbK = 4
@@ -165,7 +161,7 @@ private func parts() throws -> Parts {
     /// (a forward pass per reached list instead).
     @Test func incrementalReusesStoredStyleLMLooks() throws {
         let t = try parts()
-        let hybrid = try HybridReranker.calibrated(ppmi: t.ppmi, stylelm: t.stylelm, catalog: makeCatalog(t.products, outfits: t.outfits))
+        let hybrid = try HybridReranker.calibrated(ppmi: t.ppmi, stylelm: t.stylelm, catalog: GoldenCatalog.catalog(t.products, outfits: t.outfits))
         let cooc = CooccurrenceModel.train(products: t.products, outfits: t.outfits, captions: captions)
         var s = RecommendSettings()
         s.retrievalM = 6; s.complementaryK = 4; s.fitbK = 3
@@ -194,7 +190,7 @@ private func parts() throws -> Parts {
         let incremental = pre.run(products: next, outfits: t.outfits, previous: day1.state)
         #expect(!incremental.stats.full, "\(incremental.stats.fullReason ?? "")")
         #expect(incremental.output == full.output)
-        #expect(reranked(incremental.state) == reranked(full.state))
+        #expect(GoldenCatalog.reranked(incremental.state) == GoldenCatalog.reranked(full.state))
         #expect(incremental.stats.patch.rescored > 0, "no list had a newcomer to rerank")
         let recomputedLists = incremental.stats.recomputedAnchorIDs.reduce(0) { $0 + (incremental.state.anchors[$1]?.retrieved.count ?? 0) }
             + incremental.stats.recomputedOutfitIDs.reduce(0) { $0 + (incremental.state.outfits[$1]?.retrieved.count ?? 0) }
@@ -215,7 +211,7 @@ private func parts() throws -> Parts {
         for id in old.outfits.keys { for k in old.outfits[id]!.retrieved.keys { old.outfits[id]!.retrieved[k]!.look = nil } }
         let fromOld = pre.run(products: next, outfits: t.outfits, previous: old)
         #expect(fromOld.output == full.output)
-        #expect(reranked(fromOld.state) == reranked(full.state))
+        #expect(GoldenCatalog.reranked(fromOld.state) == GoldenCatalog.reranked(full.state))
         #expect(fromOld.stats.prefills > incremental.stats.prefills)
 
         // A StyleLM reading other captions than the precompute's scores through the reranker itself.
@@ -223,14 +219,6 @@ private func parts() throws -> Parts {
                                    stylelmScale: hybrid.stylelmScale)
         #expect(RunContext(Precomputer(model: cooc, reranker: plain, settings: s, captions: captions), products: t.products).hybrid == nil)
     }
-}
-
-/// Per list: the candidates the reranker saw and their scores (bits, as text).
-private func reranked(_ s: PrecomputeState) -> [String: [String: [String]]] {
-    var out: [String: [String: [String]]] = [:]
-    for (id, a) in s.anchors { out["a:" + id] = a.retrieved.mapValues { $0.candidates + $0.scores.map { "\($0.bitPattern)" } } }
-    for (id, o) in s.outfits { out["o:" + id] = o.retrieved.mapValues { $0.candidates + $0.scores.map { "\($0.bitPattern)" } } }
-    return out
 }
 
 /// Per list: its stored look.

@@ -25,14 +25,6 @@ private func run(_ products: [Product], _ outfits: [Outfit], previous: Precomput
         .run(products: products, outfits: outfits, previous: previous)
 }
 
-/// Per list: the candidates the reranker saw and their scores.
-private func reranked(_ s: PrecomputeState) -> [String: [String: [String]]] {
-    var out: [String: [String: [String]]] = [:]
-    for (id, a) in s.anchors { out["a:" + id] = a.retrieved.mapValues { $0.candidates + $0.scores.map { "\($0)" } } }
-    for (id, o) in s.outfits { out["o:" + id] = o.retrieved.mapValues { $0.candidates + $0.scores.map { "\($0)" } } }
-    return out
-}
-
 @Suite struct PPMISVDPrecomputeTests {
     /// With the PPMI-SVD reranker, retrieval ranks by the reranker's own score: every list
     /// is the reranker's exhaustive top k of the allowed pool, and the recall is 1.
@@ -78,7 +70,7 @@ private func reranked(_ s: PrecomputeState) -> [String: [String: [String]]] {
         let full = run(next, outfits, previous: nil, m: m)
         #expect(!incremental.stats.full, "\(incremental.stats.fullReason ?? "")")
         #expect(incremental.output == full.output)
-        #expect(reranked(incremental.state) == reranked(full.state))
+        #expect(GoldenCatalog.reranked(incremental.state) == GoldenCatalog.reranked(full.state))
         #expect(incremental.stats.patch.lists > 0)
         #expect(incremental.stats.anchorReasons["new product", default: 0] == 4)
         if m == 4 {

@@ -29,14 +29,6 @@ private func settings(m: Int) -> RecommendSettings {
 /// `GoldenCatalog.nextDay`.
 private func nextDay(_ products: [Product], seed: UInt64 = 9) -> [Product] { GoldenCatalog.nextDay(products, seed: seed) }
 
-/// Per list: the candidates the reranker saw and their scores (bits, as text).
-private func reranked(_ s: PrecomputeState) -> [String: [String: [String]]] {
-    var out: [String: [String: [String]]] = [:]
-    for (id, a) in s.anchors { out["a:" + id] = a.retrieved.mapValues { $0.candidates + $0.scores.map { "\($0.bitPattern)" } } }
-    for (id, o) in s.outfits { out["o:" + id] = o.retrieved.mapValues { $0.candidates + $0.scores.map { "\($0.bitPattern)" } } }
-    return out
-}
-
 @Suite struct StyleLMBagPrecomputeTests {
     /// A bag-scoring StyleLM reranker retrieves in its own bag space: every allowed
     /// candidate of the pool is scored exactly, the stored scores are
@@ -111,7 +103,7 @@ private func reranked(_ s: PrecomputeState) -> [String: [String: [String]]] {
         let b = other.run(products: products, outfits: outfits, previous: nil)
         #expect(a.stats.seconds.rerank < b.stats.seconds.rerank)
         #expect(a.output == b.output)
-        #expect(reranked(a.state) == reranked(b.state))
+        #expect(GoldenCatalog.reranked(a.state) == GoldenCatalog.reranked(b.state))
     }
 
     /// Reasons name words of the candidate that the look raised, as `why` does on its own.
@@ -170,7 +162,7 @@ private func reranked(_ s: PrecomputeState) -> [String: [String: [String]]] {
         let full = pre.run(products: next, outfits: outfits, previous: nil)
         #expect(!incremental.stats.full, "\(incremental.stats.fullReason ?? "")")
         #expect(incremental.output == full.output)
-        #expect(reranked(incremental.state) == reranked(full.state))
+        #expect(GoldenCatalog.reranked(incremental.state) == GoldenCatalog.reranked(full.state))
         #expect(incremental.stats.patch.lists > 0)
         #expect(incremental.stats.anchorReasons["new product", default: 0] == 4)
         #expect(incremental.stats.anchorsRecomputed < next.count / 4)

@@ -67,4 +67,18 @@ extension GoldenCatalog {
         for _ in 0..<2 { next[g.next(next.count)].inStock = false }
         return next
     }
+
+    /// A catalog of `products` and `outfits` (test manifest).
+    static func catalog(_ products: [Product], outfits: [Outfit]) -> Catalog {
+        Catalog(manifest: CatalogManifest(retailer: "test", snapshot: "1"), products: products, outfits: outfits)
+    }
+
+    /// Per list of a precompute state: the candidates the reranker saw and their scores
+    /// (bits, as text), to compare two runs list by list.
+    static func reranked(_ s: PrecomputeState) -> [String: [String: [String]]] {
+        var out: [String: [String: [String]]] = [:]
+        for (id, a) in s.anchors { out["a:" + id] = a.retrieved.mapValues { $0.candidates + $0.scores.map { "\($0.bitPattern)" } } }
+        for (id, o) in s.outfits { out["o:" + id] = o.retrieved.mapValues { $0.candidates + $0.scores.map { "\($0.bitPattern)" } } }
+        return out
+    }
 }
