@@ -101,16 +101,30 @@ public struct StructuredReranker: Reranker {
     public let ppmiScale: Double
     /// Every category the model counted, by index, and their affinities (kinds × kinds,
     /// `categoryAffinity`'s very values): a product of another category has affinity 0.
+    /// Past `tableLimit` kinds the table would grow with their square: the affinities are
+    /// then computed when asked (the same values).
+    let kinds: [String]
     let kindIndex: [String: Int]
     let affinity: [Double]
+    public let version: String
 
-    public init(ppmi: PPMISVDReranker, structure: StructureTerm, ppmiScale: Double) {
+    /// Kinds up to which the affinities are tabulated (2,048: 32 MiB).
+    public static let tableLimit = 2048
+
+    public init(ppmi: PPMISVDReranker, structure: StructureTerm, ppmiScale: Double, tableLimit: Int = tableLimit) {
         self.ppmi = ppmi; self.structure = structure; self.ppmiScale = ppmiScale
         let kinds = structure.model.categoryOutfits.keys.sorted()
+        self.kinds = kinds
         kindIndex = Dictionary(uniqueKeysWithValues: kinds.enumerated().map { ($1, $0) })
-        var a = [Double](repeating: 0, count: kinds.count * kinds.count)
-        for (i, x) in kinds.enumerated() { for (j, y) in kinds.enumerated() { a[i * kinds.count + j] = structure.model.categoryAffinity(x, y) } }
+        var a: [Double] = []
+        if kinds.count <= tableLimit {
+            a = [Double](repeating: 0, count: kinds.count * kinds.count)
+            for (i, x) in kinds.enumerated() { for (j, y) in kinds.enumerated() { a[i * kinds.count + j] = structure.model.categoryAffinity(x, y) } }
+        }
         affinity = a
+        let t = structure
+        version = "\(ppmi.version)+structure@1:\(t.model.contentHash) (category \(t.categoryWeight)/\(t.categoryScale), "
+            + "price \(t.priceWeight)/\(t.priceScale), neutral \(t.priceNeutral); ppmi 1/\(ppmiScale))"
     }
 
     /// The structure model trained on `catalog`'s outfits, with PPMI-SVD's spread and the
@@ -145,20 +159,19 @@ public struct StructuredReranker: Reranker {
         return c
     }
 
-    public var version: String {
-        let t = structure
-        return "\(ppmi.version)+structure@1:\(t.model.contentHash) (category \(t.categoryWeight)/\(t.categoryScale), "
-            + "price \(t.priceWeight)/\(t.priceScale), neutral \(t.priceNeutral); ppmi 1/\(ppmiScale))"
-    }
-
     @inline(__always)
     func kind(_ p: Product) -> Int { kindIndex[OutfitStructureModel.kind(of: p)] ?? -1 }
 
     /// `OutfitStructureModel.categoryScore`, summed in the same order from the table.
     func categoryScore(context: [Int], candidate: Int) -> Double {
         guard !context.isEmpty else { return 0 }
-        let n = kindIndex.count
-        return context.reduce(0) { $0 + (candidate < 0 || $1 < 0 ? 0 : affinity[candidate * n + $1]) } / Double(context.count)
+        return context.reduce(0) { $0 + pairAffinity(candidate, $1) } / Double(context.count)
+    }
+
+    @inline(__always)
+    func pairAffinity(_ i: Int, _ j: Int) -> Double {
+        guard i >= 0, j >= 0 else { return 0 }
+        return affinity.isEmpty ? structure.model.categoryAffinity(kinds[i], kinds[j]) : affinity[i * kinds.count + j]
     }
 
     public func scores(context: [Product], slot: Slot, candidates: [Product]) -> [Double] {

@@ -17,18 +17,6 @@ private func styled(products n: Int = 100, outfits m: Int = 40, seed: UInt64 = 5
     return (products, outfits)
 }
 
-private func makeCatalog(_ products: [Product], outfits: [Outfit]) -> Catalog {
-    Catalog(manifest: CatalogManifest(retailer: "test", snapshot: "1"), products: products, outfits: outfits)
-}
-
-/// Per list: the candidates the reranker saw and their scores.
-private func reranked(_ s: PrecomputeState) -> [String: [String: [String]]] {
-    var out: [String: [String: [String]]] = [:]
-    for (id, a) in s.anchors { out["a:" + id] = a.retrieved.mapValues { $0.candidates + $0.scores.map { "\($0)" } } }
-    for (id, o) in s.outfits { out["o:" + id] = o.retrieved.mapValues { $0.candidates + $0.scores.map { "\($0)" } } }
-    return out
-}
-
 @Suite struct StructuredRerankerTests {
     /// A score is ppmi/σ_ppmi + 0.5·category/σ_category + 0.3·price/σ_price, recomputed
     /// here from the models' own calls and spreads measured afresh with
@@ -36,7 +24,7 @@ private func reranked(_ s: PrecomputeState) -> [String: [String: [String]]] {
     /// price score of the calibration questions.
     @Test func scoresAreTheFormula() throws {
         let (products, outfits) = styled()
-        let catalog = makeCatalog(products, outfits: outfits)
+        let catalog = GoldenCatalog.catalog(products, outfits: outfits)
         let ppmi = PPMISVDReranker(model: PPMISVDModel.train(products: products, outfits: outfits), products: products)
         let r = try StructuredReranker.calibrated(ppmi: ppmi, catalog: catalog)
         let model = OutfitStructureModel.train(products: products, outfits: outfits)
@@ -45,7 +33,7 @@ private func reranked(_ s: PrecomputeState) -> [String: [String: [String]]] {
         // The spreads, measured independently on the same questions, whose candidates
         // come from the outfits' products.
         let held = Set(outfits.flatMap(\.items))
-        let outfitProducts = makeCatalog(products.filter { held.contains($0.id) }, outfits: outfits)
+        let outfitProducts = GoldenCatalog.catalog(products.filter { held.contains($0.id) }, outfits: outfits)
         #expect(outfitProducts.products.count < products.count)
         var prices: [Double] = []
         let kinds = HybridCalibration.measure(
@@ -77,6 +65,10 @@ private func reranked(_ s: PrecomputeState) -> [String: [String: [String]]] {
             }
             let got = r.scores(context: context, slot: .shoes, candidates: candidates)
             #expect(got.map(\.bitPattern) == expected.map(\.bitPattern))
+            // Without the affinity table (a catalog of very many kinds): the same bits.
+            let untabulated = StructuredReranker(ppmi: ppmi, structure: r.structure, ppmiScale: r.ppmiScale, tableLimit: 0)
+            #expect(untabulated.scores(context: context, slot: .shoes, candidates: candidates).map(\.bitPattern) == expected.map(\.bitPattern))
+            #expect(untabulated.version == r.version)
             // The structure term moves the order: not PPMI-SVD's alone.
             #expect(got.indices.sorted { got[$0] > got[$1] } != p.indices.sorted { p[$0] > p[$1] })
             for c in candidates.prefix(3) {
@@ -97,16 +89,16 @@ private func reranked(_ s: PrecomputeState) -> [String: [String: [String]]] {
     @Test func versionNamesTheStructureModelsContent() throws {
         let (products, outfits) = styled()
         let ppmi = PPMISVDReranker(model: PPMISVDModel.train(products: products, outfits: outfits), products: products)
-        let a = try StructuredReranker.calibrated(ppmi: ppmi, catalog: makeCatalog(products, outfits: outfits))
-        let b = try StructuredReranker.calibrated(ppmi: ppmi, catalog: makeCatalog(products, outfits: outfits))
-        let c = try StructuredReranker.calibrated(ppmi: ppmi, catalog: makeCatalog(products, outfits: Array(outfits.dropLast(3))))
+        let a = try StructuredReranker.calibrated(ppmi: ppmi, catalog: GoldenCatalog.catalog(products, outfits: outfits))
+        let b = try StructuredReranker.calibrated(ppmi: ppmi, catalog: GoldenCatalog.catalog(products, outfits: outfits))
+        let c = try StructuredReranker.calibrated(ppmi: ppmi, catalog: GoldenCatalog.catalog(products, outfits: Array(outfits.dropLast(3))))
         #expect(a.version == b.version)
         #expect(a.version.hasPrefix(ppmi.version + "+structure@1:" + a.structure.model.contentHash + " "))
         // Products outside the outfits do not move the spreads: the same version.
         let extra = products.filter { !Set(outfits.flatMap(\.items)).contains($0.id) }.prefix(3).map { p -> Product in
             var q = p; q.id += "-new"; return q
         }
-        let more = try StructuredReranker.calibrated(ppmi: ppmi, catalog: makeCatalog(products + extra, outfits: outfits))
+        let more = try StructuredReranker.calibrated(ppmi: ppmi, catalog: GoldenCatalog.catalog(products + extra, outfits: outfits))
         #expect(more.version == a.version)
         #expect(a.structure.model.contentHash != c.structure.model.contentHash)
         #expect(a.version != c.version)
@@ -121,11 +113,11 @@ private func reranked(_ s: PrecomputeState) -> [String: [String: [String]]] {
     @Test func noOutfitsNoSpread() throws {
         let (products, outfits) = styled()
         let ppmi = PPMISVDReranker(model: PPMISVDModel.train(products: products, outfits: outfits), products: products)
-        #expect(throws: LookbookError.self) { try StructuredReranker.calibrated(ppmi: ppmi, catalog: makeCatalog(products, outfits: [])) }
+        #expect(throws: LookbookError.self) { try StructuredReranker.calibrated(ppmi: ppmi, catalog: GoldenCatalog.catalog(products, outfits: [])) }
         // Outfits that all pair the same categories, without prices: nothing to measure either.
         let bare = products.map { p -> Product in var q = p; q.price = nil; q.category = p.slot.rawValue; return q }
         do {
-            _ = try StructuredReranker.calibrated(ppmi: ppmi, catalog: makeCatalog(bare, outfits: bare.indices.filter { $0 % 5 == 0 && $0 + 1 < bare.count }
+            _ = try StructuredReranker.calibrated(ppmi: ppmi, catalog: GoldenCatalog.catalog(bare, outfits: bare.indices.filter { $0 % 5 == 0 && $0 + 1 < bare.count }
                 .map { Outfit(id: "o\($0)", items: [bare[$0].id, bare[$0 + 1].id]) }))
             Issue.record("calibrated without any spread")
         } catch let e as LookbookError {
@@ -138,7 +130,7 @@ private func reranked(_ s: PrecomputeState) -> [String: [String: [String]]] {
     /// and the recall is 1; with a small M retrieval may lose some of it.
     @Test func listsAreTheExhaustiveRerankWhereRecallAllows() throws {
         let (products, outfits) = styled()
-        let catalog = makeCatalog(products, outfits: outfits)
+        let catalog = GoldenCatalog.catalog(products, outfits: outfits)
         let cooc = CooccurrenceModel.train(products: products, outfits: outfits)
         let ppmi = PPMISVDReranker(model: PPMISVDModel.train(products: products, outfits: outfits), products: products)
         let r = try StructuredReranker.calibrated(ppmi: ppmi, catalog: catalog)
@@ -173,7 +165,7 @@ private func reranked(_ s: PrecomputeState) -> [String: [String: [String]]] {
     @Test(arguments: [4, 12])
     func incrementalEqualsFull(m: Int) throws {
         let (day1, outfits) = styled()
-        let catalog = makeCatalog(day1, outfits: outfits)
+        let catalog = GoldenCatalog.catalog(day1, outfits: outfits)
         let cooc = CooccurrenceModel.train(products: day1, outfits: outfits)
         let words = PPMISVDModel.train(products: day1, outfits: outfits)
         let calibrated = try StructuredReranker.calibrated(ppmi: PPMISVDReranker(model: words, products: day1), catalog: catalog)
@@ -193,7 +185,7 @@ private func reranked(_ s: PrecomputeState) -> [String: [String: [String]]] {
         let full = run(next, previous: nil)
         #expect(!incremental.stats.full, "\(incremental.stats.fullReason ?? "")")
         #expect(incremental.output == full.output)
-        #expect(reranked(incremental.state) == reranked(full.state))
+        #expect(GoldenCatalog.reranked(incremental.state) == GoldenCatalog.reranked(full.state))
         #expect(incremental.stats.patch.lists > 0)
         #expect(incremental.stats.anchorReasons["new product", default: 0] == 4)
     }
