@@ -8,6 +8,11 @@ import LookbookCore
 /// PPMI-SVD (FITB 32 % against 44 %) while the sum at weight 0.3 keeps PPMI-SVD's FITB and
 /// raises its compatibility AUC.
 ///
+/// With `structure`, the outfit-structure model's term (`StructureTerm`, already in units
+/// of its spreads) joins the sum, as `lookbook eval` adds it to a directory `lookbook
+/// train` wrote with one: `ppmi / ppmiScale + weight · stylelm / stylelmScale + structure`.
+/// Without it (nil) the scores and the version are those of the two models alone.
+///
 /// The precompute retrieves in the PPMI-SVD model's word-vector space
 /// (`RetrievalSpace.wordVectors`) and reranks its top M with the sum. Not a
 /// `PriorReranker`: PPMI-SVD's part has no look-independent prior.
@@ -21,14 +26,36 @@ public struct HybridReranker: Reranker {
     public let stylelmScale: Double
     /// How many calibration questions measured the scales (0: given).
     public let calibrationQuestions: Int
+    /// The outfit-structure model's term added to the sum; nil: the two models alone.
+    public let structure: StructureTerm?
+    /// `structure` with its category affinities tabulated (`StructuredReranker`'s kinds ×
+    /// kinds table; only its structure half is used), nil without a structure term.
+    let structureTable: StructuredReranker?
+    public let version: String
 
     /// The weight `lookbook train` and `lookbook eval` use (chosen on Polyvore validation splits).
     public static let defaultWeight = 0.3
 
     public init(ppmi: PPMISVDReranker, stylelm: StyleLMReranker, weight: Double = defaultWeight, ppmiScale: Double, stylelmScale: Double,
-                calibrationQuestions: Int = 0) {
+                calibrationQuestions: Int = 0, structure: StructureTerm? = nil) {
         self.ppmi = ppmi; self.stylelm = stylelm; self.weight = weight
         self.ppmiScale = ppmiScale; self.stylelmScale = stylelmScale; self.calibrationQuestions = calibrationQuestions
+        self.structure = structure
+        structureTable = structure.map { StructuredReranker(ppmi: ppmi, structure: $0, ppmiScale: ppmiScale) }
+        // Without a structure term, the version of the hybrids before it (their states stay incremental).
+        var v = "hybrid(\(ppmi.version) + \(weight) × \(stylelm.version)"
+        if let t = structure {
+            // The model's content: other outfits (or other categories or prices of their items) recompute everything.
+            v += " + structure@1:\(t.model.contentHash) (category \(t.categoryWeight)/\(t.categoryScale), "
+                + "price \(t.priceWeight)/\(t.priceScale), neutral \(t.priceNeutral))"
+        }
+        version = v + "; scales \(ppmiScale), \(stylelmScale))"
+    }
+
+    /// This hybrid with `structure` added to its sum (nil: without one).
+    public func adding(structure: StructureTerm?) -> HybridReranker {
+        HybridReranker(ppmi: ppmi, stylelm: stylelm, weight: weight, ppmiScale: ppmiScale, stylelmScale: stylelmScale,
+                       calibrationQuestions: calibrationQuestions, structure: structure)
     }
 
     /// The two rerankers combined with spreads measured on `catalog`'s outfits
@@ -43,8 +70,20 @@ public struct HybridReranker: Reranker {
                               calibrationQuestions: s.questions)
     }
 
-    public var version: String {
-        "hybrid(\(ppmi.version) + \(weight) × \(stylelm.version); scales \(ppmiScale), \(stylelmScale))"
+    /// The outfit-structure term for a hybrid on `catalog`: the model trained on its
+    /// outfits, its spreads measured on the same questions as the hybrid's (`questions`,
+    /// `seed`) over the outfits' products (`StructuredReranker.calibrationCatalog`, so
+    /// products outside the outfits do not move them). Throws when the outfits say nothing
+    /// about categories or prices (no spread of either: the term could not move a ranking).
+    public static func calibratedStructure(catalog: Catalog, questions: Int = HybridCalibration.defaultQuestions,
+                                           seed: UInt64 = 0) throws -> StructureTerm {
+        let model = OutfitStructureModel.train(products: catalog.products, outfits: catalog.outfits)
+        let term = StructureTerm.calibrated(model: model, catalog: StructuredReranker.calibrationCatalog(catalog), seed: seed,
+                                            questions: questions)
+        guard term.isUsable else {
+            throw LookbookError(.usage, "the catalog's outfits gave no spread of category or price scores (\(term.calibrationQuestions) questions): they need outfits of two or more items with four or more products per slot, pairing different categories or holding priced items")
+        }
+        return term
     }
 
     public func combine(_ p: Double, _ s: Double) -> Double { p / ppmiScale + weight * s / stylelmScale }
@@ -52,7 +91,38 @@ public struct HybridReranker: Reranker {
     public func scores(context: [Product], slot: Slot, candidates: [Product]) -> [Double] {
         let a = ppmi.scores(context: context, slot: slot, candidates: candidates)
         let b = stylelm.scores(context: context, slot: slot, candidates: candidates)
-        return zip(a, b).map(combine)
+        let sum = zip(a, b).map(combine)
+        guard let look = structureLook(context) else { return sum }
+        return zip(sum, candidates).map { s, c in s + structureScore(look, kind: structureKind(c), tier: structureTier(c)) }
+    }
+
+    /// What the structure term reads of a look: its items' kinds (indices into the
+    /// affinity table, −1 for a kind the outfits never showed) and price tiers.
+    struct StructureLook {
+        let kinds: [Int]
+        let tiers: [Double?]
+    }
+
+    /// nil without a structure term.
+    func structureLook(_ context: [Product]) -> StructureLook? {
+        guard let structureTable else { return nil }
+        return StructureLook(kinds: context.map(structureTable.kind), tiers: context.map(structureTable.structure.model.priceTier))
+    }
+
+    /// A product's kind in the affinity table (−1 without a structure term).
+    func structureKind(_ p: Product) -> Int { structureTable?.kind(p) ?? -1 }
+
+    /// A product's price tier (nil without a structure term or a price).
+    func structureTier(_ p: Product) -> Double? { structureTable?.structure.model.priceTier(p) }
+
+    /// The structure term of a candidate of kind `kind` and tier `tier` under `look`:
+    /// `StructureTerm.combine` of `OutfitStructureModel.categoryScore` (from the table,
+    /// the same bits) and `priceScore`, as `StructuredReranker.scores` and `lookbook eval` add it.
+    @inline(__always)
+    func structureScore(_ look: StructureLook, kind: Int, tier: Double?) -> Double {
+        guard let t = structureTable else { return 0 }
+        return t.structure.combine(category: t.categoryScore(context: look.kinds, candidate: kind),
+                                   price: t.structure.model.priceScore(context: look.tiers, candidate: tier))
     }
 
     /// PPMI-SVD's reason (the strongest pair of words): cheap, no StyleLM pass per shown item.

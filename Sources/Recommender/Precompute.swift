@@ -207,6 +207,10 @@ public struct Precomputer: Sendable {
                     d[key] = String(s[r.upperBound...].prefix { $0 != " " })
                 }
             }
+            // A version with spaces (a hybrid's names its parts): everything up to ` state=`.
+            if let r = s.range(of: " rerank="), let e = s.range(of: " state=", range: r.upperBound..<s.endIndex) {
+                d["rerank"] = String(s[r.upperBound..<e.lowerBound])
+            }
             return d
         }
         let a = parts(old), b = parts(new)
@@ -402,10 +406,27 @@ struct BagSpace: Sendable {
 /// StyleLM's half is `bagScores` read from the look's query (`BagSpace.score`, the same
 /// Double sum of the same Floats). The look's query comes from one forward pass, or,
 /// when a kept list of the same look stored it, from its hidden state alone
-/// (`BagSpace.query(look:slot:)`, the forward pass's last step: the same bits).
+/// (`BagSpace.query(look:slot:)`, the forward pass's last step: the same bits). With a
+/// structure term, its part is added as `HybridReranker.scores` adds it
+/// (`HybridReranker.structureScore`), from each item's kind and price tier computed
+/// once per run (as `StructuredReranker` tabulates its kinds once).
 struct HybridBag: Sendable {
     let reranker: HybridReranker
     let space: BagSpace
+    /// Per item of the run: its kind in the structure term's table and its price tier
+    /// (empty without a structure term).
+    let kinds: [Int]
+    let tiers: [Double?]
+
+    init(reranker: HybridReranker, space: BagSpace, products: [Product]) {
+        self.reranker = reranker; self.space = space
+        if reranker.structure != nil {
+            kinds = products.map(reranker.structureKind)
+            tiers = products.map(reranker.structureTier)
+        } else {
+            kinds = []; tiers = []
+        }
+    }
 
     /// The hybrid's scores of `candidates` (indices into `items`) for the look of
     /// `context` in `slot`, and that look as a list stores it. A forward pass counts as
@@ -424,8 +445,13 @@ struct HybridBag: Sendable {
             t.lap(.prefill, scored: 0)
             look = space.sketch(query)
         }
+        let structure = reranker.structureLook(context)
         let out = query.withUnsafeBufferPointer { w in
-            zip(candidates, ppmi).map { j, p in reranker.combine(p, space.score(w, j)) }
+            zip(candidates, ppmi).map { j, p in
+                let sum = reranker.combine(p, space.score(w, j))
+                guard let structure else { return sum }
+                return sum + reranker.structureScore(structure, kind: kinds[j], tier: tiers[j])
+            }
         }
         return (out, look)
     }
@@ -519,7 +545,8 @@ struct RunContext: Sendable {
         }
         if let h = p.reranker as? HybridReranker, h.stylelm.scoring.options.method == .bagOfWords, h.stylelm.captions == captions {
             // The same scoring, captions and token lists as the StyleLM half's bagScores.
-            hybrid = HybridBag(reranker: h, space: BagSpace(scoring: h.stylelm.scoring, products: products, captions: captions))
+            hybrid = HybridBag(reranker: h, space: BagSpace(scoring: h.stylelm.scoring, products: products, captions: captions),
+                               products: products)
         } else {
             hybrid = nil
         }
