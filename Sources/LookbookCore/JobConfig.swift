@@ -143,10 +143,11 @@ public struct RecommendSettings: Sendable, Equatable, CustomStringConvertible {
     /// StyleLM alone ranks worse than PPMI-SVD alone. The reranker's version records the
     /// choice, so this setting is not part of `description`.
     public var combinePPMISVD: Bool = true
-    /// With the PPMI-SVD reranker, add the outfit-structure model trained on the catalog's
-    /// outfits (`StructuredReranker`, `structure`): categories and price tiers outfits put
-    /// together, in the units `lookbook eval` adds them. The reranker's version records the
-    /// choice, so this setting is not part of `description`.
+    /// With the PPMI-SVD reranker (`StructuredReranker`), and with a bag StyleLM combined
+    /// with PPMI-SVD (`combine_ppmi_svd`: `HybridReranker` with a structure term), add the
+    /// outfit-structure model trained on the catalog's outfits (`structure`): categories
+    /// and price tiers outfits put together, in the units `lookbook eval` adds them. The
+    /// reranker's version records the choice, so this setting is not part of `description`.
     public var structure: Bool = true
     /// Complementary items per anchor and target slot.
     public var complementaryK: Int = 20

@@ -62,6 +62,20 @@ public struct NightlyRun: Sendable {
         }
     }
 
+    /// `hybrid` with the outfit-structure model trained here on the catalog's outfits added
+    /// to its sum, as `lookbook eval` scores a directory `lookbook train` wrote
+    /// (`HybridReranker.calibratedStructure`: the structure term's spreads measured on the
+    /// same questions as the hybrid's). nil, with a warning, when the outfits give no
+    /// spread of category or price scores: the hybrid then reranks without it.
+    func structured(_ hybrid: HybridReranker, catalog: Catalog) -> HybridReranker? {
+        do {
+            return hybrid.adding(structure: try HybridReranker.calibratedStructure(catalog: catalog))
+        } catch {
+            events(.warning("StyleLM and PPMI-SVD rerank without the outfit-structure model: \((error as? LookbookError)?.description ?? "\(error)")"))
+            return nil
+        }
+    }
+
     /// PPMI-SVD with the outfit-structure model trained here on the catalog's outfits, as
     /// `lookbook eval` adds them (`StructuredReranker`: `ppmi/σ_ppmi` plus the category and
     /// price terms over their spreads on the catalog's outfits). nil, with a warning, when
@@ -191,11 +205,22 @@ public struct NightlyRun: Sendable {
                 report.modelDecision = choice.decision
                 if job.recommend.combinePPMISVD, choice.scoring.options.method == .bagOfWords,
                    let hybrid = combined(stylelm, catalog: catalog, captions: captions) {
-                    reranker = hybrid
-                    report.reranker = "stylelm+ppmi-svd"
-                    events(.info("StyleLM \(choice.scoring.version) (\(choice.origin): \(choice.path)) reranks with PPMI-SVD "
-                                 + "\(hybrid.ppmi.model.version) trained tonight: ppmi/\(fmt(hybrid.ppmiScale)) + "
-                                 + "\(hybrid.weight) × stylelm/\(fmt(hybrid.stylelmScale)) (spreads from \(hybrid.calibrationQuestions) questions on the catalog's outfits)"))
+                    if job.recommend.structure, let three = structured(hybrid, catalog: catalog), let t = three.structure {
+                        reranker = three
+                        report.reranker = "stylelm+ppmi-svd+structure"
+                        events(.info("StyleLM \(choice.scoring.version) (\(choice.origin): \(choice.path)) reranks with PPMI-SVD "
+                                     + "\(three.ppmi.model.version) and the outfit-structure model structure@1:\(t.model.contentHash) "
+                                     + "(\(t.model.categoryOutfits.count) categories, \(t.model.outfitCount) outfits) trained tonight: "
+                                     + "ppmi/\(fmt(three.ppmiScale)) + \(three.weight) × stylelm/\(fmt(three.stylelmScale)) + "
+                                     + "\(t.categoryWeight) × category/\(fmt(t.categoryScale)) + \(t.priceWeight) × price/\(fmt(t.priceScale)) "
+                                     + "(spreads from \(three.calibrationQuestions) and \(t.calibrationQuestions) questions on the catalog's outfits)"))
+                    } else {
+                        reranker = hybrid
+                        report.reranker = "stylelm+ppmi-svd"
+                        events(.info("StyleLM \(choice.scoring.version) (\(choice.origin): \(choice.path)) reranks with PPMI-SVD "
+                                     + "\(hybrid.ppmi.model.version) trained tonight: ppmi/\(fmt(hybrid.ppmiScale)) + "
+                                     + "\(hybrid.weight) × stylelm/\(fmt(hybrid.stylelmScale)) (spreads from \(hybrid.calibrationQuestions) questions on the catalog's outfits)"))
+                    }
                 } else {
                     reranker = stylelm
                     report.reranker = "stylelm"

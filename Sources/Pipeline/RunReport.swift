@@ -35,9 +35,13 @@ public struct RunReport: Codable, Sendable, Equatable {
     /// The model registry's decision: which version reranks, and the promotion gate's
     /// verdict with both models' figures when a new version was trained.
     public var modelDecision: ModelDecision?
-    /// Which model reranked the lists: `stylelm`, `stylelm+ppmi-svd`, `ppmi-svd+structure`
-    /// (PPMI-SVD with the outfit-structure model, `[recommend] structure`), `ppmi-svd` or
-    /// `cooccurrence` (the job's `[recommend] reranker` unless a StyleLM took over).
+    /// Which model reranked the lists: `stylelm`, `stylelm+ppmi-svd+structure` (a bag
+    /// StyleLM with PPMI-SVD and the outfit-structure model, as `lookbook eval` scores a
+    /// `lookbook train` directory), `stylelm+ppmi-svd` (without the structure model:
+    /// `[recommend] structure = false`, or outfits that gave it no spread),
+    /// `ppmi-svd+structure` (PPMI-SVD with the outfit-structure model, `[recommend]
+    /// structure`), `ppmi-svd` or `cooccurrence` (the job's `[recommend] reranker` unless a
+    /// StyleLM took over).
     public var reranker: String?
     /// Where the retrieval stage ranked the pools: `cooccurrence` or `ppmi-svd word vectors`.
     public var retrieval: String?

@@ -18,9 +18,10 @@ import TestSupport
         let trainedOn = smallCatalog()
         _ = try StyleLMTraining.train(OutfitCorpus(products: trainedOn.products, outfits: trainedOn.outfits), recipe: recipe, out: modelDir)
 
-        // Combined (the default).
+        // Combined (the default), without the outfit-structure model (its cases: HybridStructureNightlyTests).
         var f = try Fixture()
         f.job.model = modelDir.path
+        f.job.recommend.structure = false
         _ = try f.write(smallCatalog(), as: "acme-1.tar.lz4")
         let log = EventLog()
         let combined = await NightlyRun(job: f.job, events: log.record).run()
