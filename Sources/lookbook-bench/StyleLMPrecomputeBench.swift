@@ -10,7 +10,9 @@ import StyleModel
 /// stage's recall@10 against an exhaustive StyleLM rerank at several depths M (the
 /// co-occurrence reranker alongside: 100 % by construction), and the precompute time
 /// with StyleLM measured on a sample of anchors and scaled to the whole catalog, 100,000
-/// and 1,000,000 products by the full co-occurrence run of the same catalog.
+/// and 1,000,000 products by the full co-occurrence run of the same catalog. `--full
+/// --combine-ppmi-svd [--structure]` runs the nightly job's hybrid (with the
+/// outfit-structure model) full and incremental instead.
 struct StyleLMPrecomputeBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "precompute-stylelm",
@@ -42,8 +44,11 @@ struct StyleLMPrecomputeBench: ParsableCommand {
     @Flag(name: .customLong("combine-ppmi-svd"),
           help: "With --full: rerank as the nightly job does with a bag-scoring model, combined with PPMI-SVD trained on the catalog (HybridReranker, retrieval in its word vectors); the recall is against an exhaustive hybrid rerank, also at --depths.")
     var combinePPMISVD = false
+    @Flag(help: "With --combine-ppmi-svd: add the outfit-structure model trained on the catalog's outfits, as the nightly job's [recommend] structure does; the recall is against an exhaustive rerank by the three-way sum.")
+    var structure = false
 
     func run() throws {
+        if structure && !(full && combinePPMISVD) { throw ValidationError("--structure needs --full --combine-ppmi-svd") }
         if full { return try runFull() }
         let outfitCount = outfits ?? products * 2 / 5
         print("generating \(products) products, \(outfitCount) outfits …")
@@ -182,7 +187,16 @@ struct StyleLMPrecomputeBench: ParsableCommand {
                 hybrid = try HybridReranker.calibrated(ppmi: ppmi, stylelm: StyleLMReranker(scoring: scoring), catalog: c1)
             }
             line("combined with PPMI-SVD", "\(hybrid.ppmi.model.version), rank \(hybrid.ppmi.model.dimension): ppmi/\(fmt(hybrid.ppmiScale, 4)) + \(hybrid.weight) × stylelm/\(fmt(hybrid.stylelmScale, 4)) (\(hybrid.calibrationQuestions) calibration questions; trained and calibrated in \(fmt(t, 1)) s)")
+            if structure {
+                // The structure model and its spreads, trained and measured on day 1's outfits (the nightly's order).
+                var term: StructureTerm!
+                let ts = try seconds { term = try HybridReranker.calibratedStructure(catalog: c1) }
+                hybrid = hybrid.adding(structure: term)
+                line("and the outfit-structure model", "structure@1:\(term.model.contentHash), \(term.model.categoryOutfits.count) categories, \(term.model.outfitCount) outfits: + \(term.categoryWeight) × category/\(fmt(term.categoryScale, 4)) + \(term.priceWeight) × price/\(fmt(term.priceScale, 4)) (\(term.calibrationQuestions) questions; trained and calibrated in \(fmt(ts, 2)) s)")
+            }
             reranker = hybrid
+        } else if structure {
+            throw ValidationError("--structure needs --combine-ppmi-svd (the structure model joins the StyleLM + PPMI-SVD hybrid)")
         }
         let pre = Precomputer(model: retrieval, reranker: reranker, settings: settings, feedback: c1.feedback)
         line("retrieval space", "\(pre.retrievalSpace.name) (\(pre.retrievalSpace.version(retrieval))), prior source M = \(pre.priorM)")
@@ -244,6 +258,9 @@ struct StyleLMPrecomputeBench: ParsableCommand {
         let alsoAt = combinePPMISVD ? depths.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) } : []
         let recallWall = seconds { recall = pre.retrievalRecall(products: c1.products, sample: recallSample, alsoAt: alsoAt) }
         print("")
+        if combinePPMISVD {
+            print("recall against an exhaustive rerank by " + (structure ? "ppmi + stylelm + structure" : "ppmi + stylelm"))
+        }
         line("retrieval recall@\(recall.k), M = \(recall.m), as run", "\(fmt(recall.recall * 100, 2)) % over \(recall.lists) lists of \(recall.anchors) anchors (exhaustive rerank of \(recall.exhaustiveScored) candidates in \(fmt(recallWall, 1)) s)")
         for (m, r) in recall.recallAt.sorted(by: { $0.key < $1.key }) {
             line("retrieval recall@\(recall.k), M = \(m)", "\(fmt(r * 100, 2)) %")
