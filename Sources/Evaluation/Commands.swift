@@ -52,8 +52,8 @@ public enum EvaluationCommands {
         guard !read.catalog.outfits.isEmpty || recipe.fineTuning.epochs == 0 else {
             throw LookbookError(.usage, "\(trainCatalogPath) has no curated outfits to learn from; give a catalog with outfits.jsonl (or --sft-epochs 0 for the base model alone)")
         }
-        // ItemText keeps only a product's slot and words (caption or title), never its id.
-        let corpus = OutfitCorpus(products: read.catalog.products, outfits: read.catalog.outfits)
+        // ItemText keeps only a product's slot and words (kind, caption or title), never its id.
+        let corpus = OutfitCorpus(products: read.catalog.products, outfits: read.catalog.outfits, format: recipe.itemText)
         let report = try StyleLMTraining.train(corpus, recipe: recipe, out: URL(fileURLWithPath: out), deadline: deadline, log: log)
         return (report, read.diagnostics)
     }

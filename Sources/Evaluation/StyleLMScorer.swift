@@ -14,7 +14,8 @@ public struct StyleLMScorer: Scorer {
         self.name = name ?? ("stylelm" + method + (scoring.calibrated ? "" : "-uncalibrated"))
     }
 
-    public func encode(_ content: Product) -> ItemText { ItemText(content) }
+    /// The product as the model reads it (its recipe's text format).
+    public func encode(_ content: Product) -> ItemText { scoring.prompts.item(content) }
 
     /// Candidates of one question share a category, hence a slot: the blank's slot.
     public func scores(context: [ItemText], candidates: [ItemText]) -> [Double] {

@@ -65,6 +65,30 @@ public struct Product: Codable, Sendable, Equatable, Hashable {
     /// The product's gender normalised for the compatibility rule.
     public var normalizedGender: Gender { Gender(retailerWord: gender) }
 
+    /// Attributes that name a finer kind of item than the category (the coarse Polyvore
+    /// import keeps the fine category as `polyvore_category`), in the order they are read.
+    public static let kindAttributes = ["subcategory", "sub_category", "product_type", "article_type", "polyvore_category"]
+
+    /// The first of `kindAttributes` the product carries that says more than its category
+    /// (trimmed; nil when there is none).
+    public var finerKind: String? {
+        for key in Self.kindAttributes {
+            if let finer = attributes[key]?.trimmingCharacters(in: .whitespaces), !finer.isEmpty, finer != category {
+                return finer
+            }
+        }
+        return nil
+    }
+
+    /// The most specific name of what the product is: its `finerKind`, else the last step
+    /// of its category path (`Women > Shoes > Ankle Boots` → `Ankle Boots`); "" when the
+    /// category is empty.
+    public var kindName: String {
+        if let finer = finerKind { return finer }
+        let last = category.split(separator: ">").last.map(String.init) ?? category
+        return last.trimmingCharacters(in: .whitespaces)
+    }
+
     /// Valid ids: 1–128 characters of `A-Za-z0-9._:-` (catalog format v1).
     public static func isValidID(_ id: String) -> Bool {
         guard (1...128).contains(id.utf8.count) else { return false }

@@ -50,12 +50,14 @@ public enum ModelGate {
                      heldOut: outfits.filter { heldIDs.contains($0.id) })
     }
 
+    /// One question, in products: each model reads them in its own text format
+    /// (`OutfitPrompts.item`), so models of different formats answer the same questions.
     public struct Question: Sendable, Equatable {
         public var outfit: String
-        public var context: [ItemText]
+        public var context: [Product]
         public var slot: Slot
         /// The real item first, then the distractors.
-        public var candidates: [ItemText]
+        public var candidates: [Product]
     }
 
     /// The gate's questions about `heldOut`, with products as the models see them
@@ -63,44 +65,56 @@ public enum ModelGate {
     /// outfit while the slot has enough of them: a model that has learned those items'
     /// words would prefer them for being familiar, and the gate would punish the model
     /// that trained more (the evaluation harness draws its negatives the same way).
+    /// Products are told apart by their words (caption or title, `ItemText.Format.words`):
+    /// a distractor never has the words of an item of the look, and products with the same
+    /// words count once (the first by id).
     public static func questions(heldOut: [Outfit], training: [Outfit], products: [Product], seed: UInt64 = 0) -> [Question] {
-        var byID: [String: ItemText] = [:]
-        for p in products { byID[p.id] = ItemText(p) }
-        let trained = Set(training.flatMap(\.items).compactMap { byID[$0] })
+        var byID: [String: (product: Product, words: ItemText)] = [:]
+        for p in products { byID[p.id] = (p, ItemText(p, format: .words)) }
+        let trained = Set(training.flatMap(\.items).compactMap { byID[$0]?.words })
         var seen = Set<ItemText>()
-        var bySlot: [Slot: [ItemText]] = [:], trainedBySlot: [Slot: [ItemText]] = [:]
+        var bySlot: [Slot: [(product: Product, words: ItemText)]] = [:], trainedBySlot: [Slot: [(product: Product, words: ItemText)]] = [:]
         for p in products.sorted(by: { $0.id < $1.id }) {
             let item = byID[p.id]!
-            guard seen.insert(item).inserted else { continue }
-            if trained.contains(item) { trainedBySlot[item.slot, default: []].append(item) } else { bySlot[item.slot, default: []].append(item) }
+            guard seen.insert(item.words).inserted else { continue }
+            if trained.contains(item.words) {
+                trainedBySlot[item.words.slot, default: []].append(item)
+            } else {
+                bySlot[item.words.slot, default: []].append(item)
+            }
         }
         var out: [Question] = []
         for outfit in heldOut.sorted(by: { $0.id < $1.id }) {
             let items = outfit.items.compactMap { byID[$0] }
             guard items.count >= 2 else { continue }
-            let texts = Set(items.map(\.text))
+            let texts = Set(items.map(\.words.text))
             for i in items.indices {
                 var context = items
                 let answer = context.remove(at: i)
-                var pool = (bySlot[answer.slot] ?? []).filter { !texts.contains($0.text) }
+                let slot = answer.words.slot
+                var pool = (bySlot[slot] ?? []).filter { !texts.contains($0.words.text) }
                 var rng = SplitMix64.stream(seed, "gate-\(outfit.id)-\(i)")
                 rng.shuffle(&pool)
                 if pool.count < distractors {  // a catalog whose every item is in an outfit: fill from training items
-                    var more = (trainedBySlot[answer.slot] ?? []).filter { !texts.contains($0.text) }
+                    var more = (trainedBySlot[slot] ?? []).filter { !texts.contains($0.words.text) }
                     rng.shuffle(&more)
                     pool += more
                 }
                 guard !pool.isEmpty else { continue }
-                out.append(Question(outfit: outfit.id, context: context, slot: answer.slot,
-                                    candidates: [answer] + pool.prefix(distractors)))
+                out.append(Question(outfit: outfit.id, context: context.map(\.product), slot: slot,
+                                    candidates: ([answer] + pool.prefix(distractors)).map(\.product)))
             }
         }
         return out
     }
 
-    /// Each question's FITB credit under `scoring`.
+    /// Each question's FITB credit under `scoring`, the products read in its text format.
     public static func credits(_ scoring: StyleLMScoring, _ questions: [Question]) -> [Double] {
-        questions.map { q in Metrics.fitbCredit(scores: scoring.scores(context: q.context, slot: q.slot, candidates: q.candidates), answer: 0) }
+        let item = scoring.prompts.item
+        return questions.map { q in
+            Metrics.fitbCredit(scores: scoring.scores(context: q.context.map(item), slot: q.slot, candidates: q.candidates.map(item)),
+                               answer: 0)
+        }
     }
 
     /// A model's FITB on the gate's questions, with its 95 % bootstrap interval.

@@ -120,7 +120,8 @@ struct ModelStage {
     /// becomes current, later ones must pass the gate.
     private func train(registry: ModelRegistry, current: ModelRegistry.Entry?, products: [Product], split: ModelGate.Split,
                        questions: [ModelGate.Question]) throws -> Choice? {
-        let corpus = OutfitCorpus(products: products, outfits: split.training)
+        let recipe = Self.recipe(job.modelTraining)
+        let corpus = OutfitCorpus(products: products, outfits: split.training, format: recipe.itemText)
         guard !corpus.outfits.isEmpty else {
             if let current { return try currentChoice(registry, current) }
             events(.warning("no StyleLM yet and the catalog has no curated outfits to train one; the co-occurrence model reranks (give [job] model to use a model trained elsewhere)"))
@@ -128,7 +129,7 @@ struct ModelStage {
         }
         let directory = registry.trainingDirectory
         try FileManager.default.createDirectory(at: directory.deletingLastPathComponent(), withIntermediateDirectories: true)
-        let report = try StyleLMTraining.train(corpus, recipe: Self.recipe(job.modelTraining), out: directory,
+        let report = try StyleLMTraining.train(corpus, recipe: recipe, out: directory,
                                                deadline: now().addingTimeInterval(job.modelTraining.timeBudgetSeconds)) { line in
             events(.info("StyleLM \(line)"))
         }

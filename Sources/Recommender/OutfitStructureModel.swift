@@ -78,19 +78,13 @@ public struct OutfitStructureModel: Sendable, Codable, Equatable {
                                     slotLogPrice: slotLogPrice, meanLogPrice: mean)
     }
 
-    /// Attributes that name a finer kind of item than the category (the coarse Polyvore
-    /// import keeps the fine category as `polyvore_category`).
-    public static let kindAttributes = ["subcategory", "sub_category", "product_type", "article_type", "polyvore_category"]
+    /// Attributes that name a finer kind of item than the category (`Product.kindAttributes`).
+    public static var kindAttributes: [String] { Product.kindAttributes }
 
     /// What the model counts a product as: its category, refined by the first of
     /// `kindAttributes` it carries (`Tops > Cardigans`) when that says something more.
     public static func kind(of p: Product) -> String {
-        for key in kindAttributes {
-            if let finer = p.attributes[key]?.trimmingCharacters(in: .whitespaces), !finer.isEmpty, finer != p.category {
-                return p.category + " > " + finer
-            }
-        }
-        return p.category
+        p.finerKind.map { p.category + " > " + $0 } ?? p.category
     }
 
     static func pairKey(_ a: String, _ b: String) -> String { a <= b ? a + "\u{1}" + b : b + "\u{1}" + a }

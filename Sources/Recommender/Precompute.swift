@@ -282,7 +282,7 @@ struct BagSpace: Sendable {
         calibrated = scoring.calibrated
         lengthNormalised = scoring.options.lengthNormalised
         let bags = parallelMap(count: products.count) { i in
-            scoring.bagTokens(StyleLMReranker.itemText(products[i], caption: captions[products[i].id]))
+            scoring.bagTokens(StyleLMReranker.itemText(products[i], caption: captions[products[i].id], format: scoring.prompts.itemFormat))
         }
         var offsets = [0]
         offsets.reserveCapacity(products.count + 1)
@@ -294,7 +294,7 @@ struct BagSpace: Sendable {
 
     /// The distinct tokens of a product outside the run (an old version), as for the run's.
     func bag(of product: Product, caption: String?) -> [Int32] {
-        scoring.bagTokens(StyleLMReranker.itemText(product, caption: caption))
+        scoring.bagTokens(StyleLMReranker.itemText(product, caption: caption, format: scoring.prompts.itemFormat))
     }
 
     /// Item `j`'s distinct tokens.
@@ -302,7 +302,7 @@ struct BagSpace: Sendable {
 
     /// [log p(· | blank of the look) ; the calibration's prior ; the blank's hidden state].
     func query(_ context: [Product], slot: Slot) -> [Float] {
-        let look = scoring.bagLookState(context: context.map { StyleLMReranker.itemText($0, caption: captions[$0.id]) }, slot: slot)
+        let look = scoring.bagLookState(context: context.map { StyleLMReranker.itemText($0, caption: captions[$0.id], format: scoring.prompts.itemFormat) }, slot: slot)
         var q = look.logProbs
         q.reserveCapacity(2 * vocab + hidden)
         q += look.prior ?? [Float](repeating: 0, count: vocab)

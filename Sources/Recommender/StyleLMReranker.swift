@@ -22,13 +22,14 @@ public struct StyleLMReranker: PriorReranker {
 
     public var version: String { scoring.version }
 
-    func item(_ p: Product) -> ItemText { Self.itemText(p, caption: captions[p.id]) }
+    func item(_ p: Product) -> ItemText { Self.itemText(p, caption: captions[p.id], format: scoring.prompts.itemFormat) }
 
-    /// What StyleLM reads of a product: its caption when it has one, else its title.
-    static func itemText(_ p: Product, caption: String?) -> ItemText {
+    /// What StyleLM reads of a product in the model's text `format`: its caption when it
+    /// has one, else its title (after its kind, in `.kindAndWords`).
+    static func itemText(_ p: Product, caption: String?, format: ItemText.Format) -> ItemText {
         var product = p
         if let caption, !caption.isEmpty { product.attributes["caption"] = caption }
-        return ItemText(product)
+        return ItemText(product, format: format)
     }
 
     public func scores(context: [Product], slot: Slot, candidates: [Product]) -> [Double] {

@@ -34,14 +34,16 @@ public enum PreferenceTuning {
         public var miningSeconds: Double
     }
 
-    /// The pairs of the catalog's own signal for one round (curated + merchandiser).
+    /// The pairs of the catalog's own signal for one round (curated + merchandiser), items
+    /// in the tuned model's text `format`.
     public static func catalogPairs(products: [Product], outfits: [Outfit], feedback: [Feedback], pool: PreferencePairs.Pool,
-                                    options: Options, round: Int) -> (pairs: [PreferencePair], skippedVerdicts: Int) {
-        let corpus = OutfitCorpus(products: products, outfits: outfits)
+                                    options: Options, round: Int, format: ItemText.Format) -> (pairs: [PreferencePair], skippedVerdicts: Int) {
+        let corpus = OutfitCorpus(products: products, outfits: outfits, format: format)
         let seed = SplitMix64.mix(options.seed ^ UInt64(round))
         let curated = PreferencePairs.curated(outfits: corpus.outfits.map(\.items), pool: pool, random: options.randomNegatives,
                                               hard: options.hardNegatives, seed: seed)
-        let merchandiser = PreferencePairs.merchandiser(feedback: feedback, products: products, outfits: outfits, pool: pool, seed: seed)
+        let merchandiser = PreferencePairs.merchandiser(feedback: feedback, products: products, outfits: outfits, pool: pool,
+                                                        format: format, seed: seed)
         return (curated + merchandiser.pairs, merchandiser.skipped)
     }
 
@@ -50,13 +52,14 @@ public enum PreferenceTuning {
     public static func run(from start: TunableModel, products: [Product], outfits: [Outfit], feedback: [Feedback], options: Options,
                            log: (String) -> Void = { _ in }, finished: (Round) throws -> Void) throws -> TunableModel {
         guard options.rounds >= 1 else { throw LookbookError(.usage, "rounds must be at least 1") }
-        let corpus = OutfitCorpus(products: products, outfits: outfits)
+        let corpus = OutfitCorpus(products: products, outfits: outfits, format: start.itemFormat)
         let pool = PreferencePairs.Pool(corpus.items)
         var current = start
         var mistakes: [PreferencePair] = []
         var miningSeconds = 0.0
         for round in 1...options.rounds {
-            let (own, skipped) = catalogPairs(products: products, outfits: outfits, feedback: feedback, pool: pool, options: options, round: round)
+            let (own, skipped) = catalogPairs(products: products, outfits: outfits, feedback: feedback, pool: pool, options: options, round: round,
+                                             format: start.itemFormat)
             if skipped > 0 { log("\(skipped) feedback verdicts name unknown products; skipped") }
             let pairs = capped(own: own, mined: mistakes, options: options, round: round)
             let deadline = options.roundBudget.map { Date(timeIntervalSinceNow: $0) }
@@ -111,7 +114,7 @@ public enum PreferenceTuning {
                                options: Options, deadline: Date? = nil,
                                adjust: ([PreferencePair]) -> [PreferencePair] = { $0 },
                                log: (String) -> Void = { _ in }) throws -> Round {
-        let corpus = OutfitCorpus(products: products, outfits: outfits)
+        let corpus = OutfitCorpus(products: products, outfits: outfits, format: start.itemFormat)
         let pool = PreferencePairs.Pool(corpus.items)
         var mistakes: [PreferencePair] = []
         var miningSeconds = 0.0
@@ -122,7 +125,8 @@ public enum PreferenceTuning {
             log(String(format: "mined %d mistakes of the current model on %d outfits in %.1f s", mistakes.count,
                        min(options.mineOutfits, corpus.outfits.count), miningSeconds))
         }
-        let (own, skipped) = catalogPairs(products: products, outfits: outfits, feedback: feedback, pool: pool, options: options, round: 1)
+        let (own, skipped) = catalogPairs(products: products, outfits: outfits, feedback: feedback, pool: pool, options: options, round: 1,
+                                         format: start.itemFormat)
         if skipped > 0 { log("\(skipped) feedback verdicts name unknown products; skipped") }
         let pairs = adjust(capped(own: own, mined: mistakes, options: options, round: 1))
         var settings = options.settings

@@ -38,8 +38,11 @@ public struct TunableModel {
     public func prompts() throws -> OutfitPrompts {
         let recipe = StyleLMScoring.recipe(metadata)
         return try OutfitPrompts(tokenizer: BPETokenizer(json: tokenizerJSON), maxLength: config.maxPositionEmbeddings,
-                                 maxItemTokens: recipe.maxItemTokens, productFormat: recipe.productFormat)
+                                 maxItemTokens: recipe.maxItemTokens, productFormat: recipe.productFormat, itemFormat: recipe.itemText)
     }
+
+    /// What the model's item text is made of (its recipe's format).
+    public var itemFormat: ItemText.Format { StyleLMScoring.recipe(metadata).itemText }
 
     /// Scoring as `StyleLMScoring(directory:)` would load it from disk (the recipe's options).
     public func scoring() throws -> StyleLMScoring {

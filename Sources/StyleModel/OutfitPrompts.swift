@@ -12,11 +12,25 @@ public struct ItemText: Sendable, Hashable {
         self.text = text
     }
 
-    /// The caption a captioner wrote (attribute `caption`), else the title; lower-cased,
-    /// whitespace collapsed. An item with neither speaks through its category.
-    public init(_ product: Product) {
+    /// What an item's text is made of (a model's recipe names it: `StyleLMRecipe.itemText`).
+    public enum Format: String, Sendable, Codable, CaseIterable {
+        /// The caption a captioner wrote (attribute `caption`), else the title; an item with
+        /// neither speaks through its category. Models trained before `kindAndWords`.
+        case words
+        /// The product's kind (`Product.kindName`: `ankle boots`), then its words:
+        /// `ankle boots : black leather lace-up boots`. A look then says which kinds of item
+        /// it holds, and the blank learns which kind it calls for.
+        case kindAndWords = "kind-and-words"
+    }
+
+    /// The item's text in `format`: lower-cased, whitespace collapsed.
+    public init(_ product: Product, format: Format) {
         let candidates = [product.attributes["caption"] ?? "", product.title, product.category]
-        let words = candidates.first { !$0.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty } ?? ""
+        var words = candidates.first { !$0.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty } ?? ""
+        if format == .kindAndWords, words != product.category {
+            let kind = product.kindName
+            if !kind.isEmpty { words = kind + " : " + words }
+        }
         self.init(slot: product.slot, text: Self.normalise(words))
     }
 
@@ -97,11 +111,14 @@ public struct OutfitPrompts: Sendable {
         case blank
     }
     public let productFormat: ProductFormat
+    /// What an item's text is made of: the format of the recipe the model was trained with.
+    public let itemFormat: ItemText.Format
 
     let padID: Int32, beginID: Int32, endID: Int32, separatorID: Int32, blankID: Int32
     let slotIDs: [Slot: Int32]
 
-    public init(tokenizer: BPETokenizer, maxLength: Int, maxItemTokens: Int = 24, productFormat: ProductFormat = .slot) throws {
+    public init(tokenizer: BPETokenizer, maxLength: Int, maxItemTokens: Int = 24, productFormat: ProductFormat = .slot,
+                itemFormat: ItemText.Format = .words) throws {
         func id(_ token: String) throws -> Int32 {
             guard let id = tokenizer.id(ofSpecial: token) else {
                 throw LookbookError(.model, "the tokenizer has no special token \(token); train it with OutfitPrompts.specialTokens")
@@ -112,6 +129,7 @@ public struct OutfitPrompts: Sendable {
         self.maxLength = maxLength
         self.maxItemTokens = maxItemTokens
         self.productFormat = productFormat
+        self.itemFormat = itemFormat
         padID = try id(Self.pad)
         beginID = try id(Self.begin)
         endID = try id(Self.end)
@@ -121,6 +139,9 @@ public struct OutfitPrompts: Sendable {
         for slot in Slot.allCases { slots[slot] = try id(Self.slotToken(slot)) }
         slotIDs = slots
     }
+
+    /// A product as this model reads it (`itemFormat`).
+    public func item(_ product: Product) -> ItemText { ItemText(product, format: itemFormat) }
 
     public var padToken: Int32 { padID }
     public var endToken: Int32 { endID }

@@ -153,9 +153,9 @@ public enum PreferencePairs {
     /// rejected in favour of the anchor's curated partner of that slot when an outfit has
     /// one. Verdicts naming unknown products are skipped and counted.
     public static func merchandiser(feedback: [Feedback], products: [Product], outfits: [Outfit], pool: Pool,
-                                    random: Int = 1, seed: UInt64) -> (pairs: [PreferencePair], skipped: Int) {
+                                    random: Int = 1, format: ItemText.Format, seed: UInt64) -> (pairs: [PreferencePair], skipped: Int) {
         var byID: [String: ItemText] = [:]
-        for p in products { byID[p.id] = ItemText(p) }
+        for p in products { byID[p.id] = ItemText(p, format: format) }
         // The latest verdict per (anchor, item) wins; the file's order is time order.
         var verdicts: [String: [String: Feedback.Verdict]] = [:]
         var anchors: [String] = []

@@ -116,7 +116,8 @@ public final class StyleLMScoring: Sendable {
         let tokenizer = try BPETokenizer(json: loaded.tokenizerJSON)
         let recipe = Self.recipe(loaded.metadata)
         let prompts = try OutfitPrompts(tokenizer: tokenizer, maxLength: loaded.config.maxPositionEmbeddings,
-                                        maxItemTokens: recipe.maxItemTokens, productFormat: recipe.productFormat)
+                                        maxItemTokens: recipe.maxItemTokens, productFormat: recipe.productFormat,
+                                        itemFormat: recipe.itemText)
         var chosen = options ?? recipe.scoring
         if options == nil && !calibrated { chosen.calibration = .none }
         try self.init(prompts: prompts, inference: StyleLMInference(config: loaded.config, weights: weights),

@@ -277,7 +277,7 @@ struct StyleLMPrecomputeBench: ParsableCommand {
         var describeCPU = 0.0
         for (p, slot) in looks {
             let t0 = threadCPUSeconds()
-            _ = scoring.describe(context: [ItemText(p)], slot: slot)
+            _ = scoring.describe(context: [scoring.prompts.item(p)], slot: slot)
             describeCPU += threadCPUSeconds() - t0
         }
         let perList = describeCPU / Double(max(1, looks.count))

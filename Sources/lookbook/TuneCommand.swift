@@ -122,7 +122,7 @@ struct TuneCommand: ParsableCommand {
                       + (file.structure == nil ? "" : " + categories and price tiers"))
             }
             if round.number == 1, let exportDir {
-                let corpus = OutfitCorpus(products: products, outfits: outfits)
+                let corpus = OutfitCorpus(products: products, outfits: outfits, format: round.model.itemFormat)
                 let files = try TrainingDataExport.write(outfits: corpus.outfits.map(\.items), pairs: round.pairs,
                                                          to: URL(fileURLWithPath: exportDir))
                 print("  exported \(files.map(\.lastPathComponent).joined(separator: ", ")) to \(exportDir)")

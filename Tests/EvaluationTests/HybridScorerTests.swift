@@ -25,7 +25,7 @@ import Testing
         var recipe = StyleLMRecipe.tiny.with(head: .bag)
         recipe.pretraining.epochs = 1
         recipe.fineTuning.epochs = 1
-        _ = try StyleLMTraining.train(OutfitCorpus(products: questions.train.products, outfits: questions.train.outfits),
+        _ = try StyleLMTraining.train(OutfitCorpus(products: questions.train.products, outfits: questions.train.outfits, format: recipe.itemText),
                                       recipe: recipe, out: URL(fileURLWithPath: directory))
         ppmi = PPMISVDScorer.train(questions.train)
         stylelm = StyleLMScorer(try StyleLMScoring(directory: URL(fileURLWithPath: directory)))

@@ -16,7 +16,7 @@ import TestSupport
         let recipe = ModelStage.recipe(settings)
         #expect(recipe.scoring.method == .bagOfWords)
         let trainedOn = smallCatalog()
-        _ = try StyleLMTraining.train(OutfitCorpus(products: trainedOn.products, outfits: trainedOn.outfits), recipe: recipe, out: modelDir)
+        _ = try StyleLMTraining.train(OutfitCorpus(products: trainedOn.products, outfits: trainedOn.outfits, format: recipe.itemText), recipe: recipe, out: modelDir)
 
         // Combined (the default), without the outfit-structure model (its cases: HybridStructureNightlyTests).
         var f = try Fixture()

@@ -26,7 +26,7 @@ private func bagModel(in dir: TempDirectory) throws -> String {
     let settings = try JobConfig.parse("[model]\nsize = \"tiny\"\nhead = \"bag\"\npretrain_epochs = 1\nsft_epochs = 1").modelTraining
     let recipe = ModelStage.recipe(settings)
     let trainedOn = smallCatalog()
-    _ = try StyleLMTraining.train(OutfitCorpus(products: trainedOn.products, outfits: trainedOn.outfits), recipe: recipe, out: modelDir)
+    _ = try StyleLMTraining.train(OutfitCorpus(products: trainedOn.products, outfits: trainedOn.outfits, format: recipe.itemText), recipe: recipe, out: modelDir)
     return modelDir.path
 }
 

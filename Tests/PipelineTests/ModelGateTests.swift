@@ -1,3 +1,4 @@
+import Evaluation
 import Foundation
 import LookbookCore
 import StyleModel
@@ -40,17 +41,19 @@ import TestSupport
         #expect(questions == ModelGate.questions(heldOut: split.heldOut.reversed(), training: split.training.reversed(),
                                                  products: catalog.products.reversed()))
         #expect(questions.count == split.heldOut.map(\.items.count).reduce(0, +))
-        let byID = Dictionary(uniqueKeysWithValues: catalog.products.map { ($0.id, ItemText($0)) })
+        let byID = Dictionary(uniqueKeysWithValues: catalog.products.map { ($0.id, ItemText($0, format: .words)) })
+        let words = { (p: Product) in byID[p.id]! }
         let trained = Set(split.training.flatMap(\.items).compactMap { byID[$0] })
         for q in questions {
             let outfit = try #require(split.heldOut.first { $0.id == q.outfit })
             let texts = Set(outfit.items.map { byID[$0]!.text })
             #expect(q.candidates.count == 1 + ModelGate.distractors)
             #expect(q.candidates.allSatisfy { $0.slot == q.slot })
-            #expect(texts.contains(q.candidates[0].text) && q.context.count == outfit.items.count - 1)
-            #expect(q.candidates.dropFirst().allSatisfy { !texts.contains($0.text) })
-            #expect(q.candidates.dropFirst().allSatisfy { !trained.contains($0) }, "a distractor from a training outfit")
-            #expect(Set(q.candidates).count == q.candidates.count)
+            #expect(outfit.items.contains(q.candidates[0].id) && q.context.count == outfit.items.count - 1)
+            #expect(Set(q.context.map(\.id) + [q.candidates[0].id]) == Set(outfit.items))
+            #expect(q.candidates.dropFirst().allSatisfy { !texts.contains(words($0).text) })
+            #expect(q.candidates.dropFirst().allSatisfy { !trained.contains(words($0)) }, "a distractor from a training outfit")
+            #expect(Set(q.candidates.map(words)).count == q.candidates.count)
         }
     }
 
@@ -122,5 +125,28 @@ import TestSupport
         #expect(contents.current == trained.version)
         #expect(contents.entry(trained.version)?.metrics == gate.candidate)
         #expect(StyleLMScoring.isModelDirectory(registry.modelDirectory(trained.version)))
+    }
+
+    /// The questions are products; each model reads them in its own text format, so a
+    /// model that puts kinds before words and one that reads words alone answer the same
+    /// questions.
+    @Test func eachModelReadsTheQuestionsInItsOwnFormat() throws {
+        let catalog = try ModelFixtures.catalog(products: 120, outfits: 40)
+        let split = ModelGate.split(catalog.outfits, products: catalog.products)
+        let questions = ModelGate.questions(heldOut: split.heldOut, training: split.training, products: catalog.products)
+        try #require(!questions.isEmpty)
+        let kinds = try ModelFixtures.model(catalog, outfits: split.training, epochs: 1, format: .kindAndWords).scoring()
+        let words = try ModelFixtures.model(catalog, outfits: split.training, epochs: 1, format: .words).scoring()
+        #expect(kinds.prompts.itemFormat == .kindAndWords && words.prompts.itemFormat == .words)
+        func credits(_ scoring: StyleLMScoring, _ format: ItemText.Format) -> [Double] {
+            questions.map { q in
+                Metrics.fitbCredit(scores: scoring.scores(context: q.context.map { ItemText($0, format: format) }, slot: q.slot,
+                                                          candidates: q.candidates.map { ItemText($0, format: format) }), answer: 0)
+            }
+        }
+        #expect(ModelGate.credits(kinds, questions) == credits(kinds, .kindAndWords))
+        #expect(ModelGate.credits(words, questions) == credits(words, .words))
+        // Read in the other format, the kind model answers differently somewhere: the format matters.
+        #expect(ModelGate.credits(kinds, questions) != credits(kinds, .words))
     }
 }

@@ -47,7 +47,7 @@ import Testing
         var recipe = StyleLMRecipe.tiny
         recipe.pretraining.epochs = 1
         recipe.fineTuning.epochs = 1
-        _ = try StyleLMTraining.train(OutfitCorpus(products: trainedOn.products, outfits: trainedOn.outfits), recipe: recipe, out: modelDir)
+        _ = try StyleLMTraining.train(OutfitCorpus(products: trainedOn.products, outfits: trainedOn.outfits, format: recipe.itemText), recipe: recipe, out: modelDir)
 
         var f = try Fixture()
         f.job.model = modelDir.path

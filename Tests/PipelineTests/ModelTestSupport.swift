@@ -16,14 +16,16 @@ enum ModelFixtures {
 
     /// A tiny StyleLM trained on `outfits` for `epochs` passes of each stage (0: the
     /// random initial weights of `seed`).
-    static func model(_ catalog: Catalog, outfits: [Outfit]? = nil, epochs: Double, seed: UInt64 = 0) throws -> TunableModel {
+    static func model(_ catalog: Catalog, outfits: [Outfit]? = nil, epochs: Double, seed: UInt64 = 0,
+                      format: ItemText.Format = StyleLMRecipe.tiny.itemText) throws -> TunableModel {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tiny-stylelm-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: dir) }
         var recipe = StyleLMRecipe.tiny
         recipe.pretraining.epochs = epochs
         recipe.fineTuning.epochs = epochs
         recipe.seed = seed
-        _ = try StyleLMTraining.train(OutfitCorpus(products: catalog.products, outfits: outfits ?? catalog.outfits), recipe: recipe, out: dir)
+        recipe.itemText = format
+        _ = try StyleLMTraining.train(OutfitCorpus(products: catalog.products, outfits: outfits ?? catalog.outfits, format: recipe.itemText), recipe: recipe, out: dir)
         return try TunableModel(directory: dir)
     }
 

@@ -24,9 +24,9 @@ import Testing
     #expect(counts[.mistake, default: 0] > 0, "\(counts)")
     #expect(seen.count == 60)
     // The merchandisers' pairs are kept whole too; the curated pairs fill the rest.
-    let pool = PreferencePairs.Pool(OutfitCorpus(products: catalog.products, outfits: catalog.outfits).items)
+    let pool = PreferencePairs.Pool(OutfitCorpus(products: catalog.products, outfits: catalog.outfits, format: start.itemFormat).items)
     let own = PreferenceTuning.catalogPairs(products: catalog.products, outfits: catalog.outfits, feedback: catalog.feedback,
-                                            pool: pool, options: options, round: 1).pairs
+                                            pool: pool, options: options, round: 1, format: start.itemFormat).pairs
     let merchandiser = own.filter { $0.source == .merchandiser }
     #expect(!merchandiser.isEmpty && own.count > 60)
     #expect(Set(seen.filter { $0.source == .merchandiser }) == Set(merchandiser))

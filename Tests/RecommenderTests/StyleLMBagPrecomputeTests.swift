@@ -124,12 +124,12 @@ private func nextDay(_ products: [Product], seed: UInt64 = 9) -> [Product] { Gol
                 #expect(item.reason == reranker.why(context: [anchor], slot: list.targetSlot, candidate: candidate) ?? fallback)
                 guard item.reason.hasPrefix("the look calls for: ") else { continue }
                 named += 1
-                let text = StyleLMReranker.itemText(candidate, caption: captions[candidate.id]).text
+                let text = StyleLMReranker.itemText(candidate, caption: captions[candidate.id], format: scoring.prompts.itemFormat).text
                 let words = item.reason.dropFirst("the look calls for: ".count).components(separatedBy: ", ")
                 #expect(!words.isEmpty && words.count <= StyleLMReranker.reasonWords)
                 #expect(words.allSatisfy { text.contains($0) }, "\(item.reason) for \(text)")
                 // Largest lift first.
-                let look = scoring.bagLook(context: [ItemText(anchor)], slot: list.targetSlot)
+                let look = scoring.bagLook(context: [scoring.prompts.item(anchor)], slot: list.targetSlot)
                 let bag = scoring.bagTokens(ItemText(slot: candidate.slot, text: text))
                 let lifts = bag.map { Double(look.logProbs[Int($0)]) - Double(look.prior![Int($0)]) }
                 #expect(lifts.max()! > 0)

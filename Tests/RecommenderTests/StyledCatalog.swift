@@ -37,7 +37,7 @@ extension GoldenCatalog {
     /// look moves every token's probability.
     static func tinyBag(_ products: [Product], version: String = "tiny-bag", calibration: StyleLMScoring.Calibration = .contextFree,
                         seed: UInt64 = 21) throws -> StyleLMScoring {
-        let texts = products.map { ItemText($0).text } + Array(styledCaptions.values)
+        let texts = products.map { ItemText($0, format: .words).text } + Array(styledCaptions.values)
         let tokenizer = OutfitPrompts.trainTokenizer(on: texts, vocabSize: 300)
         let prompts = try OutfitPrompts(tokenizer: tokenizer, maxLength: 96, maxItemTokens: 24, productFormat: .blank)
         var config = StyleLMConfig.tiny(vocabSize: tokenizer.vocabSize)

@@ -85,13 +85,13 @@ import Testing
             Feedback(anchor: "shirt", item: "ghost", verdict: .approve),     // unknown product
         ]
         let outfits = [Outfit(id: "o1", items: ["shirt", "trousers", "loafers"])]
-        let pool = PreferencePairs.Pool(Self.products.map(ItemText.init))
+        let pool = PreferencePairs.Pool(Self.products.map { ItemText($0, format: .words) })
         let (pairs, skipped) = PreferencePairs.merchandiser(feedback: feedback, products: Self.products, outfits: outfits, pool: pool,
-                                                            random: 1, seed: 0)
+                                                            random: 1, format: .words, seed: 0)
         #expect(skipped == 1)
-        let shirt = ItemText(Self.products[0])
+        let shirt = ItemText(Self.products[0], format: .words)
         #expect(pairs.allSatisfy { $0.source == .merchandiser && $0.context == [shirt] })
-        let text = { (id: String) in ItemText(Self.products.first { $0.id == id }!).text }
+        let text = { (id: String) in ItemText(Self.products.first { $0.id == id }!, format: .words).text }
         #expect(pairs.contains { $0.chosen.text == text("jeans") && $0.rejected.text == text("skirt") && $0.slot == .bottom })
         // Over a random bottom that no verdict named: only the trousers are left.
         #expect(pairs.contains { $0.chosen.text == text("jeans") && $0.rejected.text == text("trousers") })
@@ -105,8 +105,8 @@ import Testing
         let feedback = [Feedback(anchor: "shirt", item: "skirt", verdict: .reject),
                         Feedback(anchor: "shirt", item: "skirt", verdict: .approve),
                         Feedback(anchor: "shirt", item: "jeans", verdict: .reject)]
-        let pool = PreferencePairs.Pool(Self.products.map(ItemText.init))
-        let (pairs, _) = PreferencePairs.merchandiser(feedback: feedback, products: Self.products, outfits: [], pool: pool, random: 0, seed: 0)
+        let pool = PreferencePairs.Pool(Self.products.map { ItemText($0, format: .words) })
+        let (pairs, _) = PreferencePairs.merchandiser(feedback: feedback, products: Self.products, outfits: [], pool: pool, random: 0, format: .words, seed: 0)
         #expect(pairs.map(\.chosen.text) == ["red skirt"])
         #expect(pairs.map(\.rejected.text) == ["blue jeans"])
     }

@@ -89,12 +89,54 @@ enum ToyOutfits {
     /// An item speaks through its caption, else its title, else its category; never its id.
     @Test func itemWordsComeFromCaptionThenTitleThenCategory() {
         var p = Product(id: "SKU-123", title: "Slim  Navy Chinos", category: "Men > Trousers")
-        #expect(ItemText(p) == ItemText(slot: p.slot, text: "slim navy chinos"))
+        #expect(ItemText(p, format: .words) == ItemText(slot: p.slot, text: "slim navy chinos"))
         p.attributes["caption"] = "navy solid cotton casual trousers"
-        #expect(ItemText(p).text == "navy solid cotton casual trousers")
+        #expect(ItemText(p, format: .words).text == "navy solid cotton casual trousers")
         p.attributes["caption"] = "  "
         p.title = ""
-        #expect(ItemText(p).text == "men > trousers")
+        #expect(ItemText(p, format: .words).text == "men > trousers")
+    }
+
+    /// `.kindAndWords` puts the product's most specific kind before its words: a finer-kind
+    /// attribute, else the last step of the category path; an item that speaks through its
+    /// category says it once.
+    @Test func kindAndWordsPutsTheKindFirst() {
+        var p = Product(id: "SKU-123", title: "Slim  Navy Chinos", category: "Men > Trousers")
+        #expect(ItemText(p, format: .kindAndWords) == ItemText(slot: p.slot, text: "trousers : slim navy chinos"))
+        p.attributes["caption"] = "navy solid cotton casual trousers"
+        #expect(ItemText(p, format: .kindAndWords).text == "trousers : navy solid cotton casual trousers")
+        p.attributes["article_type"] = "Chinos"
+        #expect(ItemText(p, format: .kindAndWords).text == "chinos : navy solid cotton casual trousers")
+        p.attributes["polyvore_category"] = "Pants"  // article_type is read first
+        #expect(ItemText(p, format: .kindAndWords).text == "chinos : navy solid cotton casual trousers")
+        p.attributes = ["caption": " "]
+        p.title = ""
+        #expect(ItemText(p, format: .kindAndWords).text == "men > trousers")
+        let bare = Product(id: "x", title: "Red scarf", category: "")
+        #expect(ItemText(bare, format: .kindAndWords).text == "red scarf")
+        // The prompts read products in the format they were made with.
+        let kinds = try? OutfitPrompts(tokenizer: prompts.tokenizer, maxLength: prompts.maxLength, itemFormat: .kindAndWords)
+        #expect(kinds?.item(bare) == ItemText(bare, format: .kindAndWords))
+        #expect(prompts.item(p) == ItemText(p, format: prompts.itemFormat))
+    }
+
+    /// A recipe trains only on a corpus read in its own format; a recipe saved before the
+    /// format existed reads `.words`, a new one `.kindAndWords`.
+    @Test func theRecipeNamesTheItemFormat() throws {
+        #expect(StyleLMRecipe().itemText == .kindAndWords && StyleLMRecipe().with(head: .bag).itemText == .kindAndWords)
+        #expect(StyleLMRecipe.tiny.itemText == .words)  // twelve tokens an item: no room for a kind
+        let old = try JSONDecoder().decode(StyleLMRecipe.self, from: Data(#"{"vocabSize": 300}"#.utf8))
+        #expect(old.itemText == .words)
+        let saved = try JSONDecoder().decode(StyleLMRecipe.self, from: JSONEncoder().encode(StyleLMRecipe()))
+        #expect(saved.itemText == .kindAndWords)
+        let products = [Product(id: "a", title: "white shirt", category: "Tops"), Product(id: "b", title: "blue jeans", category: "Jeans")]
+        let corpus = OutfitCorpus(products: products, outfits: [Outfit(id: "o", items: ["a", "b"])], format: .words)
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("lookbook-format-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: out) }
+        var kinds = StyleLMRecipe.tiny
+        kinds.itemText = .kindAndWords
+        #expect(throws: LookbookError.self) { try StyleLMTraining.train(corpus, recipe: kinds, out: out) }
+        #expect(!FileManager.default.fileExists(atPath: out.path))
     }
 
     @Test func specialTokenTextInATitleStaysText() {
