@@ -78,11 +78,8 @@ public struct OutfitStructureModel: Sendable, Codable, Equatable {
                                     slotLogPrice: slotLogPrice, meanLogPrice: mean)
     }
 
-    /// Attributes that name a finer kind of item than the category (`Product.kindAttributes`).
-    public static var kindAttributes: [String] { Product.kindAttributes }
-
-    /// What the model counts a product as: its category, refined by the first of
-    /// `kindAttributes` it carries (`Tops > Cardigans`) when that says something more.
+    /// What the model counts a product as: its category, refined by its `finerKind`
+    /// (`Tops > Cardigans`) when it has one.
     public static func kind(of p: Product) -> String {
         p.finerKind.map { p.category + " > " + $0 } ?? p.category
     }

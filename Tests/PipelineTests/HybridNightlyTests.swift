@@ -11,12 +11,8 @@ import TestSupport
 @Suite(.serialized) struct HybridNightlyTests {
     @Test func aBagStyleLMRerankesWithPPMISVDUnlessTheJobSaysNo() async throws {
         let dir = try TempDirectory("lookbook-hybrid-nightly")
-        let modelDir = dir.url.appendingPathComponent("bag-model")
-        let settings = try JobConfig.parse("[model]\nsize = \"tiny\"\nhead = \"bag\"\npretrain_epochs = 1\nsft_epochs = 1").modelTraining
-        let recipe = ModelStage.recipe(settings)
-        #expect(recipe.scoring.method == .bagOfWords)
-        let trainedOn = smallCatalog()
-        _ = try StyleLMTraining.train(OutfitCorpus(products: trainedOn.products, outfits: trainedOn.outfits, format: recipe.itemText), recipe: recipe, out: modelDir)
+        let modelDir = URL(fileURLWithPath: try tinyBagModel(in: dir))
+        #expect(try StyleLMScoring.recipe(directory: modelDir).scoring.method == .bagOfWords)
 
         // Combined (the default), without the outfit-structure model (its cases: HybridStructureNightlyTests).
         var f = try Fixture()

@@ -8,28 +8,6 @@ import Testing
 import TestSupport
 @testable import Pipeline
 
-/// `smallCatalog` with prices (the casual family cheap, the formal one dear), so the
-/// structure model's price term has a spread (its categories alone have none: every
-/// outfit pairs the same three).
-private func pricedCatalog(snapshot: String = "2026-11-28T02:00:00Z") -> Catalog {
-    var c = smallCatalog(snapshot: snapshot)
-    for i in c.products.indices {
-        let n = Double(c.products[i].id.dropFirst())!
-        c.products[i].price = Int(n) % 2 == 0 ? 20 + n : 200 + 10 * n
-    }
-    return c
-}
-
-/// A tiny bag-of-words StyleLM trained on `smallCatalog` in `dir`.
-private func bagModel(in dir: TempDirectory) throws -> String {
-    let modelDir = dir.url.appendingPathComponent("bag-model")
-    let settings = try JobConfig.parse("[model]\nsize = \"tiny\"\nhead = \"bag\"\npretrain_epochs = 1\nsft_epochs = 1").modelTraining
-    let recipe = ModelStage.recipe(settings)
-    let trainedOn = smallCatalog()
-    _ = try StyleLMTraining.train(OutfitCorpus(products: trainedOn.products, outfits: trainedOn.outfits, format: recipe.itemText), recipe: recipe, out: modelDir)
-    return modelDir.path
-}
-
 /// The nightly run's bag StyleLM + PPMI-SVD hybrid adds the outfit-structure model
 /// trained that night (`[recommend] structure`, default true), as `lookbook eval` scores a
 /// `lookbook train` directory; leaves it out when the job says no, and falls back to the
@@ -38,7 +16,7 @@ private func bagModel(in dir: TempDirectory) throws -> String {
     @Test func aBagStyleLMRerankesWithPPMISVDAndTheStructureModel() async throws {
         let dir = try TempDirectory("lookbook-hybrid-structure")
         var f = try Fixture()
-        f.job.model = try bagModel(in: dir)
+        f.job.model = try tinyBagModel(in: dir)
         let path = try f.write(pricedCatalog(), as: "acme-1.tar.lz4")
         let log = EventLog()
         let first = await NightlyRun(job: f.job, events: log.record).run()
@@ -70,7 +48,7 @@ private func bagModel(in dir: TempDirectory) throws -> String {
     @Test func structureFalseKeepsTheHybridOfTwo() async throws {
         let dir = try TempDirectory("lookbook-hybrid-structure")
         var f = try Fixture()
-        f.job.model = try bagModel(in: dir)
+        f.job.model = try tinyBagModel(in: dir)
         f.job.recommend.structure = false
         _ = try f.write(pricedCatalog(), as: "acme-1.tar.lz4")
         let log = EventLog()
@@ -87,7 +65,7 @@ private func bagModel(in dir: TempDirectory) throws -> String {
     @Test func outfitsWithoutSpreadFallBackToTheHybridOfTwo() async throws {
         let dir = try TempDirectory("lookbook-hybrid-structure")
         var f = try Fixture()
-        f.job.model = try bagModel(in: dir)
+        f.job.model = try tinyBagModel(in: dir)
         _ = try f.write(smallCatalog(), as: "acme-1.tar.lz4")
         let log = EventLog()
         let outcome = await NightlyRun(job: f.job, events: log.record).run()

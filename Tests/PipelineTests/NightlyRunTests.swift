@@ -3,9 +3,34 @@ import CatalogIngest
 import Foundation
 import LookbookCore
 import LookupStore
+import StyleModel
 import Testing
 import TestSupport
 @testable import Pipeline
+
+/// `smallCatalog` with prices (the casual family cheap, the formal one dear), so the
+/// outfit-structure model's price term has a spread (its categories alone have none:
+/// every outfit pairs the same three).
+func pricedCatalog(snapshot: String = "2026-11-28T02:00:00Z", extra: [Product] = []) -> Catalog {
+    var c = smallCatalog(snapshot: snapshot, extra: extra)
+    for i in c.products.indices {
+        let n = Double(c.products[i].id.dropFirst())!
+        c.products[i].price = Int(n) % 2 == 0 ? 20 + n : 200 + 10 * n
+    }
+    return c
+}
+
+/// A tiny bag-of-words StyleLM trained on `smallCatalog` in `dir` (as the job's
+/// `[model] size = "tiny"`, `head = "bag"` would train it); its directory's path.
+func tinyBagModel(in dir: TempDirectory) throws -> String {
+    let modelDir = dir.url.appendingPathComponent("bag-model")
+    let settings = try JobConfig.parse("[model]\nsize = \"tiny\"\nhead = \"bag\"\npretrain_epochs = 1\nsft_epochs = 1").modelTraining
+    let recipe = ModelStage.recipe(settings)
+    let trainedOn = smallCatalog()
+    _ = try StyleLMTraining.train(OutfitCorpus(products: trainedOn.products, outfits: trainedOn.outfits, format: recipe.itemText),
+                                  recipe: recipe, out: modelDir)
+    return modelDir.path
+}
 
 /// A small clean catalog: two style families, curated outfits, one feedback verdict.
 func smallCatalog(snapshot: String = "2026-11-28T02:00:00Z", extra: [Product] = [], drop: Set<String> = []) -> Catalog {

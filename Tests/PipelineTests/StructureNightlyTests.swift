@@ -7,18 +7,6 @@ import Testing
 import TestSupport
 @testable import Pipeline
 
-/// `smallCatalog` with prices: the casual family cheap, the formal one dear, so the
-/// structure model's price term has a spread (its categories alone have none: every
-/// outfit pairs the same three).
-private func pricedCatalog(snapshot: String = "2026-11-28T02:00:00Z", extra: [Product] = []) -> Catalog {
-    var c = smallCatalog(snapshot: snapshot, extra: extra)
-    for i in c.products.indices {
-        let n = Double(c.products[i].id.dropFirst())!
-        c.products[i].price = Int(n) % 2 == 0 ? 20 + n : 200 + 10 * n
-    }
-    return c
-}
-
 /// The nightly run's PPMI-SVD reranker adds the outfit-structure model trained that
 /// night (`[recommend] structure`, default true), falls back to PPMI-SVD alone with a
 /// warning when the catalog gives nothing to measure, and leaves it out when the job says no.

@@ -4,20 +4,6 @@ import StyleModel
 import Testing
 @testable import Recommender
 
-/// `GoldenCatalog.styled` with prices by style (a tier per style, every seventh product
-/// without a price) and a second category for some tops, so both parts of the structure
-/// term have a spread to measure.
-private func priced(products n: Int = 100, outfits m: Int = 40, seed: UInt64 = 5) -> ([Product], [Outfit]) {
-    var (products, outfits) = GoldenCatalog.styled(products: n, outfits: m, seed: seed)
-    let tiers = [20.0, 60, 150, 400]
-    for i in products.indices {
-        let style = (i / 5) % 4
-        products[i].price = i % 7 == 3 ? nil : tiers[style] * (1 + Double(i % 3) / 10)
-        if i % 5 == 0 && style % 2 == 0 { products[i].category = "shirt" }
-    }
-    return (products, outfits)
-}
-
 private let captions = GoldenCatalog.styledCaptions
 
 private struct Parts {
@@ -32,7 +18,7 @@ private struct Parts {
 }
 
 private func parts() throws -> Parts {
-    let (products, outfits) = priced()
+    let (products, outfits) = GoldenCatalog.priced()
     let catalog = GoldenCatalog.catalog(products, outfits: outfits)
     let ppmi = PPMISVDReranker(model: PPMISVDModel.train(products: products, outfits: outfits, captions: captions),
                                products: products, captions: captions)

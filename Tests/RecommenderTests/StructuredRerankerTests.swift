@@ -3,27 +3,13 @@ import LookbookCore
 import Testing
 @testable import Recommender
 
-/// `GoldenCatalog.styled` with prices by style (a tier per style, every seventh product
-/// without a price) and a second category for the even tops, so both structure terms
-/// have something to measure.
-private func styled(products n: Int = 100, outfits m: Int = 40, seed: UInt64 = 5) -> ([Product], [Outfit]) {
-    var (products, outfits) = GoldenCatalog.styled(products: n, outfits: m, seed: seed)
-    let tiers = [20.0, 60, 150, 400]
-    for i in products.indices {
-        let style = (i / 5) % 4
-        products[i].price = i % 7 == 3 ? nil : tiers[style] * (1 + Double(i % 3) / 10)
-        if i % 5 == 0 && style % 2 == 0 { products[i].category = "shirt" }
-    }
-    return (products, outfits)
-}
-
 @Suite struct StructuredRerankerTests {
     /// A score is ppmi/σ_ppmi + 0.5·category/σ_category + 0.3·price/σ_price, recomputed
     /// here from the models' own calls and spreads measured afresh with
     /// `HybridCalibration.measure`; a candidate or look without a price gets the mean
     /// price score of the calibration questions.
     @Test func scoresAreTheFormula() throws {
-        let (products, outfits) = styled()
+        let (products, outfits) = GoldenCatalog.priced()
         let catalog = GoldenCatalog.catalog(products, outfits: outfits)
         let ppmi = PPMISVDReranker(model: PPMISVDModel.train(products: products, outfits: outfits), products: products)
         let r = try StructuredReranker.calibrated(ppmi: ppmi, catalog: catalog)
@@ -87,7 +73,7 @@ private func styled(products n: Int = 100, outfits m: Int = 40, seed: UInt64 = 5
     /// The version names PPMI-SVD's model and the structure model's content: other
     /// outfits give another, the same outfits the same.
     @Test func versionNamesTheStructureModelsContent() throws {
-        let (products, outfits) = styled()
+        let (products, outfits) = GoldenCatalog.priced()
         let ppmi = PPMISVDReranker(model: PPMISVDModel.train(products: products, outfits: outfits), products: products)
         let a = try StructuredReranker.calibrated(ppmi: ppmi, catalog: GoldenCatalog.catalog(products, outfits: outfits))
         let b = try StructuredReranker.calibrated(ppmi: ppmi, catalog: GoldenCatalog.catalog(products, outfits: outfits))
@@ -111,7 +97,7 @@ private func styled(products n: Int = 100, outfits m: Int = 40, seed: UInt64 = 5
 
     /// Without outfits there is no spread to measure: calibrating throws with a message that says what is missing.
     @Test func noOutfitsNoSpread() throws {
-        let (products, outfits) = styled()
+        let (products, outfits) = GoldenCatalog.priced()
         let ppmi = PPMISVDReranker(model: PPMISVDModel.train(products: products, outfits: outfits), products: products)
         #expect(throws: LookbookError.self) { try StructuredReranker.calibrated(ppmi: ppmi, catalog: GoldenCatalog.catalog(products, outfits: [])) }
         // Outfits that all pair the same categories, without prices: nothing to measure either.
@@ -129,7 +115,7 @@ private func styled(products n: Int = 100, outfits m: Int = 40, seed: UInt64 = 5
     /// by the sum: with M covering the pool, a list is the exhaustive top k by the sum
     /// and the recall is 1; with a small M retrieval may lose some of it.
     @Test func listsAreTheExhaustiveRerankWhereRecallAllows() throws {
-        let (products, outfits) = styled()
+        let (products, outfits) = GoldenCatalog.priced()
         let catalog = GoldenCatalog.catalog(products, outfits: outfits)
         let cooc = CooccurrenceModel.train(products: products, outfits: outfits)
         let ppmi = PPMISVDReranker(model: PPMISVDModel.train(products: products, outfits: outfits), products: products)
@@ -164,7 +150,7 @@ private func styled(products n: Int = 100, outfits m: Int = 40, seed: UInt64 = 5
     /// changed and out-of-stock products patch the lists they reach.
     @Test(arguments: [4, 12])
     func incrementalEqualsFull(m: Int) throws {
-        let (day1, outfits) = styled()
+        let (day1, outfits) = GoldenCatalog.priced()
         let catalog = GoldenCatalog.catalog(day1, outfits: outfits)
         let cooc = CooccurrenceModel.train(products: day1, outfits: outfits)
         let words = PPMISVDModel.train(products: day1, outfits: outfits)

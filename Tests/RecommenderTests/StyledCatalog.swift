@@ -4,6 +4,20 @@ import StyleModel
 @testable import Recommender
 
 extension GoldenCatalog {
+    /// `styled` with prices by style (a tier per style, every seventh product without a
+    /// price) and a second category for some tops, so both parts of the outfit-structure
+    /// term have a spread to measure.
+    static func priced(products n: Int = 100, outfits m: Int = 40, seed: UInt64 = 5) -> ([Product], [Outfit]) {
+        var (products, outfits) = styled(products: n, outfits: m, seed: seed)
+        let tiers = [20.0, 60, 150, 400]
+        for i in products.indices {
+            let style = (i / 5) % 4
+            products[i].price = i % 7 == 3 ? nil : tiers[style] * (1 + Double(i % 3) / 10)
+            if i % 5 == 0 && style % 2 == 0 { products[i].category = "shirt" }
+        }
+        return (products, outfits)
+    }
+
     /// Products of four styles in five slots (two style words, the slot's noun, one shared
     /// word in each title) and outfits of three products of one style in distinct slots.
     static func styled(products n: Int, outfits m: Int, seed: UInt64) -> ([Product], [Outfit]) {
