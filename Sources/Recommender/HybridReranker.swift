@@ -70,20 +70,12 @@ public struct HybridReranker: Reranker {
                               calibrationQuestions: s.questions)
     }
 
-    /// The outfit-structure term for a hybrid on `catalog`: the model trained on its
-    /// outfits, its spreads measured on the same questions as the hybrid's (`questions`,
-    /// `seed`) over the outfits' products (`StructuredReranker.calibrationCatalog`, so
-    /// products outside the outfits do not move them). Throws when the outfits say nothing
-    /// about categories or prices (no spread of either: the term could not move a ranking).
+    /// The outfit-structure term for a hybrid on `catalog`, as the nightly PPMI-SVD reranker
+    /// measures it (`StructureTerm.trained`: the same questions as the hybrid's, over the
+    /// outfits' products). Throws when the outfits say nothing about categories or prices.
     public static func calibratedStructure(catalog: Catalog, questions: Int = HybridCalibration.defaultQuestions,
                                            seed: UInt64 = 0) throws -> StructureTerm {
-        let model = OutfitStructureModel.train(products: catalog.products, outfits: catalog.outfits)
-        let term = StructureTerm.calibrated(model: model, catalog: StructuredReranker.calibrationCatalog(catalog), seed: seed,
-                                            questions: questions)
-        guard term.isUsable else {
-            throw LookbookError(.usage, "the catalog's outfits gave no spread of category or price scores (\(term.calibrationQuestions) questions): they need outfits of two or more items with four or more products per slot, pairing different categories or holding priced items")
-        }
-        return term
+        try StructureTerm.trained(on: catalog, questions: questions, seed: seed)
     }
 
     public func combine(_ p: Double, _ s: Double) -> Double { p / ppmiScale + weight * s / stylelmScale }

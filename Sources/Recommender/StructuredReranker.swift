@@ -59,6 +59,22 @@ public struct StructureTerm: Sendable, Equatable {
                              calibrationQuestions: s.questions)
     }
 
+    /// The model trained on `catalog`'s outfits, its spreads measured over the outfits'
+    /// products (`StructuredReranker.calibrationCatalog`, so products outside the outfits
+    /// do not move them) on the questions `HybridCalibration` asks with `seed`. One rule
+    /// for the nightly PPMI-SVD reranker and its StyleLM combination. Throws when the
+    /// outfits say nothing about categories or prices (no spread of either: the term could
+    /// not move a ranking).
+    public static func trained(on catalog: Catalog, questions: Int = HybridCalibration.defaultQuestions,
+                               seed: UInt64 = 0) throws -> StructureTerm {
+        let model = OutfitStructureModel.train(products: catalog.products, outfits: catalog.outfits)
+        let term = calibrated(model: model, catalog: StructuredReranker.calibrationCatalog(catalog), seed: seed, questions: questions)
+        guard term.isUsable else {
+            throw LookbookError(.usage, "the catalog's outfits gave no spread of category or price scores (\(term.calibrationQuestions) questions): they need outfits of two or more items with four or more products per slot, pairing different categories or holding priced items")
+        }
+        return term
+    }
+
     /// Some part has a weight: the term can move a ranking.
     public var isUsable: Bool { categoryWeight != 0 || priceWeight != 0 }
 
@@ -135,14 +151,10 @@ public struct StructuredReranker: Reranker {
     /// categories or prices (every outfit pairs the same categories, and no prices).
     public static func calibrated(ppmi: PPMISVDReranker, catalog: Catalog, questions: Int = HybridCalibration.defaultQuestions,
                                   seed: UInt64 = 0) throws -> StructuredReranker {
-        let model = OutfitStructureModel.train(products: catalog.products, outfits: catalog.outfits)
-        let outfits = calibrationCatalog(catalog)
-        let term = StructureTerm.calibrated(model: model, catalog: outfits, seed: seed, questions: questions)
-        let s = HybridCalibration.measure(catalog: outfits, questions: questions, seed: seed, ppmi: ppmi.scores, stylelm: ppmi.scores)
+        let s = HybridCalibration.measure(catalog: calibrationCatalog(catalog), questions: questions, seed: seed,
+                                          ppmi: ppmi.scores, stylelm: ppmi.scores)
         guard s.ppmi.isFinite, s.ppmi > 0 else { throw HybridCalibration.noSpread(s.questions) }
-        guard term.isUsable else {
-            throw LookbookError(.usage, "the catalog's outfits gave no spread of category or price scores (\(term.calibrationQuestions) questions): every outfit pairs the same categories and no product has a price")
-        }
+        let term = try StructureTerm.trained(on: catalog, questions: questions, seed: seed)
         return StructuredReranker(ppmi: ppmi, structure: term, ppmiScale: s.ppmi)
     }
 
