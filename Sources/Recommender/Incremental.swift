@@ -424,18 +424,20 @@ extension RunContext {
     /// alone (`BagSpace.upperBound`, no forward pass): false only when every allowed
     /// version's score bound ranks below the cutoff, so the exact check would say no too.
     /// True without a stored look (a state from before it) or a cutoff.
-    func bagMayReach(_ kept: RetrievedList, slot: Slot, versions: [ChangeSet.Version], changes: ChangeSet, filter: Filter) -> Bool {
+    func bagMayReach(_ kept: RetrievedList, context: [Product], slot: Slot, versions: [ChangeSet.Version], changes: ChangeSet,
+                     filter: Filter) -> Bool {
         guard let bag, let look = kept.look, let cutoff = kept.cutoff else { return true }
         let prior = bag.calibrated ? bag.scoring.bagPrior(slot) : nil
+        let cache = bag.cache(context)
         for v in versions {
             let bound: Double
             if let c = v.current {
                 guard let verdict = filter.allows(c), verdict != .approve else { continue }
-                bound = bag.upperBound(bag.tokens(of: c), look: look, prior: prior)
+                bound = bag.upperBound(bag.tokens(of: c), look: look, prior: prior, cache: cache)
             } else if let old = v.old {
                 guard filter.allowsOld(old) else { continue }
                 guard let o = changes.oldBags[v.id] else { return true }
-                bound = bag.upperBound(o, look: look, prior: prior)
+                bound = bag.upperBound(o, look: look, prior: prior, cache: cache)
             } else { continue }
             if bound >= cutoff.score { return true }
         }
@@ -546,9 +548,12 @@ extension RunContext {
             }
             let weights: [Float]
             if let shared { weights = shared } else {
-                guard bagMayReach(kept, slot: slot, versions: versions, changes: changes, filter: filter) else { continue }
+                let look = [anchor.product]
+                guard bagMayReach(kept, context: look, slot: slot, versions: versions, changes: changes, filter: filter) else {
+                    continue
+                }
                 t.lap(.detect, scored: 0)
-                if let look = kept.look, let w = bag?.query(look: look, slot: slot) {
+                if let state = kept.look, let w = bag?.query(look: state, slot: slot, context: look) {
                     weights = w
                     t.lap(.retrieval, scored: 0)
                 } else {
@@ -597,12 +602,15 @@ extension RunContext {
                 return .recomputed(blanks(for: outfit, clock: clock), "an item of the outfit changed")
             }
             let filter = outfitFilter(outfit: outfit, context: context)
+            let look = context.map { items[$0].product }
             if queryPerSlot {
-                guard bagMayReach(kept, slot: slot, versions: versions, changes: changes, filter: filter) else { continue }
+                guard bagMayReach(kept, context: look, slot: slot, versions: versions, changes: changes, filter: filter) else {
+                    continue
+                }
             }
             t.lap(.detect, scored: 0)
             let weights: [Float]
-            if queryPerSlot, let look = kept.look, let w = bag?.query(look: look, slot: slot) {
+            if queryPerSlot, let state = kept.look, let w = bag?.query(look: state, slot: slot, context: look) {
                 weights = w
                 t.lap(.retrieval, scored: 0)
             } else {

@@ -240,7 +240,7 @@ public enum RetrievalSpace: Sendable {
         case .cooccurrence: cooccurrence.version
         case .wordVectors(let m): m.version
         case .styleLMBag(let s):
-            "\(s.version)+bag-\(s.options.calibration.rawValue)\(s.options.lengthNormalised ? "" : "-sum")"
+            "\(s.version)+bag-\(s.options.calibration.rawValue)\(s.options.lengthNormalised ? "" : "-sum")\(s.options.cacheSuffix)"
         }
     }
 
@@ -255,8 +255,10 @@ public enum RetrievalSpace: Sendable {
 
 /// The StyleLM bag-of-words retrieval space of one run: every item's distinct tokens in
 /// one flat buffer (CSR), computed once. A look's query is the model's log-probabilities
-/// at its blank, the calibration's prior (zeros when uncalibrated) and the blank's hidden
-/// state ([2 × vocabulary + hidden]): one forward pass per (look, slot).
+/// at its blank with the look's cache mixed in (`StyleLMScoring.withCache`), the
+/// calibration's prior (zeros when uncalibrated) and the blank's hidden state, then, with
+/// a cache, the log-probabilities before it ([2 × vocabulary + hidden (+ vocabulary)]):
+/// one forward pass per (look, slot).
 ///
 /// Each kept list stores that hidden state (`BagLook`), so an incremental run bounds a
 /// changed product's score under the look without running the model (`upperBound`), and
@@ -273,6 +275,9 @@ struct BagSpace: Sendable {
     let projection: [Float]
     let calibrated: Bool
     let lengthNormalised: Bool
+    /// `StyleLMScoring.Options.cacheWeight`: a query then carries the model's own
+    /// log-probabilities after its hidden state, for `sketch`.
+    let cacheWeight: Double
 
     init(scoring: StyleLMScoring, products: [Product], captions: [String: String]) {
         self.scoring = scoring; self.captions = captions
@@ -281,6 +286,7 @@ struct BagSpace: Sendable {
         projection = scoring.outputProjection
         calibrated = scoring.calibrated
         lengthNormalised = scoring.options.lengthNormalised
+        cacheWeight = scoring.options.cacheWeight
         let bags = parallelMap(count: products.count) { i in
             scoring.bagTokens(StyleLMReranker.itemText(products[i], caption: captions[products[i].id], format: scoring.prompts.itemFormat))
         }
@@ -300,24 +306,37 @@ struct BagSpace: Sendable {
     /// Item `j`'s distinct tokens.
     func tokens(of j: Int) -> ArraySlice<Int32> { tokens[offsets[j]..<offsets[j + 1]] }
 
-    /// [log p(· | blank of the look) ; the calibration's prior ; the blank's hidden state].
-    func query(_ context: [Product], slot: Slot) -> [Float] {
-        let look = scoring.bagLookState(context: context.map { StyleLMReranker.itemText($0, caption: captions[$0.id], format: scoring.prompts.itemFormat) }, slot: slot)
-        var q = look.logProbs
-        q.reserveCapacity(2 * vocab + hidden)
-        q += look.prior ?? [Float](repeating: 0, count: vocab)
-        q += look.hidden
-        return q
+    func items(_ context: [Product]) -> [ItemText] {
+        context.map { StyleLMReranker.itemText($0, caption: captions[$0.id], format: scoring.prompts.itemFormat) }
     }
 
-    /// `query` of a look from its stored state, without the forward pass: the bits of
-    /// `query`'s (the same projection and log-softmax). nil when the state does not fit the model.
-    func query(look: BagLook, slot: Slot) -> [Float]? {
+    /// The cache of the look of `context` (`StyleLMScoring.cache(of:)`; empty without one).
+    func cache(_ context: [Product]) -> [Int32: Float] {
+        cacheWeight > 0 ? scoring.cache(of: items(context)) : [:]
+    }
+
+    /// [log p(· | blank of the look), cache mixed in ; the calibration's prior ; the
+    /// blank's hidden state (; log p(· | blank) before the cache)].
+    func query(_ context: [Product], slot: Slot) -> [Float] {
+        let look = scoring.bagLookState(context: items(context), slot: slot)
+        return assemble(look.logProbs, prior: look.prior, hidden: look.hidden, cache: cache(context))
+    }
+
+    /// `query` of the look of `context` from its stored state, without the forward pass:
+    /// the bits of `query`'s (the same projection, log-softmax and cache). nil when the
+    /// state does not fit the model.
+    func query(look: BagLook, slot: Slot, context: [Product]) -> [Float]? {
         guard look.hidden.count == hidden else { return nil }
-        var q = scoring.logProbs(hidden: look.hidden)
-        q.reserveCapacity(2 * vocab + hidden)
-        q += calibrated ? scoring.bagPrior(slot) : [Float](repeating: 0, count: vocab)
-        q += look.hidden
+        return assemble(scoring.logProbs(hidden: look.hidden), prior: calibrated ? scoring.bagPrior(slot) : nil,
+                        hidden: look.hidden, cache: cache(context))
+    }
+
+    func assemble(_ logProbs: [Float], prior: [Float]?, hidden state: [Float], cache: [Int32: Float]) -> [Float] {
+        var q = scoring.withCache(logProbs, cache)
+        q.reserveCapacity(2 * vocab + hidden + (cacheWeight > 0 ? vocab : 0))
+        q += prior ?? [Float](repeating: 0, count: vocab)
+        q += state
+        if cacheWeight > 0 { q += logProbs }
         return q
     }
 
@@ -340,19 +359,22 @@ struct BagSpace: Sendable {
     /// approximates log p(t | look) for every t.
     func sketch(_ w: [Float]) -> BagLook {
         let hr = Array(w[(2 * vocab)..<(2 * vocab + hidden)])
+        let own = cacheWeight > 0 ? 2 * vocab + hidden : 0  // the model's log-probabilities
         var t0 = 0
-        for t in 1..<vocab where w[t] > w[t0] { t0 = t }
+        for t in 1..<vocab where w[own + t] > w[own + t0] { t0 = t }
         let d = hr.withUnsafeBufferPointer { dot(Int32(t0), $0).0 }
-        return BagLook(hidden: hr, token: Int32(t0), offset: d - Double(w[t0]))
+        return BagLook(hidden: hr, token: Int32(t0), offset: d - Double(w[own + t0]))
     }
 
     /// An upper bound of the bag score of `bag` under a kept look, with `prior` the
-    /// slot's prior (nil uncalibrated). log p(t | look) ≈ E[t]·h − offset; the model
-    /// computed E[t]·h in Float (error ≤ hidden · 2⁻²⁴ Σ|E[t]·h|), for t and for t0: the
-    /// bound adds twice that error and a margin of 2⁻¹¹ Σ|E[t]·h| besides, and 2·10⁻⁵ per
-    /// token for the log-softmax's rounding. A look whose state is not finite bounds
-    /// nothing (+∞).
-    func upperBound(_ bag: some Collection<Int32>, look: BagLook, prior: [Float]?) -> Double {
+    /// slot's prior (nil uncalibrated) and `cache` the look's (`cache(_:)`).
+    /// log p(t | look) ≈ E[t]·h − offset; the model computed E[t]·h in Float (error ≤
+    /// hidden · 2⁻²⁴ Σ|E[t]·h|), for t and for t0: the bound adds twice that error and a
+    /// margin of 2⁻¹¹ Σ|E[t]·h| besides, and 2·10⁻⁵ per token for the log-softmax's
+    /// rounding. The cache's mixture increases with the log-probability, so the bound
+    /// mixed in bounds the mixture (and 2·10⁻⁵ more for its rounding to Float). A look
+    /// whose state is not finite bounds nothing (+∞).
+    func upperBound(_ bag: some Collection<Int32>, look: BagLook, prior: [Float]?, cache: [Int32: Float]) -> Double {
         guard !bag.isEmpty else { return calibrated ? 0 : -.infinity }
         guard look.hidden.count == hidden, look.offset.isFinite, look.hidden.allSatisfy(\.isFinite) else { return .infinity }
         let h = look.hidden
@@ -363,7 +385,11 @@ struct BagSpace: Sendable {
             for t in bag {
                 let (d, a) = dot(t, h)
                 let error = relative * (a + a0) + 2e-5
-                sum += d - look.offset - Double(prior?[Int(t)] ?? 0) + error
+                var bound = d - look.offset + error
+                if cacheWeight > 0 {
+                    bound = StyleLMScoring.mixed(bound, share: cache[t] ?? 0, weight: cacheWeight) + 2e-5
+                }
+                sum += bound - Double(prior?[Int(t)] ?? 0)
             }
             return lengthNormalised ? sum / Double(bag.count) : sum
         }
@@ -437,7 +463,7 @@ struct HybridBag: Sendable {
         let ppmi = reranker.ppmi.scores(context: context, slot: slot, candidates: products)
         precondition(ppmi.count == candidates.count, "the reranker \(reranker.ppmi.version) returned \(ppmi.count) scores for \(candidates.count) candidates")
         let query: [Float], look: BagLook
-        if let stored, let q = space.query(look: stored, slot: slot) {
+        if let stored, let q = space.query(look: stored, slot: slot, context: context) {
             query = q; look = stored
         } else {
             t.lap(.rerank, scored: 0)

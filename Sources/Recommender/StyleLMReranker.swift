@@ -20,7 +20,9 @@ public struct StyleLMReranker: PriorReranker {
         self.captions = captions
     }
 
-    public var version: String { scoring.version }
+    /// The model's version, and its cache when it scores with one (a ranking of other
+    /// scores is another version).
+    public var version: String { scoring.version + scoring.options.cacheSuffix }
 
     func item(_ p: Product) -> ItemText { Self.itemText(p, caption: captions[p.id], format: scoring.prompts.itemFormat) }
 

@@ -39,28 +39,47 @@ public final class StyleLMScoring: Sendable {
         /// Whether `</s>` counts among the scored tokens (sequence scoring only).
         public var scoreEnd: Bool
         public var method: Method
+        /// Bag scoring: the weight λ of the look's own tokens in the blank's distribution,
+        /// p(t) = (1 − λ) p(t | look) + λ c(t), c(t) the share of t among the distinct tokens
+        /// of the look's items (a cache language model, Kuhn & De Mori 1990). A small model
+        /// trained on a few thousand outfits does not learn to repeat a look's brand or
+        /// colour at its blank; curated outfits often do. 0: the model alone (models saved
+        /// before the key). Sequence scoring ignores it.
+        public var cacheWeight: Double = 0
 
         public init(calibration: Calibration = .base, lengthNormalised: Bool = true, scoreEnd: Bool = true) {
             self.init(calibration: calibration, lengthNormalised: lengthNormalised, scoreEnd: scoreEnd, method: .sequence)
         }
 
-        public init(calibration: Calibration, lengthNormalised: Bool = true, scoreEnd: Bool = true, method: Method) {
+        public init(calibration: Calibration, lengthNormalised: Bool = true, scoreEnd: Bool = true, method: Method,
+                    cacheWeight: Double = 0) {
             self.calibration = calibration
             self.lengthNormalised = lengthNormalised
             self.scoreEnd = scoreEnd
             self.method = method
+            self.cacheWeight = cacheWeight
         }
 
-        enum CodingKeys: String, CodingKey { case calibration, lengthNormalised, scoreEnd, method }
+        enum CodingKeys: String, CodingKey { case calibration, lengthNormalised, scoreEnd, method, cacheWeight }
 
-        /// Options written before `method` existed are sequence scoring.
+        /// Options written before `method` existed are sequence scoring; before
+        /// `cacheWeight`, without a cache.
         public init(from decoder: any Decoder) throws {
             let c = try decoder.container(keyedBy: CodingKeys.self)
             calibration = try c.decode(Calibration.self, forKey: .calibration)
             lengthNormalised = try c.decode(Bool.self, forKey: .lengthNormalised)
             scoreEnd = try c.decode(Bool.self, forKey: .scoreEnd)
             method = try c.decodeIfPresent(Method.self, forKey: .method) ?? .sequence
+            cacheWeight = try c.decodeIfPresent(Double.self, forKey: .cacheWeight) ?? 0
+            guard cacheWeight >= 0, cacheWeight < 1 else {
+                throw DecodingError.dataCorruptedError(forKey: .cacheWeight, in: c,
+                                                       debugDescription: "cacheWeight must be in [0, 1), got \(cacheWeight)")
+            }
         }
+
+        /// What the options change in a model's ranking beyond its weights, for versions
+        /// that must differ when the ranking does: "+cache<λ>" with a cache, else "".
+        public var cacheSuffix: String { cacheWeight > 0 ? "+cache\(cacheWeight)" : "" }
     }
 
     public let prompts: OutfitPrompts
@@ -169,7 +188,8 @@ public final class StyleLMScoring: Sendable {
     /// a few look-ups. A candidate without words scores 0 calibrated, −∞ uncalibrated.
     public func bagScores(context: [ItemText], slot: Slot, candidates: [ItemText]) -> [Double] {
         guard !candidates.isEmpty else { return [] }
-        let logProbs = inference.prefill(prompts.prompt(context: context, blank: slot)).lastLogProbs
+        let logProbs = withCache(inference.prefill(prompts.prompt(context: context, blank: slot)).lastLogProbs,
+                                 cache(of: context))
         let prior = calibrated ? bagPrior(slot) : nil
         return candidates.map {
             Self.bagScore(bagOfWords($0.text), logProbs: logProbs, prior: prior, lengthNormalised: options.lengthNormalised)
@@ -194,11 +214,51 @@ public final class StyleLMScoring: Sendable {
     /// `bagTokens` is then its `bagScores` score, to the bit.
     public func bagLook(context: [ItemText], slot: Slot) -> (logProbs: [Float], prior: [Float]?) {
         let logProbs = inference.prefill(prompts.prompt(context: context, blank: slot)).lastLogProbs
-        return (logProbs, calibrated ? bagPrior(slot) : nil)
+        return (withCache(logProbs, cache(of: context)), calibrated ? bagPrior(slot) : nil)
     }
 
-    /// `bagLook` and the final-norm hidden state h at the blank: the log-probabilities are
-    /// log-softmax(`outputProjection` · h), computed in Float by the model's kernels.
+    /// The look's own tokens as the cache of `Options.cacheWeight` reads them: each
+    /// distinct token of each item of `context` (its `bagOfWords`), counted once per item,
+    /// over the count of them all. Empty without a cache or a context.
+    public func cache(of context: [ItemText]) -> [Int32: Float] {
+        guard options.cacheWeight > 0 else { return [:] }
+        var counts: [Int32: Int] = [:]
+        var total = 0
+        for item in context {
+            for t in bagOfWords(item.text) { counts[t, default: 0] += 1; total += 1 }
+        }
+        return counts.mapValues { Float(Double($0) / Double(total)) }
+    }
+
+    /// The blank's log-probabilities with the look's `cache` mixed in, token by token as
+    /// `mixed` computes it: log((1 − λ) p(t | look) + λ c(t)). Unchanged without a cache.
+    public func withCache(_ logProbs: [Float], _ cache: [Int32: Float]) -> [Float] {
+        guard options.cacheWeight > 0 else { return logProbs }
+        let weight = options.cacheWeight
+        return logProbs.indices.map { Self.mixed(logProbs[$0], share: cache[Int32($0)] ?? 0, weight: weight) }
+    }
+
+    /// log((1 − λ) e^logProb + λ share), computed stably: logProb + log(1 − λ) for a token
+    /// the look does not hold.
+    @inline(__always)
+    public static func mixed(_ logProb: Float, share: Float, weight: Double) -> Float {
+        Float(mixed(Double(logProb), share: share, weight: weight))
+    }
+
+    /// The same in Double: increasing in `logProb`, so it maps an upper bound of a
+    /// log-probability to an upper bound of the mixture.
+    @inline(__always)
+    public static func mixed(_ logProb: Double, share: Float, weight: Double) -> Double {
+        let model = logProb + log1p(-weight)
+        guard share > 0 else { return model }
+        let copy = log(weight * Double(share))
+        let top = max(model, copy)
+        return top + log(exp(model - top) + exp(copy - top))
+    }
+
+    /// `bagLook`'s look before its cache, with the final-norm hidden state h at the blank:
+    /// the log-probabilities are log-softmax(`outputProjection` · h), computed in Float by
+    /// the model's kernels (`withCache(_, cache(of: context))` mixes the cache in).
     public func bagLookState(context: [ItemText], slot: Slot) -> (logProbs: [Float], prior: [Float]?, hidden: [Float]) {
         let state = inference.prefill(prompts.prompt(context: context, blank: slot))
         return (state.lastLogProbs, calibrated ? bagPrior(slot) : nil, state.lastHidden)

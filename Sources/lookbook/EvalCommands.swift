@@ -207,11 +207,21 @@ struct EvalOptionsGroup: ParsableArguments {
     @Option(help: "StyleLM: whether </s> counts among the scored tokens: yes | no (default: the model's recipe).") var scoreEnd: String?
     @Option(help: "StyleLM: sequence (the candidate's words after the prompt) | bag (its distinct tokens at the blank, one pass per question; for models trained with bagOfWordsWeight) | hybrid (their sum) (default: the model's recipe).")
     var method: String?
+    @Option(help: "StyleLM, bag scoring: the weight in [0, 1) of the look's own tokens in the blank's distribution (a cache language model; 0: the model alone) (default: the model's recipe).")
+    var cacheWeight: Double?
 
     /// The scoring options the flags ask for, nil when they ask for none (the recipe's).
     func scoringOptions(recipe: StyleLMScoring.Options) throws -> StyleLMScoring.Options? {
-        guard calibration != nil || lengthNorm != nil || scoreEnd != nil || method != nil || uncalibrated else { return nil }
+        guard calibration != nil || lengthNorm != nil || scoreEnd != nil || method != nil || uncalibrated || cacheWeight != nil else {
+            return nil
+        }
         var options = recipe
+        if let cacheWeight {
+            guard cacheWeight >= 0, cacheWeight < 1 else {
+                throw LookbookError(.usage, "--cache-weight must be in [0, 1), got \(cacheWeight)")
+            }
+            options.cacheWeight = cacheWeight
+        }
         if let calibration {
             guard let c = StyleLMScoring.Calibration(rawValue: calibration) else {
                 throw LookbookError(.usage, "--calibration must be none, base or context-free, got \(calibration)")

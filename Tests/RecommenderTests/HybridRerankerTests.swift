@@ -12,8 +12,8 @@ private func styled(products n: Int = 100, outfits m: Int = 30, seed: UInt64 = 3
 private let captions = GoldenCatalog.styledCaptions
 
 /// A tiny bag-scoring StyleLM with random weights (`GoldenCatalog.tinyBag`).
-private func tinyBag(_ products: [Product], version: String = "tiny-bag", seed: UInt64 = 21) throws -> StyleLMScoring {
-    try GoldenCatalog.tinyBag(products, version: version, seed: seed)
+private func tinyBag(_ products: [Product], version: String = "tiny-bag", cacheWeight: Double = 0, seed: UInt64 = 21) throws -> StyleLMScoring {
+    try GoldenCatalog.tinyBag(products, version: version, cacheWeight: cacheWeight, seed: seed)
 }
 
 private struct Parts {
@@ -23,11 +23,12 @@ private struct Parts {
     let stylelm: StyleLMReranker
 }
 
-private func parts() throws -> Parts {
+private func parts(cacheWeight: Double = 0) throws -> Parts {
     let (products, outfits) = styled()
     let ppmi = PPMISVDReranker(model: PPMISVDModel.train(products: products, outfits: outfits, captions: captions),
                                products: products, captions: captions)
-    return Parts(products: products, outfits: outfits, ppmi: ppmi, stylelm: StyleLMReranker(scoring: try tinyBag(products), captions: captions))
+    return Parts(products: products, outfits: outfits, ppmi: ppmi,
+                 stylelm: StyleLMReranker(scoring: try tinyBag(products, cacheWeight: cacheWeight), captions: captions))
 }
 
 @Suite struct HybridRerankerTests {
@@ -159,8 +160,9 @@ private func parts() throws -> Parts {
     /// recomputed anchors and outfits, and the same lists and stored scores, to the bit, as
     /// a full run; also from a state that went through JSON, and from one without looks
     /// (a forward pass per reached list instead).
-    @Test func incrementalReusesStoredStyleLMLooks() throws {
-        let t = try parts()
+    @Test(arguments: [0, 0.3])
+    func incrementalReusesStoredStyleLMLooks(cacheWeight: Double) throws {
+        let t = try parts(cacheWeight: cacheWeight)
         let hybrid = try HybridReranker.calibrated(ppmi: t.ppmi, stylelm: t.stylelm, catalog: GoldenCatalog.catalog(t.products, outfits: t.outfits))
         let cooc = CooccurrenceModel.train(products: t.products, outfits: t.outfits, captions: captions)
         var s = RecommendSettings()
@@ -180,7 +182,7 @@ private func parts() throws -> Parts {
                 let slot = try #require(Slot(rawValue: slotName))
                 let look = try #require(kept.look, "\(p.id) → \(slotName) stores no look")
                 let forward = space.query([t.products[i]], slot: slot)
-                #expect(space.query(look: look, slot: slot)?.map(\.bitPattern) == forward.map(\.bitPattern))
+                #expect(space.query(look: look, slot: slot, context: [t.products[i]])?.map(\.bitPattern) == forward.map(\.bitPattern))
                 #expect(look == space.sketch(forward))
             }
         }

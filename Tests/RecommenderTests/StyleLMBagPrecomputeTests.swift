@@ -13,9 +13,13 @@ private let captions = GoldenCatalog.styledCaptions
 
 /// `GoldenCatalog.tinyBag` over this suite's products.
 private func tinyBag(version: String = "tiny-bag", calibration: StyleLMScoring.Calibration = .contextFree,
-                     seed: UInt64 = 21) throws -> StyleLMScoring {
-    try GoldenCatalog.tinyBag(styled().0, version: version, calibration: calibration, seed: seed)
+                     cacheWeight: Double = 0, seed: UInt64 = 21) throws -> StyleLMScoring {
+    try GoldenCatalog.tinyBag(styled().0, version: version, calibration: calibration, cacheWeight: cacheWeight, seed: seed)
 }
+
+/// The scorings the bag-space suites run under: calibrated or not, with and without the
+/// look's cache (`StyleLMScoring.Options.cacheWeight`).
+private let scorings: [(StyleLMScoring.Calibration, Double)] = [(.contextFree, 0), (.none, 0), (.contextFree, 0.3), (.none, 0.3)]
 
 private func settings(m: Int) -> RecommendSettings {
     var s = RecommendSettings()
@@ -34,10 +38,10 @@ private func nextDay(_ products: [Product], seed: UInt64 = 9) -> [Product] { Gol
     /// candidate of the pool is scored exactly, the stored scores are
     /// `StyleLMScoring.bagScores`'s to the bit, no rerank runs again, the prior source is
     /// off, and the recall against an exhaustive rerank is 1.
-    @Test(arguments: [StyleLMScoring.Calibration.contextFree, .none])
-    func bagSpaceIsTheRerankersOwnScoreToTheBit(calibration: StyleLMScoring.Calibration) throws {
+    @Test(arguments: scorings)
+    func bagSpaceIsTheRerankersOwnScoreToTheBit(calibration: StyleLMScoring.Calibration, cacheWeight: Double) throws {
         let (products, outfits) = styled()
-        let scoring = try tinyBag(calibration: calibration)
+        let scoring = try tinyBag(calibration: calibration, cacheWeight: cacheWeight)
         let reranker = StyleLMReranker(scoring: scoring, captions: captions)
         let cooc = CooccurrenceModel.train(products: products, outfits: outfits)
         var s = settings(m: 6)
@@ -46,7 +50,8 @@ private func nextDay(_ products: [Product], seed: UInt64 = 9) -> [Product] { Gol
         guard case .styleLMBag(let space) = pre.retrievalSpace else { Issue.record("not the bag space"); return }
         #expect(space === scoring)
         #expect(pre.priorM == 0)
-        #expect(pre.fingerprint.hasPrefix("retrieval=tiny-bag+bag-\(calibration.rawValue) rerank=tiny-bag "))
+        let cache = cacheWeight > 0 ? "+cache\(cacheWeight)" : ""
+        #expect(pre.fingerprint.hasPrefix("retrieval=tiny-bag+bag-\(calibration.rawValue)\(cache) rerank=tiny-bag\(cache) "))
         #expect(!pre.fingerprint.contains("prior="))
 
         let result = pre.run(products: products, outfits: outfits, previous: nil)
@@ -149,11 +154,11 @@ private func nextDay(_ products: [Product], seed: UInt64 = 9) -> [Product] { Gol
 
     /// Incremental runs in the bag space equal a full run on the same final catalog: new,
     /// removed, changed and out-of-stock products patch the lists they reach.
-    @Test(arguments: [4, 12])
-    func incrementalEqualsFull(m: Int) throws {
+    @Test(arguments: [4, 12], [0, 0.3])
+    func incrementalEqualsFull(m: Int, cacheWeight: Double) throws {
         let (products, outfits) = styled()
         let cooc = CooccurrenceModel.train(products: products, outfits: outfits)
-        let scoring = try tinyBag()
+        let scoring = try tinyBag(cacheWeight: cacheWeight)
         let pre = Precomputer(model: cooc, reranker: StyleLMReranker(scoring: scoring, captions: captions), settings: settings(m: m),
                               captions: captions)
         let day1 = pre.run(products: products, outfits: outfits, previous: nil)
@@ -196,10 +201,10 @@ private func nextDay(_ products: [Product], seed: UInt64 = 9) -> [Product] { Gol
     /// What an incremental run uses instead of a forward pass: the bound is never below the
     /// exact bag score and close to it, and the stored state gives the look's query back to
     /// the bit; the stored look survives JSON.
-    @Test(arguments: [StyleLMScoring.Calibration.contextFree, .none])
-    func storedLookBoundsEveryScore(calibration: StyleLMScoring.Calibration) throws {
+    @Test(arguments: scorings)
+    func storedLookBoundsEveryScore(calibration: StyleLMScoring.Calibration, cacheWeight: Double) throws {
         let (products, outfits) = styled()
-        let scoring = try tinyBag(calibration: calibration)
+        let scoring = try tinyBag(calibration: calibration, cacheWeight: cacheWeight)
         let pre = Precomputer(model: CooccurrenceModel.train(products: products, outfits: outfits),
                               reranker: StyleLMReranker(scoring: scoring, captions: captions), settings: settings(m: 6), captions: captions)
         let ctx = RunContext(pre, products: products)
@@ -211,11 +216,12 @@ private func nextDay(_ products: [Product], seed: UInt64 = 9) -> [Product] { Gol
             let decoded = try JSONDecoder().decode(BagLook.self, from: JSONEncoder().encode(look))
             #expect(decoded == look)
             // The look's query from its stored state alone: the forward pass's bits.
-            #expect(space.query(look: decoded, slot: slot)?.map(\.bitPattern) == w.map(\.bitPattern))
+            let context = [products[i]]
+            #expect(space.query(look: decoded, slot: slot, context: context)?.map(\.bitPattern) == w.map(\.bitPattern))
             let prior = calibration == .none ? nil : scoring.bagPrior(slot)
             for j in products.indices {
                 let exact = w.withUnsafeBufferPointer { space.score($0, j) }
-                let bound = space.upperBound(space.tokens(of: j), look: decoded, prior: prior)
+                let bound = space.upperBound(space.tokens(of: j), look: decoded, prior: prior, cache: space.cache(context))
                 #expect(bound >= exact, "\(products[j].id) under look \(i)/\(slot)")
                 worst = max(worst, bound - exact)
                 checked += 1

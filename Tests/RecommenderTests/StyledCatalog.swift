@@ -50,7 +50,7 @@ extension GoldenCatalog {
     /// scoring by bag of words; `version` names it. The weights are large enough that the
     /// look moves every token's probability.
     static func tinyBag(_ products: [Product], version: String = "tiny-bag", calibration: StyleLMScoring.Calibration = .contextFree,
-                        seed: UInt64 = 21) throws -> StyleLMScoring {
+                        cacheWeight: Double = 0, seed: UInt64 = 21) throws -> StyleLMScoring {
         let texts = products.map { ItemText($0, format: .words).text } + Array(styledCaptions.values)
         let tokenizer = OutfitPrompts.trainTokenizer(on: texts, vocabSize: 300)
         let prompts = try OutfitPrompts(tokenizer: tokenizer, maxLength: 96, maxItemTokens: 24, productFormat: .blank)
@@ -62,7 +62,7 @@ extension GoldenCatalog {
             weights[name] = weights[name]!.map { _ in Float.random(in: -0.5...0.5, using: &rng) }
         }
         return StyleLMScoring(prompts: prompts, inference: try StyleLMInference(config: config, weights: weights), version: version,
-                              options: .init(calibration: calibration, method: .bagOfWords))
+                              options: .init(calibration: calibration, method: .bagOfWords, cacheWeight: cacheWeight))
     }
 
     /// Day 2 of a catalog: four new products (copies of day-1 ones under other ids, every

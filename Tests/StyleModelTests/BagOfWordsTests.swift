@@ -148,9 +148,9 @@ private func logSoftmax(_ logits: [Float], row: Int, vocab: Int, _ t: Int32) -> 
     }
 
     func scoring(_ calibration: StyleLMScoring.Calibration, lengthNormalised: Bool = true, method: StyleLMScoring.Method = .bagOfWords,
-                 base: StyleLMInference? = nil) -> StyleLMScoring {
+                 base: StyleLMInference? = nil, cacheWeight: Double = 0) -> StyleLMScoring {
         StyleLMScoring(prompts: prompts, inference: inference, base: base, version: "test",
-                       options: .init(calibration: calibration, lengthNormalised: lengthNormalised, method: method))
+                       options: .init(calibration: calibration, lengthNormalised: lengthNormalised, method: method, cacheWeight: cacheWeight))
     }
 
     /// log p(t) at the last position of `prompt`, from the uncached reference forward pass.
@@ -159,12 +159,69 @@ private func logSoftmax(_ logits: [Float], row: Int, vocab: Int, _ t: Int32) -> 
         return logSoftmax(logits, row: prompt.count - 1, vocab: model.config.vocabSize, t)
     }
 
-    func expected(prior: (Int32) -> Double, sum: Bool = false) -> [Double] {
+    func expected(prior: (Int32) -> Double, sum: Bool = false, cache: (Int32) -> Double = { _ in 0 }, weight: Double = 0) -> [Double] {
         let prompt = prompts.prompt(context: context, blank: .bottom)
         return candidates.map { c in
             let tokens = Array(Set(prompts.words(c.text)))
-            let total = tokens.map { lastLogProb(inference, prompt, $0) - prior($0) }.reduce(0, +)
+            let total = tokens.map {
+                log((1 - weight) * exp(lastLogProb(inference, prompt, $0)) + weight * cache($0)) - prior($0)
+            }.reduce(0, +)
             return sum ? total : total / Double(tokens.count)
+        }
+    }
+
+    /// With a cache, the blank's distribution is (1 − λ) p(t | look) + λ c(t), c(t) the
+    /// share of the look's items holding t among all their distinct tokens: computed here
+    /// from the uncached forward pass and the token lists by hand.
+    @Test(arguments: [0.1, 0.5])
+    func theCacheMixesTheLooksOwnTokensIn(weight: Double) throws {
+        let bags = context.map { Set(prompts.words($0.text)) }
+        let total = Double(bags.reduce(0) { $0 + $1.count })
+        func share(_ t: Int32) -> Double { Double(bags.filter { $0.contains(t) }.count) / total }
+        let empty = prompts.prompt(context: [], blank: .bottom)
+        let cached = scoring(.contextFree, cacheWeight: weight)
+        let scores = cached.scores(context: context, slot: .bottom, candidates: candidates)
+        let want = expected(prior: { lastLogProb(inference, empty, $0) }, cache: share, weight: weight)
+        for (a, b) in zip(scores, want) { #expect(abs(a - b) < 1e-4, "\(a) vs \(b)") }
+        // bagLook hands out the same mixed distribution: a token no item of the look holds
+        // keeps its log-probability plus log(1 − λ), one the look holds gains on that.
+        let look = cached.bagLook(context: context, slot: .bottom)
+        let own = inference.prefill(prompts.prompt(context: context, blank: .bottom)).lastLogProbs
+        let held = Set(bags.flatMap { $0 })
+        #expect(!held.isEmpty && held.count < own.count)
+        for t in own.indices {
+            let scaled = Double(own[t]) + log(1 - weight)
+            if held.contains(Int32(t)) {
+                #expect(Double(look.logProbs[t]) > scaled + 1e-3)
+            } else {
+                #expect(abs(Double(look.logProbs[t]) - scaled) < 1e-5)
+            }
+        }
+        let again = candidates.map {
+            StyleLMScoring.bagScore(cached.bagTokens($0), logProbs: look.logProbs, prior: look.prior, lengthNormalised: true)
+        }
+        #expect(again == scores)
+        // An empty look has no cache: the model's distribution scaled by 1 − λ.
+        let alone = cached.scores(context: [], slot: .bottom, candidates: candidates)
+        #expect(alone.allSatisfy { abs($0 - log(1 - weight)) < 1e-5 })
+    }
+
+    /// The mixture in Double agrees with the naive formula, stays finite where exp
+    /// underflows, and increases with the log-probability (what the precompute's bounds
+    /// rely on).
+    @Test func theMixtureIsStableAndIncreasing() {
+        for (lp, c) in [(-2.0, 0.0), (-2.0, 0.25), (-30.0, 0.01), (-0.1, 1.0)] {
+            let naive = log(0.8 * exp(lp) + 0.2 * c)
+            #expect(abs(StyleLMScoring.mixed(lp, share: Float(c), weight: 0.2) - naive) < 1e-6)
+        }
+        #expect(StyleLMScoring.mixed(-5000.0, share: 0, weight: 0.2) == -5000 + log(0.8))
+        #expect(abs(StyleLMScoring.mixed(-5000.0, share: 0.5, weight: 0.2) - log(0.1)) < 1e-12)
+        var last = -Double.infinity
+        for lp in stride(from: -40.0, through: 0, by: 0.5) {
+            let m = StyleLMScoring.mixed(lp, share: 0.05, weight: 0.3)
+            #expect(m >= last)  // flat (in Double) only where λc dwarfs the model's share
+            if lp > -10 { #expect(m > last) }
+            last = m
         }
     }
 
@@ -214,6 +271,14 @@ private func logSoftmax(_ logits: [Float], row: Int, vocab: Int, _ t: Int32) -> 
         #expect(options == .init(calibration: .contextFree, lengthNormalised: false, scoreEnd: true, method: .sequence))
         let bag = StyleLMScoring.Options(calibration: .none, method: .bagOfWords)
         #expect(try JSONDecoder().decode(StyleLMScoring.Options.self, from: JSONEncoder().encode(bag)) == bag)
+        #expect(options.cacheWeight == 0)
+        let cached = StyleLMScoring.Options(calibration: .contextFree, method: .bagOfWords, cacheWeight: 0.2)
+        #expect(try JSONDecoder().decode(StyleLMScoring.Options.self, from: JSONEncoder().encode(cached)) == cached)
+        #expect(cached.cacheSuffix == "+cache0.2" && bag.cacheSuffix.isEmpty)
+        for bad in ["-0.1", "1", "2.5"] {
+            let json = #"{"calibration": "none", "lengthNormalised": true, "scoreEnd": true, "method": "bag", "cacheWeight": "# + bad + "}"
+            #expect(throws: DecodingError.self) { try JSONDecoder().decode(StyleLMScoring.Options.self, from: Data(json.utf8)) }
+        }
     }
 
     @Test func recipeWithoutTheBagKeysTrainsAsBefore() throws {
