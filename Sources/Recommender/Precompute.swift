@@ -306,6 +306,7 @@ struct BagSpace: Sendable {
     /// Item `j`'s distinct tokens.
     func tokens(of j: Int) -> ArraySlice<Int32> { tokens[offsets[j]..<offsets[j + 1]] }
 
+    /// The look's products as the model reads them (its item format, captions included).
     func items(_ context: [Product]) -> [ItemText] {
         context.map { StyleLMReranker.itemText($0, caption: captions[$0.id], format: scoring.prompts.itemFormat) }
     }
@@ -331,6 +332,7 @@ struct BagSpace: Sendable {
                         hidden: look.hidden, cache: cache(context))
     }
 
+    /// A query from the blank's log-probabilities, prior, hidden state and cache (`query`'s layout).
     func assemble(_ logProbs: [Float], prior: [Float]?, hidden state: [Float], cache: [Int32: Float]) -> [Float] {
         var q = scoring.withCache(logProbs, cache)
         q.reserveCapacity(2 * vocab + hidden + (cacheWeight > 0 ? vocab : 0))
