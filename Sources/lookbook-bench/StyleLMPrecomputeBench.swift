@@ -173,7 +173,8 @@ struct StyleLMPrecomputeBench: ParsableCommand {
         let load = try seconds { scoring = try StyleLMScoring(directory: URL(fileURLWithPath: model)) }
         line("StyleLM", "\(scoring.version), \(scoring.inference.config.parameterCount) parameters, loaded in \(fmt(load, 2)) s")
         let o = scoring.options
-        line("  scoring", "\(o.method.rawValue), calibration \(o.calibration.rawValue)\(o.lengthNormalised ? ", per token" : "")")
+        line("  scoring", "\(o.method.rawValue), calibration \(o.calibration.rawValue)\(o.lengthNormalised ? ", per token" : "")"
+             + (o.cacheWeight > 0 ? ", the look's cache at λ \(o.cacheWeight)" : ""))
         let cores = Double(ProcessInfo.processInfo.activeProcessorCount)
         line("OPENBLAS_NUM_THREADS, cores", "\(ProcessInfo.processInfo.environment["OPENBLAS_NUM_THREADS"] ?? "unset"), \(Int(cores))")
         var settings = RecommendSettings()
