@@ -235,7 +235,14 @@ public final class StyleLMScoring: Sendable {
     public func withCache(_ logProbs: [Float], _ cache: [Int32: Float]) -> [Float] {
         guard options.cacheWeight > 0 else { return logProbs }
         let weight = options.cacheWeight
-        return logProbs.indices.map { Self.mixed(logProbs[$0], share: cache[Int32($0)] ?? 0, weight: weight) }
+        // `mixed` of a token the look does not hold, without a look-up per token; then the
+        // look's few tokens.
+        let scale = log1p(-weight)
+        var out = logProbs.map { Float(Double($0) + scale) }
+        for (t, share) in cache where Int(t) < out.count {
+            out[Int(t)] = Self.mixed(logProbs[Int(t)], share: share, weight: weight)
+        }
+        return out
     }
 
     /// log((1 − λ) e^logProb + λ share), computed stably: logProb + log(1 − λ) for a token
