@@ -424,11 +424,10 @@ extension RunContext {
     /// alone (`BagSpace.upperBound`, no forward pass): false only when every allowed
     /// version's score bound ranks below the cutoff, so the exact check would say no too.
     /// True without a stored look (a state from before it) or a cutoff.
-    func bagMayReach(_ kept: RetrievedList, context: [Product], slot: Slot, versions: [ChangeSet.Version], changes: ChangeSet,
+    func bagMayReach(_ kept: RetrievedList, cache: [Int32: Float], slot: Slot, versions: [ChangeSet.Version], changes: ChangeSet,
                      filter: Filter) -> Bool {
         guard let bag, let look = kept.look, let cutoff = kept.cutoff else { return true }
         let prior = bag.calibrated ? bag.scoring.bagPrior(slot) : nil
-        let cache = bag.cache(context)
         for v in versions {
             let bound: Double
             if let c = v.current {
@@ -536,6 +535,7 @@ extension RunContext {
 
         var t = clock.start()
         let shared = queryPerSlot ? nil : query([i], slot: anchor.product.slot)
+        let cache = shared == nil ? bag?.cache([anchor.product]) ?? [:] : [:]  // the anchor's look, every slot
         let filter = anchorFilter(i)
         var counts = StageCounts()
         var result = prev
@@ -548,12 +548,11 @@ extension RunContext {
             }
             let weights: [Float]
             if let shared { weights = shared } else {
-                let look = [anchor.product]
-                guard bagMayReach(kept, context: look, slot: slot, versions: versions, changes: changes, filter: filter) else {
+                guard bagMayReach(kept, cache: cache, slot: slot, versions: versions, changes: changes, filter: filter) else {
                     continue
                 }
                 t.lap(.detect, scored: 0)
-                if let state = kept.look, let w = bag?.query(look: state, slot: slot, context: look) {
+                if let state = kept.look, let w = bag?.query(look: state, slot: slot, cache: cache) {
                     weights = w
                     t.lap(.retrieval, scored: 0)
                 } else {
@@ -602,15 +601,15 @@ extension RunContext {
                 return .recomputed(blanks(for: outfit, clock: clock), "an item of the outfit changed")
             }
             let filter = outfitFilter(outfit: outfit, context: context)
-            let look = context.map { items[$0].product }
+            let cache = queryPerSlot ? bag?.cache(context.map { items[$0].product }) ?? [:] : [:]
             if queryPerSlot {
-                guard bagMayReach(kept, context: look, slot: slot, versions: versions, changes: changes, filter: filter) else {
+                guard bagMayReach(kept, cache: cache, slot: slot, versions: versions, changes: changes, filter: filter) else {
                     continue
                 }
             }
             t.lap(.detect, scored: 0)
             let weights: [Float]
-            if queryPerSlot, let state = kept.look, let w = bag?.query(look: state, slot: slot, context: look) {
+            if queryPerSlot, let state = kept.look, let w = bag?.query(look: state, slot: slot, cache: cache) {
                 weights = w
                 t.lap(.retrieval, scored: 0)
             } else {

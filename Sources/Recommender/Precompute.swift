@@ -323,13 +323,13 @@ struct BagSpace: Sendable {
         return assemble(look.logProbs, prior: look.prior, hidden: look.hidden, cache: cache(context))
     }
 
-    /// `query` of the look of `context` from its stored state, without the forward pass:
-    /// the bits of `query`'s (the same projection, log-softmax and cache). nil when the
-    /// state does not fit the model.
-    func query(look: BagLook, slot: Slot, context: [Product]) -> [Float]? {
+    /// `query` of a look from its stored state and its `cache` (`cache(_:)` of its
+    /// context), without the forward pass: the bits of `query`'s (the same projection,
+    /// log-softmax and cache). nil when the state does not fit the model.
+    func query(look: BagLook, slot: Slot, cache: [Int32: Float]) -> [Float]? {
         guard look.hidden.count == hidden else { return nil }
         return assemble(scoring.logProbs(hidden: look.hidden), prior: calibrated ? scoring.bagPrior(slot) : nil,
-                        hidden: look.hidden, cache: cache(context))
+                        hidden: look.hidden, cache: cache)
     }
 
     /// A query from the blank's log-probabilities, prior, hidden state and cache (`query`'s layout).
@@ -465,7 +465,7 @@ struct HybridBag: Sendable {
         let ppmi = reranker.ppmi.scores(context: context, slot: slot, candidates: products)
         precondition(ppmi.count == candidates.count, "the reranker \(reranker.ppmi.version) returned \(ppmi.count) scores for \(candidates.count) candidates")
         let query: [Float], look: BagLook
-        if let stored, let q = space.query(look: stored, slot: slot, context: context) {
+        if let stored, let q = space.query(look: stored, slot: slot, cache: space.cache(context)) {
             query = q; look = stored
         } else {
             t.lap(.rerank, scored: 0)

@@ -188,9 +188,7 @@ public final class StyleLMScoring: Sendable {
     /// a few look-ups. A candidate without words scores 0 calibrated, −∞ uncalibrated.
     public func bagScores(context: [ItemText], slot: Slot, candidates: [ItemText]) -> [Double] {
         guard !candidates.isEmpty else { return [] }
-        let logProbs = withCache(inference.prefill(prompts.prompt(context: context, blank: slot)).lastLogProbs,
-                                 cache(of: context))
-        let prior = calibrated ? bagPrior(slot) : nil
+        let (logProbs, prior) = bagLook(context: context, slot: slot)
         return candidates.map {
             Self.bagScore(bagOfWords($0.text), logProbs: logProbs, prior: prior, lengthNormalised: options.lengthNormalised)
         }

@@ -182,7 +182,7 @@ private func parts(cacheWeight: Double = 0) throws -> Parts {
                 let slot = try #require(Slot(rawValue: slotName))
                 let look = try #require(kept.look, "\(p.id) → \(slotName) stores no look")
                 let forward = space.query([t.products[i]], slot: slot)
-                #expect(space.query(look: look, slot: slot, context: [t.products[i]])?.map(\.bitPattern) == forward.map(\.bitPattern))
+                #expect(space.query(look: look, slot: slot, cache: space.cache([t.products[i]]))?.map(\.bitPattern) == forward.map(\.bitPattern))
                 #expect(look == space.sketch(forward))
             }
         }

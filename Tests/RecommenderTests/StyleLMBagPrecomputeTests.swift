@@ -217,7 +217,7 @@ private func nextDay(_ products: [Product], seed: UInt64 = 9) -> [Product] { Gol
             #expect(decoded == look)
             // The look's query from its stored state alone: the forward pass's bits.
             let context = [products[i]]
-            #expect(space.query(look: decoded, slot: slot, context: context)?.map(\.bitPattern) == w.map(\.bitPattern))
+            #expect(space.query(look: decoded, slot: slot, cache: space.cache(context))?.map(\.bitPattern) == w.map(\.bitPattern))
             let prior = calibration == .none ? nil : scoring.bagPrior(slot)
             for j in products.indices {
                 let exact = w.withUnsafeBufferPointer { space.score($0, j) }
