@@ -212,7 +212,7 @@ public struct NightlyRun: Sendable {
                                      + "\(three.ppmi.model.version) and the outfit-structure model structure@1:\(t.model.contentHash) "
                                      + "(\(t.model.categoryOutfits.count) categories, \(t.model.outfitCount) outfits) trained tonight: "
                                      + "ppmi/\(fmt(three.ppmiScale)) + \(three.weight) × stylelm/\(fmt(three.stylelmScale)) + "
-                                     + "\(t.categoryWeight) × category/\(fmt(t.categoryScale)) + \(t.priceWeight) × price/\(fmt(t.priceScale)) "
+                                     + "\(t.formula { fmt($0) }) "
                                      + "(spreads from \(three.calibrationQuestions) and \(t.calibrationQuestions) questions on the catalog's outfits)"))
                     } else {
                         reranker = hybrid
@@ -246,7 +246,7 @@ public struct NightlyRun: Sendable {
                     report.modelSource = "ppmi-svd word vectors and outfit-structure model trained tonight"
                     events(.info("PPMI-SVD \(r.ppmi.model.version) reranks with the outfit-structure model structure@1:\(t.model.contentHash) "
                                  + "(\(t.model.categoryOutfits.count) categories, \(t.model.outfitCount) outfits): ppmi/\(fmt(r.ppmiScale)) + "
-                                 + "\(t.categoryWeight) × category/\(fmt(t.categoryScale)) + \(t.priceWeight) × price/\(fmt(t.priceScale)) "
+                                 + "\(t.formula { fmt($0) }) "
                                  + "(spreads from \(t.calibrationQuestions) questions on the catalog's outfits)"))
                 default:
                     report.modelSource = "co-occurrence model trained tonight"

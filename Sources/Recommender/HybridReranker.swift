@@ -46,8 +46,7 @@ public struct HybridReranker: Reranker {
         var v = "hybrid(\(ppmi.version) + \(weight) × \(stylelm.version)"
         if let t = structure {
             // The model's content: other outfits (or other categories or prices of their items) recompute everything.
-            v += " + structure@1:\(t.model.contentHash) (category \(t.categoryWeight)/\(t.categoryScale), "
-                + "price \(t.priceWeight)/\(t.priceScale), neutral \(t.priceNeutral))"
+            v += " + structure@1:\(t.model.contentHash) (\(t.weightsDescription))"
         }
         version = v + "; scales \(ppmiScale), \(stylelmScale))"
     }
@@ -85,36 +84,44 @@ public struct HybridReranker: Reranker {
         let b = stylelm.scores(context: context, slot: slot, candidates: candidates)
         let sum = zip(a, b).map(combine)
         guard let look = structureLook(context) else { return sum }
-        return zip(sum, candidates).map { s, c in s + structureScore(look, kind: structureKind(c), tier: structureTier(c)) }
+        return zip(sum, candidates).map { s, c in s + structureScore(look, kind: structureKind(c), tiers: structureTiers(c)) }
     }
 
     /// What the structure term reads of a look: its items' kinds (indices into the
-    /// affinity table, −1 for a kind the outfits never showed) and price tiers.
+    /// affinity table, −1 for a kind the outfits never showed), price and popularity tiers.
     struct StructureLook {
         let kinds: [Int]
-        let tiers: [Double?]
+        let prices: [Double?]
+        let popularities: [Double?]
     }
 
     /// nil without a structure term.
     func structureLook(_ context: [Product]) -> StructureLook? {
         guard let structureTable else { return nil }
-        return StructureLook(kinds: context.map(structureTable.kind), tiers: context.map(structureTable.structure.model.priceTier))
+        let model = structureTable.structure.model
+        return StructureLook(kinds: context.map(structureTable.kind), prices: context.map(model.priceTier),
+                             popularities: context.map(model.popularityTier))
     }
 
     /// A product's kind in the affinity table (−1 without a structure term).
     func structureKind(_ p: Product) -> Int { structureTable?.kind(p) ?? -1 }
 
-    /// A product's price tier (nil without a structure term or a price).
-    func structureTier(_ p: Product) -> Double? { structureTable?.structure.model.priceTier(p) }
+    /// A product's price and popularity tiers (none without a structure term).
+    func structureTiers(_ p: Product) -> OutfitStructureModel.Tiers {
+        structureTable?.structure.model.tiers(p) ?? OutfitStructureModel.Tiers()
+    }
 
-    /// The structure term of a candidate of kind `kind` and tier `tier` under `look`:
+    /// The structure term of a candidate of kind `kind` and tiers `tiers` under `look`:
     /// `StructureTerm.combine` of `OutfitStructureModel.categoryScore` (from the table,
-    /// the same bits) and `priceScore`, as `StructuredReranker.scores` and `lookbook eval` add it.
+    /// the same bits), `priceScore` and `popularityScore`, as `StructuredReranker.scores`
+    /// and `lookbook eval` add it.
     @inline(__always)
-    func structureScore(_ look: StructureLook, kind: Int, tier: Double?) -> Double {
+    func structureScore(_ look: StructureLook, kind: Int, tiers: OutfitStructureModel.Tiers) -> Double {
         guard let t = structureTable else { return 0 }
+        let model = t.structure.model
         return t.structure.combine(category: t.categoryScore(context: look.kinds, candidate: kind),
-                                   price: t.structure.model.priceScore(context: look.tiers, candidate: tier))
+                                   price: model.priceScore(context: look.prices, candidate: tiers.price),
+                                   popularity: model.popularityScore(context: look.popularities, candidate: tiers.popularity))
     }
 
     /// PPMI-SVD's reason (the strongest pair of words): cheap, no StyleLM pass per shown item.

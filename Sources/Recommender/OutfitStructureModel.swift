@@ -4,7 +4,8 @@ import LookbookCore
 /// What curated outfits say beyond an item's words: which *kinds* of item go together
 /// (the retailer's categories, e.g. ankle boots with skinny jeans rather than with
 /// evening gowns) and at which *price tier* (a look is put together from items of
-/// similar standing). Both are learnt from the outfits alone, in milliseconds.
+/// similar standing) and *popularity tier* (a look is put together from items of similar
+/// popularity). All are learnt from the outfits alone, in milliseconds.
 ///
 /// - Category affinity (of each product's `kind`: its category, refined by a finer-kind
 ///   attribute when it has one): a smoothed pointwise mutual information of two categories over
@@ -17,6 +18,9 @@ import LookbookCore
 /// - Price tier: `log(price)` less the mean log price of the product's slot (shrunk to the
 ///   mean of all prices by `priceShrinkage` pseudo-items), so a tier compares a €40 T-shirt
 ///   with €120 shoes on the same footing. Products without a positive price have none.
+/// - Popularity tier: the same, of `log(1 + n)` for a product's popularity count `n`, its
+///   `likes` (or `popularity`) attribute: the Polyvore importer writes each item's likes
+///   there, and a retailer may put its own figure there. Products without one have none.
 ///
 /// On the Polyvore validation splits (questions whose candidates share the missing
 /// item's coarse type, catalog categories fine), adding both to PPMI-SVD raised FITB from
@@ -42,12 +46,16 @@ public struct OutfitStructureModel: Sendable, Codable, Equatable {
     /// Mean log price of each slot's outfit items (shrunk), and of all of them.
     public let slotLogPrice: [String: Double]
     public let meanLogPrice: Double?
+    /// Mean log popularity of each slot's outfit items (shrunk), and of all of them (nil:
+    /// no outfit item has a popularity attribute).
+    public let slotLogPopularity: [String: Double]
+    public let meanLogPopularity: Double?
 
     /// Counts the outfits of `products` (items not among them are skipped).
     public static func train(products: [Product], outfits: [Outfit], settings: Settings = Settings()) -> OutfitStructureModel {
         let byID = Dictionary(products.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
         var categories: [String: Int] = [:], pairs: [String: Int] = [:], n = 0
-        var slotSums: [String: (sum: Double, count: Double)] = [:], total = 0.0, count = 0.0
+        var price = TierMeans(), popularity = TierMeans()
         for outfit in outfits {
             let items = outfit.items.compactMap { byID[$0] }
             guard items.count >= 2 else { continue }
@@ -61,21 +69,35 @@ public struct OutfitStructureModel: Sendable, Codable, Equatable {
                 for b in present[(i + 1)...] { pairs[pairKey(a, b), default: 0] += 1 }
             }
             for item in items {
-                guard let x = logPrice(item) else { continue }
-                slotSums[item.slot.rawValue, default: (0, 0)].sum += x
-                slotSums[item.slot.rawValue, default: (0, 0)].count += 1
-                total += x; count += 1
+                price.add(logPrice(item), slot: item.slot)
+                popularity.add(logPopularity(item), slot: item.slot)
             }
         }
-        let mean = count > 0 ? total / count : nil
-        var slotLogPrice: [String: Double] = [:]
-        if let mean {
-            for (slot, s) in slotSums {
-                slotLogPrice[slot] = (s.sum + settings.priceShrinkage * mean) / (s.count + settings.priceShrinkage)
-            }
-        }
+        let prices = price.means(shrinkage: settings.priceShrinkage)
+        let popularities = popularity.means(shrinkage: settings.priceShrinkage)
         return OutfitStructureModel(settings: settings, outfitCount: n, categoryOutfits: categories, pairOutfits: pairs,
-                                    slotLogPrice: slotLogPrice, meanLogPrice: mean)
+                                    slotLogPrice: prices.slots, meanLogPrice: prices.mean,
+                                    slotLogPopularity: popularities.slots, meanLogPopularity: popularities.mean)
+    }
+
+    /// Sums of one tier's log values, by slot and overall.
+    struct TierMeans {
+        var slots: [String: (sum: Double, count: Double)] = [:], total = 0.0, count = 0.0
+
+        mutating func add(_ x: Double?, slot: Slot) {
+            guard let x else { return }
+            slots[slot.rawValue, default: (0, 0)].sum += x
+            slots[slot.rawValue, default: (0, 0)].count += 1
+            total += x; count += 1
+        }
+
+        /// Each slot's mean shrunk to the overall mean by `shrinkage` pseudo-items, and the
+        /// overall mean (nil without values).
+        func means(shrinkage: Double) -> (slots: [String: Double], mean: Double?) {
+            guard count > 0 else { return ([:], nil) }
+            let mean = total / count
+            return (slots.mapValues { ($0.sum + shrinkage * mean) / ($0.count + shrinkage) }, mean)
+        }
     }
 
     /// What the model counts a product as: its category, refined by its `finerKind`
@@ -89,6 +111,18 @@ public struct OutfitStructureModel: Sendable, Codable, Equatable {
     static func logPrice(_ p: Product) -> Double? {
         guard let price = p.price, price.isFinite, price > 0 else { return nil }
         return log(price)
+    }
+
+    /// The attributes a product's popularity count is read from, in order.
+    public static let popularityAttributes = ["likes", "popularity"]
+
+    static func logPopularity(_ p: Product) -> Double? {
+        for key in popularityAttributes {
+            guard let text = p.attributes[key] else { continue }
+            guard let n = Double(text.trimmingCharacters(in: .whitespaces)), n.isFinite, n >= 0 else { return nil }
+            return log1p(n)
+        }
+        return nil
     }
 
     /// How much more often outfits hold categories `a` and `b` together than chance would
@@ -109,6 +143,20 @@ public struct OutfitStructureModel: Sendable, Codable, Equatable {
         return x - (slotLogPrice[p.slot.rawValue] ?? meanLogPrice)
     }
 
+    /// A product's two tiers.
+    public struct Tiers: Sendable, Equatable {
+        public var price: Double?
+        public var popularity: Double?
+    }
+
+    public func tiers(_ p: Product) -> Tiers { Tiers(price: priceTier(p), popularity: popularityTier(p)) }
+
+    /// A product's popularity tier (see the type), nil without a popularity count or any learnt.
+    public func popularityTier(_ p: Product) -> Double? {
+        guard let x = Self.logPopularity(p), let meanLogPopularity else { return nil }
+        return x - (slotLogPopularity[p.slot.rawValue] ?? meanLogPopularity)
+    }
+
     /// A candidate's fit with a look, by category: its mean affinity with the look's items.
     public func categoryScore(context: [String], candidate: String) -> Double {
         guard !context.isEmpty else { return 0 }
@@ -118,9 +166,20 @@ public struct OutfitStructureModel: Sendable, Codable, Equatable {
     /// A candidate's fit with a look, by price: minus the distance between its tier and the
     /// look's mean tier; nil when either has no tier.
     public func priceScore(context: [Double?], candidate: Double?) -> Double? {
-        let known = context.compactMap { $0 }
-        guard let candidate, !known.isEmpty else { return nil }
-        return -abs(candidate - known.reduce(0, +) / Double(known.count))
+        Self.tierScore(context: context, candidate: candidate)
+    }
+
+    /// A candidate's fit with a look, by popularity: as `priceScore`, of popularity tiers.
+    public func popularityScore(context: [Double?], candidate: Double?) -> Double? {
+        Self.tierScore(context: context, candidate: candidate)
+    }
+
+    static func tierScore(context: [Double?], candidate: Double?) -> Double? {
+        guard let candidate else { return nil }
+        var sum = 0.0, count = 0
+        for case let x? in context { sum += x; count += 1 }
+        guard count > 0 else { return nil }
+        return -abs(candidate - sum / Double(count))
     }
 
     /// A whole outfit's category fit: the mean affinity over its pairs (0 with fewer than two).
@@ -133,7 +192,12 @@ public struct OutfitStructureModel: Sendable, Codable, Equatable {
 
     /// A whole outfit's price fit: the mean over its priced items of `priceScore` against
     /// the others; nil with fewer than two priced items.
-    public func priceCompatibility(_ tiers: [Double?]) -> Double? {
+    public func priceCompatibility(_ tiers: [Double?]) -> Double? { Self.tierCompatibility(tiers) }
+
+    /// A whole outfit's popularity fit, as `priceCompatibility` of popularity tiers.
+    public func popularityCompatibility(_ tiers: [Double?]) -> Double? { Self.tierCompatibility(tiers) }
+
+    static func tierCompatibility(_ tiers: [Double?]) -> Double? {
         let known = tiers.compactMap { $0 }
         guard known.count >= 2 else { return nil }
         let sum = known.reduce(0, +)

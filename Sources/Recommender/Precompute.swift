@@ -436,21 +436,21 @@ struct BagSpace: Sendable {
 /// when a kept list of the same look stored it, from its hidden state alone
 /// (`BagSpace.query(look:slot:)`, the forward pass's last step: the same bits). With a
 /// structure term, its part is added as `HybridReranker.scores` adds it
-/// (`HybridReranker.structureScore`), from each item's kind and price tier computed
+/// (`HybridReranker.structureScore`), from each item's kind and tiers computed
 /// once per run (as `StructuredReranker` tabulates its kinds once).
 struct HybridBag: Sendable {
     let reranker: HybridReranker
     let space: BagSpace
-    /// Per item of the run: its kind in the structure term's table and its price tier
-    /// (empty without a structure term).
+    /// Per item of the run: its kind in the structure term's table and its price and
+    /// popularity tiers (empty without a structure term).
     let kinds: [Int]
-    let tiers: [Double?]
+    let tiers: [OutfitStructureModel.Tiers]
 
     init(reranker: HybridReranker, space: BagSpace, products: [Product]) {
         self.reranker = reranker; self.space = space
         if reranker.structure != nil {
             kinds = products.map(reranker.structureKind)
-            tiers = products.map(reranker.structureTier)
+            tiers = products.map(reranker.structureTiers)
         } else {
             kinds = []; tiers = []
         }
@@ -478,7 +478,7 @@ struct HybridBag: Sendable {
             zip(candidates, ppmi).map { j, p in
                 let sum = reranker.combine(p, space.score(w, j))
                 guard let structure else { return sum }
-                return sum + reranker.structureScore(structure, kind: kinds[j], tier: tiers[j])
+                return sum + reranker.structureScore(structure, kind: kinds[j], tiers: tiers[j])
             }
         }
         return (out, look)

@@ -2,13 +2,14 @@ import Foundation
 import LookbookCore
 
 /// The outfit-structure model (`OutfitStructureModel`) as a term added to another score:
-/// `categoryWeight · category / categoryScale + priceWeight · price / priceScale`, each
-/// scale the spread of that score over fill-in-the-blank questions made from a catalog's
-/// own outfits (`HybridCalibration.measure`), so the term adds to `ppmi / σ_ppmi` in the
-/// same units. A candidate or look without a price scores `priceNeutral`, the mean price
-/// score of the calibration questions (it says nothing either way). A part whose spread
-/// cannot be measured (a catalog without prices, or whose outfits all pair the same
-/// categories) gets weight 0.
+/// `categoryWeight · category / categoryScale + priceWeight · price / priceScale +
+/// popularityWeight · popularity / popularityScale`, each scale the spread of that score
+/// over fill-in-the-blank questions made from a catalog's own outfits
+/// (`HybridCalibration.measure`), so the term adds to `ppmi / σ_ppmi` in the same units. A
+/// candidate or look without a price scores `priceNeutral`, the mean price score of the
+/// calibration questions (it says nothing either way), and likewise without a popularity
+/// count. A part whose spread cannot be measured (a catalog without prices or popularity
+/// counts, or whose outfits all pair the same categories) gets weight 0.
 ///
 /// One copy of the rule for `lookbook eval` (`StructureScorer`) and the nightly run
 /// (`StructuredReranker`).
@@ -19,6 +20,9 @@ public struct StructureTerm: Sendable, Equatable {
     public let categoryScale: Double
     public let priceScale: Double
     public let priceNeutral: Double
+    public let popularityWeight: Double
+    public let popularityScale: Double
+    public let popularityNeutral: Double
     /// Calibration questions asked (0: scales given).
     public let calibrationQuestions: Int
 
@@ -26,11 +30,16 @@ public struct StructureTerm: Sendable, Equatable {
     /// 0.5 and price 0.3 raised FITB 44.9 → 55.3 % (coarse questions), AUC 0.728 → 0.883.
     public static let defaultCategoryWeight = 0.5
     public static let defaultPriceWeight = 0.3
+    /// Chosen on the Polyvore validation splits with the whole default sum (PPMI-SVD,
+    /// StyleLM, category, price): see the README's Evaluation section.
+    public static let defaultPopularityWeight = 0.5
 
     public init(model: OutfitStructureModel, categoryWeight: Double = defaultCategoryWeight, priceWeight: Double = defaultPriceWeight,
-                categoryScale: Double, priceScale: Double, priceNeutral: Double, calibrationQuestions: Int = 0) {
+                categoryScale: Double, priceScale: Double, priceNeutral: Double,
+                popularityWeight: Double = 0, popularityScale: Double = 1, popularityNeutral: Double = 0, calibrationQuestions: Int = 0) {
         self.model = model; self.categoryWeight = categoryWeight; self.priceWeight = priceWeight
         self.categoryScale = categoryScale; self.priceScale = priceScale; self.priceNeutral = priceNeutral
+        self.popularityWeight = popularityWeight; self.popularityScale = popularityScale; self.popularityNeutral = popularityNeutral
         self.calibrationQuestions = calibrationQuestions
     }
 
@@ -38,8 +47,9 @@ public struct StructureTerm: Sendable, Equatable {
     /// `HybridCalibration.measure` asks with this seed).
     public static func calibrated(model: OutfitStructureModel, catalog: Catalog, seed: UInt64 = 0,
                                   categoryWeight: Double = defaultCategoryWeight, priceWeight: Double = defaultPriceWeight,
+                                  popularityWeight: Double = defaultPopularityWeight,
                                   questions: Int = HybridCalibration.defaultQuestions) -> StructureTerm {
-        var prices: [Double] = []
+        var prices: [Double] = [], popularities: [Double] = []
         let s = HybridCalibration.measure(
             catalog: catalog, questions: questions, seed: seed,
             ppmi: { context, _, candidates in
@@ -51,12 +61,24 @@ public struct StructureTerm: Sendable, Equatable {
                 prices += scores.filter(\.isFinite)
                 return scores
             })
+        // The same questions again (same seed and stream), for the popularity spread.
+        let p = HybridCalibration.measure(
+            catalog: catalog, questions: questions, seed: seed,
+            ppmi: { context, _, candidates in
+                let tiers = context.map(model.popularityTier)
+                let scores = candidates.map { model.popularityScore(context: tiers, candidate: model.popularityTier($0)) ?? .nan }
+                popularities += scores.filter(\.isFinite)
+                return scores
+            },
+            stylelm: { _, _, candidates in candidates.map { _ in 0 } })
         let usable = { (x: Double) in x.isFinite && x > 0 }
+        func mean(_ xs: [Double]) -> Double { xs.isEmpty ? 0 : xs.reduce(0, +) / Double(xs.count) }
         return StructureTerm(model: model,
                              categoryWeight: usable(s.ppmi) ? categoryWeight : 0, priceWeight: usable(s.stylelm) ? priceWeight : 0,
                              categoryScale: usable(s.ppmi) ? s.ppmi : 1, priceScale: usable(s.stylelm) ? s.stylelm : 1,
-                             priceNeutral: prices.isEmpty ? 0 : prices.reduce(0, +) / Double(prices.count),
-                             calibrationQuestions: s.questions)
+                             priceNeutral: mean(prices),
+                             popularityWeight: usable(p.ppmi) ? popularityWeight : 0, popularityScale: usable(p.ppmi) ? p.ppmi : 1,
+                             popularityNeutral: mean(popularities), calibrationQuestions: s.questions)
     }
 
     /// The model trained on `catalog`'s outfits, its spreads measured over the outfits'
@@ -76,12 +98,29 @@ public struct StructureTerm: Sendable, Equatable {
     }
 
     /// Some part has a weight: the term can move a ranking.
-    public var isUsable: Bool { categoryWeight != 0 || priceWeight != 0 }
+    public var isUsable: Bool { categoryWeight != 0 || priceWeight != 0 || popularityWeight != 0 }
 
-    /// The term from a candidate's category score and price score (nil: no price).
+    /// The term from a candidate's category, price and popularity scores (nil: no price,
+    /// no popularity count). Without a popularity weight it is the sum of the first two
+    /// alone, to the bit.
     @inline(__always)
-    public func combine(category: Double, price: Double?) -> Double {
-        categoryWeight * category / categoryScale + priceWeight * (price ?? priceNeutral) / priceScale
+    public func combine(category: Double, price: Double?, popularity: Double? = nil) -> Double {
+        let sum = categoryWeight * category / categoryScale + priceWeight * (price ?? priceNeutral) / priceScale
+        guard popularityWeight != 0 else { return sum }
+        return sum + popularityWeight * (popularity ?? popularityNeutral) / popularityScale
+    }
+
+    /// What the version strings say of the weights and spreads: the popularity part only
+    /// when it has a weight, so catalogs without popularity counts keep their versions.
+    public var weightsDescription: String {
+        "category \(categoryWeight)/\(categoryScale), price \(priceWeight)/\(priceScale), neutral \(priceNeutral)"
+            + (popularityWeight != 0 ? ", popularity \(popularityWeight)/\(popularityScale), neutral \(popularityNeutral)" : "")
+    }
+
+    /// The figures the logs print: `category/σ + price/σ (+ popularity/σ)`.
+    public func formula(_ fmt: (Double) -> String) -> String {
+        "\(categoryWeight) × category/\(fmt(categoryScale)) + \(priceWeight) × price/\(fmt(priceScale))"
+            + (popularityWeight != 0 ? " + \(popularityWeight) × popularity/\(fmt(popularityScale))" : "")
     }
 }
 
@@ -96,6 +135,10 @@ extension OutfitStructureModel {
         for (k, v) in pairOutfits.sorted(by: { $0.key < $1.key }) { h.add("p"); h.add(k); h.add(String(v)) }
         for (k, v) in slotLogPrice.sorted(by: { $0.key < $1.key }) { h.add("s"); h.add(k); h.add(String(v.bitPattern)) }
         h.add("m"); h.add(meanLogPrice.map { String($0.bitPattern) } ?? "none")
+        if let meanLogPopularity {  // none: the hash of the models before popularity tiers
+            for (k, v) in slotLogPopularity.sorted(by: { $0.key < $1.key }) { h.add("q"); h.add(k); h.add(String(v.bitPattern)) }
+            h.add("n"); h.add(String(meanLogPopularity.bitPattern))
+        }
         return h.hex
     }
 }
@@ -139,8 +182,7 @@ public struct StructuredReranker: Reranker {
         }
         affinity = a
         let t = structure
-        version = "\(ppmi.version)+structure@1:\(t.model.contentHash) (category \(t.categoryWeight)/\(t.categoryScale), "
-            + "price \(t.priceWeight)/\(t.priceScale), neutral \(t.priceNeutral); ppmi 1/\(ppmiScale))"
+        version = "\(ppmi.version)+structure@1:\(t.model.contentHash) (\(t.weightsDescription); ppmi 1/\(ppmiScale))"
     }
 
     /// The structure model trained on `catalog`'s outfits, with PPMI-SVD's spread and the
@@ -189,10 +231,11 @@ public struct StructuredReranker: Reranker {
     public func scores(context: [Product], slot: Slot, candidates: [Product]) -> [Double] {
         let a = ppmi.scores(context: context, slot: slot, candidates: candidates)
         let model = structure.model
-        let kinds = context.map(kind), tiers = context.map(model.priceTier)
+        let kinds = context.map(kind), tiers = context.map(model.priceTier), popularities = context.map(model.popularityTier)
         return zip(a, candidates).map { p, c in
             p / ppmiScale + structure.combine(category: categoryScore(context: kinds, candidate: kind(c)),
-                                              price: model.priceScore(context: tiers, candidate: model.priceTier(c)))
+                                              price: model.priceScore(context: tiers, candidate: model.priceTier(c)),
+                                              popularity: model.popularityScore(context: popularities, candidate: model.popularityTier(c)))
         }
     }
 

@@ -60,8 +60,8 @@ struct PrecomputeBench: ParsableCommand {
             }
             let t = structured!.structure
             line("structure model + spreads, median", "\(fmt(median(calibrate), 2)) s (incl. product vectors), \(t.model.categoryOutfits.count) categories, "
-                 + "\(t.model.outfitCount) outfits; ppmi/\(fmt(structured!.ppmiScale, 4)) + \(t.categoryWeight) × category/\(fmt(t.categoryScale, 4)) + "
-                 + "\(t.priceWeight) × price/\(fmt(t.priceScale, 4)) from \(t.calibrationQuestions) questions")
+                 + "\(t.model.outfitCount) outfits; ppmi/\(fmt(structured!.ppmiScale, 4)) + "
+                 + "\(t.formula { fmt($0, 4) }) from \(t.calibrationQuestions) questions")
         }
         /// The reranker of one day's catalog (vectors of its products computed once), as the nightly run builds it.
         func makeReranker(_ products: [Product]) -> (any Reranker)? {

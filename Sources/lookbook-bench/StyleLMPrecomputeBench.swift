@@ -193,7 +193,7 @@ struct StyleLMPrecomputeBench: ParsableCommand {
                 var term: StructureTerm!
                 let ts = try seconds { term = try HybridReranker.calibratedStructure(catalog: c1) }
                 hybrid = hybrid.adding(structure: term)
-                line("and the outfit-structure model", "structure@1:\(term.model.contentHash), \(term.model.categoryOutfits.count) categories, \(term.model.outfitCount) outfits: + \(term.categoryWeight) × category/\(fmt(term.categoryScale, 4)) + \(term.priceWeight) × price/\(fmt(term.priceScale, 4)) (\(term.calibrationQuestions) questions; trained and calibrated in \(fmt(ts, 2)) s)")
+                line("and the outfit-structure model", "structure@1:\(term.model.contentHash), \(term.model.categoryOutfits.count) categories, \(term.model.outfitCount) outfits: + \(term.formula { fmt($0, 4) }) (\(term.calibrationQuestions) questions; trained and calibrated in \(fmt(ts, 2)) s)")
             }
             reranker = hybrid
         } else if structure {

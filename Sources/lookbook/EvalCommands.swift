@@ -75,7 +75,7 @@ struct TrainCommand: ParsableCommand {
     var keepStylelm = false
     @Option(help: ArgumentHelp("StyleLM's weight in the combination, in units of each model's spread.", visibility: .hidden))
     var hybridWeight = HybridModelFile.defaultWeight
-    @Flag(inversion: .prefixedNo, help: ArgumentHelp("Add the outfit-structure model (which categories and price tiers outfits put together) to the combination.", visibility: .hidden))
+    @Flag(inversion: .prefixedNo, help: ArgumentHelp("Add the outfit-structure model (which categories, price tiers and popularity tiers outfits put together) to the combination.", visibility: .hidden))
     var structure = true
     @Option(help: "A recipe (JSON, the keys of lookbook.json's recipe) instead of --size and --head.") var recipe: String?
     @Option(help: "Passes over the product text for the base model.") var pretrainEpochs: Double?
@@ -154,7 +154,7 @@ extension TrainCommand {
         let file = try EvaluationCommands.addPPMISVD(to: out, trainCatalogPath: catalog, seed: seed, weight: hybridWeight, structure: structure)
         print(String(format: "ppmi-svd: word vectors in %@/%@; eval combines ppmi/%.4f + %.2f × stylelm/%.4f (spreads over %d questions of the catalog)",
                      out, HybridModelFile.ppmiDirectory, file.ppmiScale, file.weight, file.stylelmScale, file.calibrationQuestions)
-              + (file.structure.map { " + categories and price tiers (\(out)/\($0))" } ?? ""))
+              + (file.structure.map { " + categories, price and popularity tiers (\(out)/\($0))" } ?? ""))
     }
 
     /// `--baseline ppmi-svd --ppmi-settings JSON`: the baseline model with its settings.

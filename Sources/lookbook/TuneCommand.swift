@@ -119,7 +119,7 @@ struct TuneCommand: ParsableCommand {
                 let file = try EvaluationCommands.addPPMISVD(to: path, trainCatalogPath: catalog, seed: seed, weight: start.weight,
                                                              structure: start.structure != nil)
                 print(String(format: "  with ppmi-svd beside it: ppmi/%.4f + %.2f × stylelm/%.4f", file.ppmiScale, file.weight, file.stylelmScale)
-                      + (file.structure == nil ? "" : " + categories and price tiers"))
+                      + (file.structure == nil ? "" : " + categories, price and popularity tiers"))
             }
             if round.number == 1, let exportDir {
                 let corpus = OutfitCorpus(products: products, outfits: outfits, format: round.model.itemFormat)

@@ -60,6 +60,43 @@ import Testing
         #expect(scorer.compatibility(real) > scorer.compatibility(mixed))
     }
 
+    /// Popularity alone (every look's items of one category per slot, no prices, each look
+    /// at its own popularity tier in the `likes` attribute, counts spread ±30 % within a
+    /// tier): the tiers pick the real item, and a real outfit scores above a mixed one.
+    @Test func learnsWhichPopularityTiersGoTogether() throws {
+        var all = Self.catalog(outfits: 72, prices: false)
+        var rng = SplitMix64(seed: 11)
+        let tierLikes: [Double] = [30, 5000, 600]
+        all.products = all.products.map { p in
+            var p = p
+            let look = (Int(p.id.prefix(4))! - 1000) % 3
+            p.category = p.slot.rawValue
+            p.attributes["likes"] = String(Int(tierLikes[look] * (0.7 + 0.6 * Double(rng.below(1000)) / 1000)))
+            return p
+        }
+        var train = all
+        train.outfits = Array(all.outfits.prefix(60))
+        let scorer = StructureScorer.train(train, seed: 3)
+        #expect(scorer.popularityWeight == StructureTerm.defaultPopularityWeight && scorer.priceWeight == 0)
+        let products = Dictionary(uniqueKeysWithValues: all.products.map { ($0.id, $0) })
+        var right = 0, asked = 0
+        for (o, outfit) in all.outfits.dropFirst(60).enumerated() {
+            let items = outfit.items.map { products[$0]! }
+            let blank = o % items.count
+            let others = all.outfits.dropFirst(60).filter { ($0.id as NSString).integerValue % 3 != (outfit.id as NSString).integerValue % 3 }
+            let candidates = [items[blank]] + others.prefix(3).map { products[$0.items[blank]]! }
+            let context = items.enumerated().filter { $0.offset != blank }.map(\.element)
+            let s = scorer.scores(context: context.map { scorer.encode(content($0)) }, candidates: candidates.map { scorer.encode(content($0)) })
+            right += s[0] > s[1...].max()! ? 1 : 0
+            asked += 1
+        }
+        #expect(asked == 12 && right >= 11, "\(right) of \(asked)")
+        let real = all.outfits[61].items.map { scorer.encode(content(products[$0]!)) }
+        let mixed = zip(all.outfits[60...62], 0...).map { scorer.encode(content(products[$0.0.items[$0.1]]!)) }
+        #expect(scorer.compatibility(real) > scorer.compatibility(mixed))
+        #expect(StructureScorer.train(Self.catalog(prices: false)).popularityWeight == 0)
+    }
+
     /// Every score is `wc · category / σc + wp · price / σp` from the model's own terms, a
     /// missing price counting as the calibration questions' mean price score.
     @Test func scoresAreTheWeightedTermsOverTheirSpreads() throws {

@@ -39,7 +39,7 @@ private func parts() throws -> Parts {
         // The same term as the PPMI-SVD reranker's (same model, same questions).
         let structured = try StructuredReranker.calibrated(ppmi: t.ppmi, catalog: t.catalog)
         #expect(t.term == structured.structure)
-        #expect(t.term.categoryWeight == 0.5 && t.term.priceWeight == 0.3 && t.term.calibrationQuestions > 0)
+        #expect(t.term.categoryWeight == 0.5 && t.term.priceWeight == 0.3 && t.term.popularityWeight == 0.5 && t.term.calibrationQuestions > 0)
         let model = OutfitStructureModel.train(products: t.products, outfits: t.outfits)
         #expect(t.term.model == model)
 
@@ -59,7 +59,9 @@ private func parts() throws -> Parts {
             let expected = candidates.indices.map { i -> Double in
                 let c = model.categoryScore(context: context.map(OutfitStructureModel.kind), candidate: OutfitStructureModel.kind(of: candidates[i]))
                 let x = model.priceScore(context: context.map(model.priceTier), candidate: model.priceTier(candidates[i])) ?? t.term.priceNeutral
-                return two[i] + (0.5 * c / t.term.categoryScale + 0.3 * x / t.term.priceScale)
+                let y = model.popularityScore(context: context.map(model.popularityTier), candidate: model.popularityTier(candidates[i]))
+                    ?? t.term.popularityNeutral
+                return two[i] + ((0.5 * c / t.term.categoryScale + 0.3 * x / t.term.priceScale) + 0.5 * y / t.term.popularityScale)
             }
             let got = three.scores(context: context, slot: .shoes, candidates: candidates)
             #expect(got.map(\.bitPattern) == expected.map(\.bitPattern))
@@ -72,8 +74,10 @@ private func parts() throws -> Parts {
         let p = t.ppmi.scores(context: look, slot: stranger.slot, candidates: [stranger])[0]
         let s = t.stylelm.scores(context: look, slot: stranger.slot, candidates: [stranger])[0]
         let x = model.priceScore(context: look.map(model.priceTier), candidate: model.priceTier(stranger)) ?? t.term.priceNeutral
+        let y = model.popularityScore(context: look.map(model.popularityTier), candidate: model.popularityTier(stranger)) ?? t.term.popularityNeutral
         #expect(three.scores(context: look, slot: stranger.slot, candidates: [stranger])[0].bitPattern
-                == ((p / h.ppmiScale + h.weight * s / h.stylelmScale) + (0.5 * 0 / t.term.categoryScale + 0.3 * x / t.term.priceScale)).bitPattern)
+                == ((p / h.ppmiScale + h.weight * s / h.stylelmScale)
+                    + ((0.5 * 0 / t.term.categoryScale + 0.3 * x / t.term.priceScale) + 0.5 * y / t.term.popularityScale)).bitPattern)
     }
 
     /// Without a structure term the version is the one of the hybrids before it (their
@@ -100,7 +104,7 @@ private func parts() throws -> Parts {
     @Test func noSpreadNoStructure() throws {
         let t = try parts()
         #expect(throws: LookbookError.self) { try HybridReranker.calibratedStructure(catalog: GoldenCatalog.catalog(t.products, outfits: [])) }
-        let bare = t.products.map { p -> Product in var q = p; q.price = nil; q.category = p.slot.rawValue; return q }
+        let bare = t.products.map { p -> Product in var q = p; q.price = nil; q.attributes = [:]; q.category = p.slot.rawValue; return q }
         do {
             let tops = bare.indices.filter { $0 % 5 == 0 && $0 + 1 < bare.count }
             _ = try HybridReranker.calibratedStructure(catalog: GoldenCatalog.catalog(bare, outfits: tops.map { Outfit(id: "o\($0)", items: [bare[$0].id, bare[$0 + 1].id]) }))

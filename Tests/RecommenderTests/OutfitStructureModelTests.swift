@@ -55,6 +55,39 @@ import Testing
         #expect(model.priceCompatibility(tiers(["t3", "b1"])) == nil)
     }
 
+    /// Popularity tiers: `log(1 + likes)` less the slot's shrunk mean, the same formulas as
+    /// price tiers, against the reference's golden numbers. A count that is not a number
+    /// gives no tier; `popularity` is read where there is no `likes`; a model of products
+    /// without counts has no popularity at all, and prices are untouched by them.
+    @Test func popularityTiersAndScoresMatchTheReference() {
+        let likes = ["t1": "120", "t2": "4000", "t3": "15", "j1": "90", "j2": "3500", "s1": "10",
+                     "n1": "200", "n2": "5000", "h1": "0", "b2": "bad", "x1": "60"]
+        let counted = Self.products.map { p -> Product in
+            var q = p
+            if let n = likes[p.id] { q.attributes["likes"] = n }
+            return q
+        }
+        let popular = OutfitStructureModel.train(products: counted, outfits: Self.outfits)
+        func q(_ id: String) -> Product { counted.first { $0.id == id }! }
+        #expect(near(popular.popularityTier(q("t1")), 0.20547688542498133))
+        #expect(near(popular.popularityTier(q("n2")), 4.357785026946466))
+        #expect(near(popular.popularityTier(q("h1")), -4.159608144472438))
+        #expect(near(popular.popularityTier(q("x1")), -0.27395844804582303))
+        #expect(popular.popularityTier(q("b2")) == nil && popular.popularityTier(q("x2")) == nil)
+        let tiers = { (ids: [String]) in ids.map { popular.popularityTier(q($0)) } }
+        #expect(near(popular.popularityScore(context: tiers(["t1", "j1", "b2"]), candidate: popular.popularityTier(q("n2"))), -4.404633648536063))
+        #expect(near(popular.popularityScore(context: tiers(["t2", "j2"]), candidate: popular.popularityTier(q("n1"))), -2.38368135367292))
+        #expect(popular.popularityScore(context: tiers(["b2"]), candidate: popular.popularityTier(q("n1"))) == nil)
+        #expect(near(popular.popularityCompatibility(tiers(["t2", "j2", "n2", "b1"])), -0.5536046064579389))
+        var renamed = q("t1")
+        renamed.attributes = ["popularity": "120"]
+        #expect(popular.popularityTier(renamed) == popular.popularityTier(q("t1")))
+        #expect(popular.tiers(q("t3")) == .init(price: model.priceTier(p("t3")), popularity: popular.popularityTier(q("t3"))))
+        #expect(popular.slotLogPrice == model.slotLogPrice && popular.meanLogPrice == model.meanLogPrice)
+        #expect(model.meanLogPopularity == nil && model.popularityTier(p("t1")) == nil)
+        #expect(popular.contentHash != model.contentHash)
+    }
+
     /// A catalog whose categories are coarse but whose products name a finer kind in an
     /// attribute (the coarse Polyvore import) learns the same affinities as the fine one.
     @Test func aFinerKindAttributeRefinesACoarseCategory() {

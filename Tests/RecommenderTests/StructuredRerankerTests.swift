@@ -4,10 +4,11 @@ import Testing
 @testable import Recommender
 
 @Suite struct StructuredRerankerTests {
-    /// A score is ppmi/σ_ppmi + 0.5·category/σ_category + 0.3·price/σ_price, recomputed
-    /// here from the models' own calls and spreads measured afresh with
-    /// `HybridCalibration.measure`; a candidate or look without a price gets the mean
-    /// price score of the calibration questions.
+    /// A score is ppmi/σ_ppmi + 0.5·category/σ_category + 0.3·price/σ_price +
+    /// 0.5·popularity/σ_popularity, recomputed here from the models' own calls and spreads
+    /// measured afresh with `HybridCalibration.measure`; a candidate or look without a
+    /// price (a popularity count) gets the mean price (popularity) score of the calibration
+    /// questions.
     @Test func scoresAreTheFormula() throws {
         let (products, outfits) = GoldenCatalog.priced()
         let catalog = GoldenCatalog.catalog(products, outfits: outfits)
@@ -32,22 +33,36 @@ import Testing
                 prices += s.filter(\.isFinite)
                 return s
             })
-        #expect(kinds.usable && price.usable)
+        var popularities: [Double] = []
+        let popularity = HybridCalibration.measure(
+            catalog: outfitProducts, ppmi: ppmi.scores,
+            stylelm: { c, _, x in
+                let s = x.map { model.popularityScore(context: c.map(model.popularityTier), candidate: model.popularityTier($0)) ?? .nan }
+                popularities += s.filter(\.isFinite)
+                return s
+            })
+        #expect(kinds.usable && price.usable && popularity.usable)
         #expect(r.ppmiScale == kinds.ppmi)
         #expect(r.structure.categoryScale == kinds.stylelm && r.structure.priceScale == price.stylelm)
-        #expect(r.structure.categoryWeight == 0.5 && r.structure.priceWeight == 0.3)
+        #expect(r.structure.popularityScale == popularity.stylelm)
+        #expect(r.structure.categoryWeight == 0.5 && r.structure.priceWeight == 0.3 && r.structure.popularityWeight == 0.5)
         let neutral = prices.reduce(0, +) / Double(prices.count)
         #expect(r.structure.priceNeutral == neutral)
+        let popularNeutral = popularities.reduce(0, +) / Double(popularities.count)
+        #expect(r.structure.popularityNeutral == popularNeutral)
+        #expect(r.version.contains(", popularity 0.5/\(popularity.stylelm), neutral \(popularNeutral); ppmi 1/"), "\(r.version)")
 
         // One look with a price, one with an unpriced item and a candidate pool with unpriced ones.
         for context in [[products[0], products[12]], [products[3], products[1]]] {
             let candidates = products.filter { $0.slot == .shoes }
-            #expect(candidates.contains { $0.price == nil })
+            #expect(candidates.contains { $0.price == nil } && candidates.contains { $0.attributes["likes"] == nil })
             let p = ppmi.scores(context: context, slot: .shoes, candidates: candidates)
             let expected = candidates.indices.map { i -> Double in
                 let c = model.categoryScore(context: context.map(OutfitStructureModel.kind), candidate: OutfitStructureModel.kind(of: candidates[i]))
                 let x = model.priceScore(context: context.map(model.priceTier), candidate: model.priceTier(candidates[i])) ?? neutral
-                return p[i] / kinds.ppmi + (0.5 * c / kinds.stylelm + 0.3 * x / price.stylelm)
+                let y = model.popularityScore(context: context.map(model.popularityTier), candidate: model.popularityTier(candidates[i]))
+                    ?? popularNeutral
+                return p[i] / kinds.ppmi + ((0.5 * c / kinds.stylelm + 0.3 * x / price.stylelm) + 0.5 * y / popularity.stylelm)
             }
             let got = r.scores(context: context, slot: .shoes, candidates: candidates)
             #expect(got.map(\.bitPattern) == expected.map(\.bitPattern))
@@ -67,7 +82,32 @@ import Testing
         let s = r.scores(context: [products[0]], slot: stranger.slot, candidates: [stranger])[0]
         let p = ppmi.scores(context: [products[0]], slot: stranger.slot, candidates: [stranger])[0]
         let x = model.priceScore(context: [model.priceTier(products[0])], candidate: model.priceTier(stranger)) ?? neutral
-        #expect(s.bitPattern == (p / kinds.ppmi + (0.5 * 0 / kinds.stylelm + 0.3 * x / price.stylelm)).bitPattern)
+        let y = model.popularityScore(context: [model.popularityTier(products[0])], candidate: model.popularityTier(stranger)) ?? popularNeutral
+        #expect(s.bitPattern == (p / kinds.ppmi + ((0.5 * 0 / kinds.stylelm + 0.3 * x / price.stylelm) + 0.5 * y / popularity.stylelm)).bitPattern)
+    }
+
+    /// A catalog without popularity counts: no popularity part, so the scores, the version
+    /// and the model's content hash are those of the term before popularity tiers
+    /// (category and price alone).
+    @Test func withoutPopularityCountsTheTermIsCategoryAndPrice() throws {
+        let (products, outfits) = GoldenCatalog.priced(likes: false)
+        let ppmi = PPMISVDReranker(model: PPMISVDModel.train(products: products, outfits: outfits), products: products)
+        let r = try StructuredReranker.calibrated(ppmi: ppmi, catalog: GoldenCatalog.catalog(products, outfits: outfits))
+        #expect(r.structure.popularityWeight == 0 && r.structure.model.meanLogPopularity == nil)
+        #expect(r.version.hasSuffix("(category 0.5/\(r.structure.categoryScale), price 0.3/\(r.structure.priceScale), neutral \(r.structure.priceNeutral); ppmi 1/\(r.ppmiScale))"),
+                "\(r.version)")
+        let look = [products[0], products[12]], candidates = products.filter { $0.slot == .shoes }
+        let model = r.structure.model, term = r.structure
+        let p = ppmi.scores(context: look, slot: .shoes, candidates: candidates)
+        let expected = candidates.indices.map { i -> Double in
+            let c = model.categoryScore(context: look.map(OutfitStructureModel.kind), candidate: OutfitStructureModel.kind(of: candidates[i]))
+            let x = model.priceScore(context: look.map(model.priceTier), candidate: model.priceTier(candidates[i])) ?? term.priceNeutral
+            return p[i] / r.ppmiScale + (0.5 * c / term.categoryScale + 0.3 * x / term.priceScale)
+        }
+        #expect(r.scores(context: look, slot: .shoes, candidates: candidates).map(\.bitPattern) == expected.map(\.bitPattern))
+        // The counts, where a catalog has them, are part of the model's content.
+        let counted = GoldenCatalog.priced().0
+        #expect(OutfitStructureModel.train(products: counted, outfits: outfits).contentHash != model.contentHash)
     }
 
     /// The version names PPMI-SVD's model and the structure model's content: other
@@ -101,7 +141,7 @@ import Testing
         let ppmi = PPMISVDReranker(model: PPMISVDModel.train(products: products, outfits: outfits), products: products)
         #expect(throws: LookbookError.self) { try StructuredReranker.calibrated(ppmi: ppmi, catalog: GoldenCatalog.catalog(products, outfits: [])) }
         // Outfits that all pair the same categories, without prices: nothing to measure either.
-        let bare = products.map { p -> Product in var q = p; q.price = nil; q.category = p.slot.rawValue; return q }
+        let bare = products.map { p -> Product in var q = p; q.price = nil; q.attributes = [:]; q.category = p.slot.rawValue; return q }
         do {
             _ = try StructuredReranker.calibrated(ppmi: ppmi, catalog: GoldenCatalog.catalog(bare, outfits: bare.indices.filter { $0 % 5 == 0 && $0 + 1 < bare.count }
                 .map { Outfit(id: "o\($0)", items: [bare[$0].id, bare[$0 + 1].id]) }))

@@ -5,14 +5,16 @@ import StyleModel
 
 extension GoldenCatalog {
     /// `styled` with prices by style (a tier per style, every seventh product without a
-    /// price) and a second category for some tops, so both parts of the outfit-structure
-    /// term have a spread to measure.
-    static func priced(products n: Int = 100, outfits m: Int = 40, seed: UInt64 = 5) -> ([Product], [Outfit]) {
+    /// price), popularity counts by style in another order (the `likes` attribute, every
+    /// sixth product without one) and a second category for some tops, so every part of
+    /// the outfit-structure term has a spread to measure. `likes: false` leaves the counts out.
+    static func priced(products n: Int = 100, outfits m: Int = 40, seed: UInt64 = 5, likes: Bool = true) -> ([Product], [Outfit]) {
         var (products, outfits) = styled(products: n, outfits: m, seed: seed)
-        let tiers = [20.0, 60, 150, 400]
+        let tiers = [20.0, 60, 150, 400], counts = [5000.0, 30, 900, 120]
         for i in products.indices {
             let style = (i / 5) % 4
             products[i].price = i % 7 == 3 ? nil : tiers[style] * (1 + Double(i % 3) / 10)
+            if likes && i % 6 != 1 { products[i].attributes["likes"] = String(Int(counts[style] * (1 + Double(i % 4) / 10))) }
             if i % 5 == 0 && style % 2 == 0 { products[i].category = "shirt" }
         }
         return (products, outfits)

@@ -2,22 +2,23 @@ import Foundation
 import LookbookCore
 import Recommender
 
-/// The outfit-structure model (`OutfitStructureModel`: which categories and price tiers
-/// curated outfits put together) as a scorer: `categoryWeight · category / σ_category +
-/// priceWeight · price / σ_price`, each σ the spread of that score over fill-in-the-blank
+/// The outfit-structure model (`OutfitStructureModel`: which categories, price tiers and
+/// popularity tiers curated outfits put together) as a scorer: `categoryWeight · category /
+/// σ_category + priceWeight · price / σ_price + popularityWeight · popularity /
+/// σ_popularity`, each σ the spread of that score over fill-in-the-blank
 /// questions made from the training catalog's own outfits (`HybridCalibration.measure`,
 /// the questions `lookbook train` measures PPMI-SVD and StyleLM on), so the terms add to
 /// the hybrid's `ppmi / σ_ppmi` in the same units. A candidate or look without a price
-/// scores the mean price score of the calibration questions (it says nothing either way).
-/// A term whose spread cannot be measured (a catalog without prices, or of one category)
-/// is left out.
+/// scores the mean price score of the calibration questions (it says nothing either way),
+/// and likewise without a popularity count. A term whose spread cannot be measured (a
+/// catalog without prices or popularity counts, or of one category) is left out.
 ///
 /// Weights chosen on the Polyvore validation splits only: category 0.5, price 0.3 (see
 /// `defaultCategoryWeight`).
 public struct StructureScorer: Scorer {
     public struct Item: Sendable {
         let category: String
-        let tier: Double?
+        let tiers: OutfitStructureModel.Tiers
     }
 
     /// The model, its weights and spreads (`StructureTerm`, shared with the nightly run's
@@ -30,6 +31,7 @@ public struct StructureScorer: Scorer {
     public var priceScale: Double { term.priceScale }
     /// The price score of a candidate or look without a price.
     public var priceNeutral: Double { term.priceNeutral }
+    public var popularityWeight: Double { term.popularityWeight }
 
     /// On the four coarse and four fine Polyvore validation splits, with PPMI-SVD at weight
     /// 1: category 0.5 and price 0.3 raised FITB 44.9 → 55.3 % (coarse questions) and
@@ -43,25 +45,31 @@ public struct StructureScorer: Scorer {
     /// Learns the model from `catalog`'s outfits and measures the spreads on them.
     public static func train(_ catalog: Catalog, seed: UInt64 = 0, settings: OutfitStructureModel.Settings = .init(),
                              categoryWeight: Double = defaultCategoryWeight, priceWeight: Double = defaultPriceWeight,
+                             popularityWeight: Double = StructureTerm.defaultPopularityWeight,
                              questions: Int = HybridCalibration.defaultQuestions) -> StructureScorer {
         let model = OutfitStructureModel.train(products: catalog.products, outfits: catalog.outfits, settings: settings)
         return StructureScorer(term: StructureTerm.calibrated(model: model, catalog: catalog, seed: seed, categoryWeight: categoryWeight,
-                                                              priceWeight: priceWeight, questions: questions))
+                                                              priceWeight: priceWeight, popularityWeight: popularityWeight,
+                                                              questions: questions))
     }
 
-    public var name: String { "structure(category \(categoryWeight), price \(priceWeight))" }
+    public var name: String {
+        "structure(category \(categoryWeight), price \(priceWeight)" + (popularityWeight != 0 ? ", popularity \(popularityWeight))" : ")")
+    }
 
-    public func encode(_ content: Product) -> Item { Item(category: OutfitStructureModel.kind(of: content), tier: model.priceTier(content)) }
+    public func encode(_ content: Product) -> Item { Item(category: OutfitStructureModel.kind(of: content), tiers: model.tiers(content)) }
 
     public func scores(context: [Item], candidates: [Item]) -> [Double] {
-        let categories = context.map(\.category), tiers = context.map(\.tier)
+        let categories = context.map(\.category), prices = context.map(\.tiers.price), popularities = context.map(\.tiers.popularity)
         return candidates.map {
             term.combine(category: model.categoryScore(context: categories, candidate: $0.category),
-                    price: model.priceScore(context: tiers, candidate: $0.tier))
+                         price: model.priceScore(context: prices, candidate: $0.tiers.price),
+                         popularity: model.popularityScore(context: popularities, candidate: $0.tiers.popularity))
         }
     }
 
     public func compatibility(_ items: [Item]) -> Double {
-        term.combine(category: model.categoryCompatibility(items.map(\.category)), price: model.priceCompatibility(items.map(\.tier)))
+        term.combine(category: model.categoryCompatibility(items.map(\.category)), price: model.priceCompatibility(items.map(\.tiers.price)),
+                     popularity: model.popularityCompatibility(items.map(\.tiers.popularity)))
     }
 }

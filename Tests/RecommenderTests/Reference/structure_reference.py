@@ -28,6 +28,10 @@ outfits = [
     ["t1", "ghost"],   # one known item: not counted
 ]
 PAIR_PRIOR, SHRINK = 3.0, 5.0
+# Popularity counts (the products' `likes` attribute); absent for the others. "bad" is
+# not a number: no tier.
+likes = {"t1": "120", "t2": "4000", "t3": "15", "j1": "90", "j2": "3500", "s1": "10",
+         "n1": "200", "n2": "5000", "h1": "0", "b2": "bad", "x1": "60"}
 
 counted = [[i for i in o if i in products] for o in outfits]
 counted = [o for o in counted if len(o) >= 2]
@@ -48,6 +52,32 @@ for o in counted:
         if p:
             slot_prices.setdefault(s, []).append(math.log(p)); all_prices.append(math.log(p))
 mean_lp = sum(all_prices) / len(all_prices)
+slot_pop, all_pop = {}, []
+for o in counted:
+    for i in o:
+        v = likes.get(i)
+        if v is not None and v.replace(".", "", 1).isdigit():
+            x = math.log1p(float(v))
+            slot_pop.setdefault(products[i][1], []).append(x); all_pop.append(x)
+mean_pop = sum(all_pop) / len(all_pop)
+slot_pp = {s: (sum(v) + SHRINK * mean_pop) / (len(v) + SHRINK) for s, v in slot_pop.items()}
+
+def pop_tier(i):
+    v = likes.get(i)
+    if v is None or not v.replace(".", "", 1).isdigit():
+        return None
+    return math.log1p(float(v)) - slot_pp.get(products[i][1], mean_pop)
+
+def pop_score(context, cand):
+    known = [pop_tier(x) for x in context if pop_tier(x) is not None]
+    if pop_tier(cand) is None or not known:
+        return None
+    return -abs(pop_tier(cand) - sum(known) / len(known))
+
+def pop_compat(items):
+    known = [pop_tier(i) for i in items if pop_tier(i) is not None]
+    total = sum(known)
+    return sum(-abs(t - (total - t) / (len(known) - 1)) for t in known) / len(known)
 slot_lp = {s: (sum(v) + SHRINK * mean_lp) / (len(v) + SHRINK) for s, v in slot_prices.items()}
 
 def affinity(a, b):
@@ -94,3 +124,8 @@ print(f'price_score([t1, j1, b1], n2) = {price_score(["t1", "j1", "b1"], "n2")!r
 print(f'price_score([t1, j1], h1) = {price_score(["t1", "j1"], "h1")!r}')
 print(f'category_compat([t3, s1, h1, b2]) = {category_compat(["t3", "s1", "h1", "b2"])!r}')
 print(f'price_compat([t3, s1, h1, b1]) = {price_compat(["t3", "s1", "h1", "b1"])!r}')
+for i in ["t1", "n2", "h1", "x1", "b2", "x2"]:
+    print(f"pop_tier({i}) = {pop_tier(i)!r}")
+print(f'pop_score([t1, j1, b2], n2) = {pop_score(["t1", "j1", "b2"], "n2")!r}')
+print(f'pop_score([t2, j2], n1) = {pop_score(["t2", "j2"], "n1")!r}')
+print(f'pop_compat([t2, j2, n2, b1]) = {pop_compat(["t2", "j2", "n2", "b1"])!r}')
