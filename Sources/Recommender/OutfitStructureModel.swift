@@ -29,7 +29,7 @@ public struct OutfitStructureModel: Sendable, Codable, Equatable {
     public struct Settings: Sendable, Codable, Equatable {
         /// Pseudo-outfits of the Dirichlet prior that shrinks category affinities towards 0.
         public var pairPrior: Double = 3
-        /// Pseudo-items at the overall mean log price in each slot's mean.
+        /// Pseudo-items at the overall mean in each slot's mean log price (and log popularity).
         public var priceShrinkage: Double = 5
         public init(pairPrior: Double = 3, priceShrinkage: Double = 5) {
             self.pairPrior = pairPrior; self.priceShrinkage = priceShrinkage
