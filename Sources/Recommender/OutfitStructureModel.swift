@@ -119,7 +119,8 @@ public struct OutfitStructureModel: Sendable, Codable, Equatable {
     static func logPopularity(_ p: Product) -> Double? {
         for key in popularityAttributes {
             guard let text = p.attributes[key] else { continue }
-            guard let n = Double(text.trimmingCharacters(in: .whitespaces)), n.isFinite, n >= 0 else { return nil }
+            // Parsed as it is first: trimming allocates, and rerankers ask per candidate.
+            guard let n = Double(text) ?? Double(text.trimmingCharacters(in: .whitespaces)), n.isFinite, n >= 0 else { return nil }
             return log1p(n)
         }
         return nil

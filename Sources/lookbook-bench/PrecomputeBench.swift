@@ -30,6 +30,8 @@ struct PrecomputeBench: ParsableCommand {
     var ppmiScale = 0
     @Flag(help: "With --reranker ppmi-svd: add the outfit-structure model trained on the catalog's outfits, as the nightly run's [recommend] structure does.")
     var structure = false
+    @Flag(help: "Give every product a popularity count (a `likes` attribute drawn from its id's hash, up to ~5,000), so the structure term has its popularity part.")
+    var likes = false
 
     func run() throws {
         guard let kind = RerankerKind(rawValue: reranker) else {
@@ -39,7 +41,19 @@ struct PrecomputeBench: ParsableCommand {
         if structure && kind != .ppmiSVD { throw ValidationError("--structure needs --reranker ppmi-svd") }
         let outfitCount = outfits ?? products * 2 / 5
         print("generating \(products) products, \(outfitCount) outfits …")
-        let (c1, c2) = try benchCatalogDays(products: products, outfits: outfits, changed: changed)
+        var (c1, c2) = try benchCatalogDays(products: products, outfits: outfits, changed: changed)
+        if likes {
+            // The same count for a product on both days: a function of its id.
+            func counted(_ products: [Product]) -> [Product] {
+                products.map { p in
+                    var p = p
+                    p.attributes["likes"] = String(Int(exp(Double(StableHash.fnv1a(p.id) % 8_500) / 1_000)))
+                    return p
+                }
+            }
+            c1.products = counted(c1.products)
+            c2.products = counted(c2.products)
+        }
 
         var model: CooccurrenceModel!
         var train = try (0..<runs).map { _ in try seconds { model = CooccurrenceModel.train(products: c1.products, outfits: c1.outfits) } }

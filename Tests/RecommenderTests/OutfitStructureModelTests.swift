@@ -80,7 +80,7 @@ import Testing
         #expect(popular.popularityScore(context: tiers(["b2"]), candidate: popular.popularityTier(q("n1"))) == nil)
         #expect(near(popular.popularityCompatibility(tiers(["t2", "j2", "n2", "b1"])), -0.5536046064579389))
         var renamed = q("t1")
-        renamed.attributes = ["popularity": "120"]
+        renamed.attributes = ["popularity": " 120 "]  // spaces around a count are allowed
         #expect(popular.popularityTier(renamed) == popular.popularityTier(q("t1")))
         #expect(popular.tiers(q("t3")) == .init(price: model.priceTier(p("t3")), popularity: popular.popularityTier(q("t3"))))
         #expect(popular.slotLogPrice == model.slotLogPrice && popular.meanLogPrice == model.meanLogPrice)
