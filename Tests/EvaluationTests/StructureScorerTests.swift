@@ -31,14 +31,14 @@ import Testing
 
     func content(_ p: Product) -> Product { ContentView.of(p) }
 
-    /// Held-out outfits of the looks, the blank's candidates the real item and three of its
-    /// slot from the other looks' outfits: the categories and tiers alone pick the real one.
-    @Test func learnsWhichCategoriesAndPriceTiersGoTogether() throws {
-        let all = Self.catalog(outfits: 72)
+    /// The scorer trained on `all`'s first 60 outfits, asked about the 12 after them: each
+    /// blank's candidates are the real item and three of its slot from the other looks'
+    /// outfits. Returns the scorer, how many it got right, and whether a real outfit went
+    /// together better than one of three looks.
+    func heldOut(_ all: Catalog) -> (scorer: StructureScorer, right: Int, asked: Int, realAboveMixed: Bool) {
         var train = all
         train.outfits = Array(all.outfits.prefix(60))
         let scorer = StructureScorer.train(train, seed: 3)
-        #expect(scorer.categoryWeight == StructureScorer.defaultCategoryWeight && scorer.priceWeight == StructureScorer.defaultPriceWeight)
         let products = Dictionary(uniqueKeysWithValues: all.products.map { ($0.id, $0) })
         var right = 0, asked = 0
         for (o, outfit) in all.outfits.dropFirst(60).enumerated() {
@@ -52,12 +52,19 @@ import Testing
             right += s[0] > s[1...].max()! ? 1 : 0
             asked += 1
         }
-        #expect(asked == 12)
-        #expect(right >= 11, "\(right) of \(asked)")
-        // A real outfit goes together better than one of three looks.
         let real = all.outfits[61].items.map { scorer.encode(content(products[$0]!)) }
         let mixed = zip(all.outfits[60...62], 0...).map { scorer.encode(content(products[$0.0.items[$0.1]]!)) }
-        #expect(scorer.compatibility(real) > scorer.compatibility(mixed))
+        return (scorer, right, asked, scorer.compatibility(real) > scorer.compatibility(mixed))
+    }
+
+    /// Held-out outfits of the looks (`heldOut`): the categories and tiers alone pick the
+    /// real item, and a real outfit goes together better than one of three looks.
+    @Test func learnsWhichCategoriesAndPriceTiersGoTogether() throws {
+        let (scorer, right, asked, realAboveMixed) = heldOut(Self.catalog(outfits: 72))
+        #expect(scorer.categoryWeight == StructureScorer.defaultCategoryWeight && scorer.priceWeight == StructureScorer.defaultPriceWeight)
+        #expect(asked == 12)
+        #expect(right >= 11, "\(right) of \(asked)")
+        #expect(realAboveMixed)
     }
 
     /// Popularity alone (every look's items of one category per slot, no prices, each look
@@ -74,26 +81,10 @@ import Testing
             p.attributes["likes"] = String(Int(tierLikes[look] * (0.7 + 0.6 * Double(rng.below(1000)) / 1000)))
             return p
         }
-        var train = all
-        train.outfits = Array(all.outfits.prefix(60))
-        let scorer = StructureScorer.train(train, seed: 3)
+        let (scorer, right, asked, realAboveMixed) = heldOut(all)
         #expect(scorer.popularityWeight == StructureTerm.defaultPopularityWeight && scorer.priceWeight == 0)
-        let products = Dictionary(uniqueKeysWithValues: all.products.map { ($0.id, $0) })
-        var right = 0, asked = 0
-        for (o, outfit) in all.outfits.dropFirst(60).enumerated() {
-            let items = outfit.items.map { products[$0]! }
-            let blank = o % items.count
-            let others = all.outfits.dropFirst(60).filter { ($0.id as NSString).integerValue % 3 != (outfit.id as NSString).integerValue % 3 }
-            let candidates = [items[blank]] + others.prefix(3).map { products[$0.items[blank]]! }
-            let context = items.enumerated().filter { $0.offset != blank }.map(\.element)
-            let s = scorer.scores(context: context.map { scorer.encode(content($0)) }, candidates: candidates.map { scorer.encode(content($0)) })
-            right += s[0] > s[1...].max()! ? 1 : 0
-            asked += 1
-        }
         #expect(asked == 12 && right >= 11, "\(right) of \(asked)")
-        let real = all.outfits[61].items.map { scorer.encode(content(products[$0]!)) }
-        let mixed = zip(all.outfits[60...62], 0...).map { scorer.encode(content(products[$0.0.items[$0.1]]!)) }
-        #expect(scorer.compatibility(real) > scorer.compatibility(mixed))
+        #expect(realAboveMixed)
         #expect(StructureScorer.train(Self.catalog(prices: false)).popularityWeight == 0)
     }
 
