@@ -38,30 +38,31 @@ extension Evaluator {
         let pFile = (predictionsPath as NSString).lastPathComponent
         let kFile = (answersPath as NSString).lastPathComponent
         let p = try Data(contentsOfPath: predictionsPath), k = try Data(contentsOfPath: answersPath)
-        var diags: [Diagnostic] = []
-        let scored: (metrics: [MetricEstimate], unscored: Int, diagnostics: [Diagnostic])
-        let count: Int
+        /// One task's files, decoded as its prediction and key types and scored.
+        func score<P: Decodable & Sendable, K: Decodable & Sendable>(
+            _: P.Type, _: K.Type,
+            _ scorer: ([Numbered<P>], [Numbered<K>]) -> (metrics: [MetricEstimate], unscored: Int, diagnostics: [Diagnostic])
+        ) -> EvalRun {
+            let ps = JSONLines.decode(P.self, from: p, file: pFile), ks = JSONLines.decode(K.self, from: k, file: kFile)
+            let scored = scorer(ps.values, ks.values)
+            let predicted = ps.values.count
+            return EvalRun(result: EvalResult(model: model, task: task, metrics: scored.metrics, questions: predicted, predicted: predicted,
+                                              skipped: 0, unscoredKeys: scored.unscored + ks.diagnostics.count),
+                           diagnostics: ps.diagnostics + ks.diagnostics + scored.diagnostics)
+        }
         switch task {
         case .fitb:
-            let ps = JSONLines.decode(FITBPrediction.self, from: p, file: pFile), ks = JSONLines.decode(FITBKey.self, from: k, file: kFile)
-            diags += ps.diagnostics + ks.diagnostics; count = ps.values.count
-            scored = scoreFITB(predictions: ps.values, predictionsFile: pFile, keys: ks.values, keysFile: kFile, options: options)
-            return finish(count, ks.diagnostics.count)
+            return score(FITBPrediction.self, FITBKey.self) {
+                scoreFITB(predictions: $0, predictionsFile: pFile, keys: $1, keysFile: kFile, options: options)
+            }
         case .compat:
-            let ps = JSONLines.decode(CompatPrediction.self, from: p, file: pFile), ks = JSONLines.decode(CompatKey.self, from: k, file: kFile)
-            diags += ps.diagnostics + ks.diagnostics; count = ps.values.count
-            scored = scoreCompat(predictions: ps.values, predictionsFile: pFile, keys: ks.values, keysFile: kFile, options: options)
-            return finish(count, ks.diagnostics.count)
+            return score(CompatPrediction.self, CompatKey.self) {
+                scoreCompat(predictions: $0, predictionsFile: pFile, keys: $1, keysFile: kFile, options: options)
+            }
         case .retrieval:
-            let ps = JSONLines.decode(RetrievalPrediction.self, from: p, file: pFile), ks = JSONLines.decode(RetrievalKey.self, from: k, file: kFile)
-            diags += ps.diagnostics + ks.diagnostics; count = ps.values.count
-            scored = scoreRetrieval(predictions: ps.values, predictionsFile: pFile, keys: ks.values, keysFile: kFile, options: options)
-            return finish(count, ks.diagnostics.count)
-        }
-        func finish(_ predicted: Int, _ badKeyLines: Int) -> EvalRun {
-            EvalRun(result: EvalResult(model: model, task: task, metrics: scored.metrics, questions: predicted, predicted: predicted,
-                                       skipped: 0, unscoredKeys: scored.unscored + badKeyLines),
-                    diagnostics: diags + scored.diagnostics)
+            return score(RetrievalPrediction.self, RetrievalKey.self) {
+                scoreRetrieval(predictions: $0, predictionsFile: pFile, keys: $1, keysFile: kFile, options: options)
+            }
         }
     }
 
@@ -79,49 +80,39 @@ extension Evaluator {
         func number<T>(_ xs: [T]) -> [Numbered<T>] { xs.enumerated().map { Numbered(line: $0.offset + 1, value: $0.element) } }
         func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18 }
 
+        /// One task: its questions decoded, predicted (timed) and, with keys, scored.
+        func run<Q: Decodable & Sendable, P: Encodable & Sendable, K: Decodable & Sendable>(
+            _: Q.Type, _: K.Type,
+            predict: ([Numbered<Q>]) -> (predictions: [P], diagnostics: [Diagnostic]),
+            score: ([Numbered<P>], [Numbered<K>]) -> (metrics: [MetricEstimate], unscored: Int, diagnostics: [Diagnostic])
+        ) {
+            let qs = JSONLines.decode(Q.self, from: questions, file: questionsFile)
+            var p: (predictions: [P], diagnostics: [Diagnostic]) = ([], [])
+            elapsed = clock.measure { p = predict(qs.values) }
+            diags += qs.diagnostics + p.diagnostics
+            result.questions = qs.values.count; result.predicted = p.predictions.count
+            result.skipped = qs.diagnostics.count + p.diagnostics.count
+            predictions = JSONLines.encode(p.predictions)
+            guard let keys else { return }
+            let ks = JSONLines.decode(K.self, from: keys, file: keysFile)
+            let s = score(number(p.predictions), ks.values)
+            diags += ks.diagnostics + s.diagnostics
+            result.metrics = s.metrics; result.unscoredKeys = s.unscored + ks.diagnostics.count
+        }
+
         switch task {
         case .fitb:
-            let qs = JSONLines.decode(FITBQuestion.self, from: questions, file: questionsFile)
-            var p: (predictions: [FITBPrediction], diagnostics: [Diagnostic]) = ([], [])
-            elapsed = clock.measure { p = predictFITB(qs.values, file: questionsFile, catalog: catalog, scorer: scorer, options: options) }
-            diags += qs.diagnostics + p.diagnostics
-            result.questions = qs.values.count; result.predicted = p.predictions.count
-            result.skipped = qs.diagnostics.count + p.diagnostics.count
-            predictions = JSONLines.encode(p.predictions)
-            if let keys {
-                let ks = JSONLines.decode(FITBKey.self, from: keys, file: keysFile)
-                let s = scoreFITB(predictions: number(p.predictions), predictionsFile: predictionsFile, keys: ks.values, keysFile: keysFile, options: options)
-                diags += ks.diagnostics + s.diagnostics
-                result.metrics = s.metrics; result.unscoredKeys = s.unscored + ks.diagnostics.count
-            }
+            run(FITBQuestion.self, FITBKey.self,
+                predict: { predictFITB($0, file: questionsFile, catalog: catalog, scorer: scorer, options: options) },
+                score: { scoreFITB(predictions: $0, predictionsFile: predictionsFile, keys: $1, keysFile: keysFile, options: options) })
         case .compat:
-            let qs = JSONLines.decode(CompatQuestion.self, from: questions, file: questionsFile)
-            var p: (predictions: [CompatPrediction], diagnostics: [Diagnostic]) = ([], [])
-            elapsed = clock.measure { p = predictCompat(qs.values, file: questionsFile, catalog: catalog, scorer: scorer, options: options) }
-            diags += qs.diagnostics + p.diagnostics
-            result.questions = qs.values.count; result.predicted = p.predictions.count
-            result.skipped = qs.diagnostics.count + p.diagnostics.count
-            predictions = JSONLines.encode(p.predictions)
-            if let keys {
-                let ks = JSONLines.decode(CompatKey.self, from: keys, file: keysFile)
-                let s = scoreCompat(predictions: number(p.predictions), predictionsFile: predictionsFile, keys: ks.values, keysFile: keysFile, options: options)
-                diags += ks.diagnostics + s.diagnostics
-                result.metrics = s.metrics; result.unscoredKeys = s.unscored + ks.diagnostics.count
-            }
+            run(CompatQuestion.self, CompatKey.self,
+                predict: { predictCompat($0, file: questionsFile, catalog: catalog, scorer: scorer, options: options) },
+                score: { scoreCompat(predictions: $0, predictionsFile: predictionsFile, keys: $1, keysFile: keysFile, options: options) })
         case .retrieval:
-            let qs = JSONLines.decode(RetrievalQuestion.self, from: questions, file: questionsFile)
-            var p: (predictions: [RetrievalPrediction], diagnostics: [Diagnostic]) = ([], [])
-            elapsed = clock.measure { p = predictRetrieval(qs.values, file: questionsFile, catalog: catalog, scorer: scorer, options: options) }
-            diags += qs.diagnostics + p.diagnostics
-            result.questions = qs.values.count; result.predicted = p.predictions.count
-            result.skipped = qs.diagnostics.count + p.diagnostics.count
-            predictions = JSONLines.encode(p.predictions)
-            if let keys {
-                let ks = JSONLines.decode(RetrievalKey.self, from: keys, file: keysFile)
-                let s = scoreRetrieval(predictions: number(p.predictions), predictionsFile: predictionsFile, keys: ks.values, keysFile: keysFile, options: options)
-                diags += ks.diagnostics + s.diagnostics
-                result.metrics = s.metrics; result.unscoredKeys = s.unscored + ks.diagnostics.count
-            }
+            run(RetrievalQuestion.self, RetrievalKey.self,
+                predict: { predictRetrieval($0, file: questionsFile, catalog: catalog, scorer: scorer, options: options) },
+                score: { scoreRetrieval(predictions: $0, predictionsFile: predictionsFile, keys: $1, keysFile: keysFile, options: options) })
         }
         result.seconds = seconds(elapsed)
         return (predictions, result, diags)
