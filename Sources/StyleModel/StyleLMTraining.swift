@@ -159,6 +159,40 @@ public struct StyleLMRecipe: Codable, Sendable, Equatable {
         return r
     }
 
+    /// This recipe with the keys a recipe file (a JSON object, the keys of `lookbook.json`'s
+    /// recipe) names replaced: what the file leaves out stays as it is here, and a stage
+    /// object (`pretraining`, `fineTuning`, `scoring`, `lora`) replaces only the keys it
+    /// names; `"lora": null` fine-tunes every weight. So `{"vocabSize": 8192}` over
+    /// `lookbook train`'s default is that default with a larger vocabulary. (A model
+    /// directory's recipe is read whole instead, missing keys taking the legacy values:
+    /// `init(from:)`.)
+    public func overlaid(with file: Data) throws -> StyleLMRecipe {
+        guard let changes = try JSONSerialization.jsonObject(with: file) as? [String: Any] else {
+            throw LookbookError(.usage, "a recipe is a JSON object of recipe keys, e.g. {\"vocabSize\": 8192}")
+        }
+        let known = Set([CodingKeys.vocabSize, .hiddenSize, .intermediateSize, .layers, .heads, .maxLength, .maxItemTokens,
+                         .pretraining, .fineTuning, .lora, .seed, .productFormat, .contextFreeWeight, .sequenceWeight,
+                         .bagOfWordsWeight, .pretrainingBagOfWordsWeight, .scoring, .itemText].map(\.stringValue))
+        if let unknown = changes.keys.filter({ !known.contains($0) }).sorted().first {
+            throw LookbookError(.usage, "\"\(unknown)\" is not a recipe key; the keys are \(known.sorted().joined(separator: ", "))")
+        }
+        func merged(_ base: [String: Any], _ changes: [String: Any]) -> [String: Any] {
+            var out = base
+            for (key, value) in changes {
+                if let inner = value as? [String: Any], let old = base[key] as? [String: Any] {
+                    out[key] = merged(old, inner)
+                } else {
+                    out[key] = value
+                }
+            }
+            return out
+        }
+        let base = try JSONSerialization.jsonObject(with: JSONEncoder().encode(self)) as! [String: Any]
+        var result = merged(base, changes)
+        if result["lora"] is NSNull { result.removeValue(forKey: "lora") }
+        return try JSONDecoder().decode(StyleLMRecipe.self, from: JSONSerialization.data(withJSONObject: result))
+    }
+
     /// A recipe small enough for tests in a debug build.
     public static var tiny: StyleLMRecipe {
         var r = StyleLMRecipe()

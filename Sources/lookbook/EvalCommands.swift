@@ -77,7 +77,7 @@ struct TrainCommand: ParsableCommand {
     var hybridWeight = HybridModelFile.defaultWeight
     @Flag(inversion: .prefixedNo, help: ArgumentHelp("Add the outfit-structure model (which categories, price tiers and popularity tiers outfits put together) to the combination.", visibility: .hidden))
     var structure = true
-    @Option(help: "A recipe (JSON, the keys of lookbook.json's recipe) instead of --size and --head.") var recipe: String?
+    @Option(help: "A recipe (JSON, the keys of lookbook.json's recipe) over --size and --head's: the keys it names replace theirs, a stage object only the keys it names.") var recipe: String?
     @Option(help: "Passes over the product text for the base model.") var pretrainEpochs: Double?
     @Option(help: "Passes over the outfits' leave-one-out examples (0: the base model only).") var sftEpochs: Double?
     @Flag(help: "Fine-tune every weight instead of LoRA adapters.") var fullFineTuning = false
@@ -116,7 +116,11 @@ struct TrainCommand: ParsableCommand {
         }
         recipe = recipe.with(head: head)
         if let path = self.recipe {
-            do { recipe = try JSONDecoder().decode(StyleLMRecipe.self, from: Data(contentsOf: URL(fileURLWithPath: path))) } catch {
+            let file: Data
+            do { file = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
+                throw LookbookError(.io, "cannot read the recipe \(path)", underlying: error.localizedDescription)
+            }
+            do { recipe = try recipe.overlaid(with: file) } catch {
                 throw LookbookError(.usage, "\(path) is not a StyleLM recipe", underlying: "\(error)")
             }
         }

@@ -381,6 +381,30 @@ enum ToyOutfits {
             try JSONDecoder().decode(StyleLMRecipe.self, from: Data(#"{"fineTuning": {"epochs": "two"}}"#.utf8))
         }
     }
+
+    /// `lookbook train --recipe R.json` lays the file over the recipe `--size` and `--head`
+    /// chose: a vocabulary alone keeps the bag head, its training and its kind-and-words text
+    /// (read as a model directory's recipe, the missing keys would be the legacy ones).
+    @Test func aRecipeFileChangesOnlyTheKeysItNames() throws {
+        let bag = StyleLMRecipe().with(head: .bag)
+        var expected = bag
+        expected.vocabSize = 8192
+        let larger = try bag.overlaid(with: Data(#"{"vocabSize": 8192}"#.utf8))
+        #expect(larger == expected && larger.itemText == .kindAndWords && larger.lora == nil)
+        #expect(try JSONDecoder().decode(StyleLMRecipe.self, from: Data(#"{"vocabSize": 8192}"#.utf8)).itemText == .words)
+        // The README's bag recipe over the sequence head's recipe is the bag head, key for key.
+        let file = #"{"bagOfWordsWeight": 1, "sequenceWeight": 0, "contextFreeWeight": 1, "lora": null, "fineTuning": {"epochs": 4, "learning_rate": 0.002}, "scoring": {"calibration": "context-free", "method": "bag", "lengthNormalised": true, "scoreEnd": true, "cacheWeight": 0.2}}"#
+        #expect(StyleLMRecipe().lora != nil)
+        #expect(try StyleLMRecipe().overlaid(with: Data(file.utf8)) == bag)
+        // A stage object changes only what it names.
+        let changed = try bag.overlaid(with: Data(#"{"fineTuning": {"learning_rate": 0.001}, "scoring": {"cacheWeight": 0.3}}"#.utf8))
+        #expect(changed.fineTuning.epochs == 4 && changed.fineTuning.learningRate == 0.001 && changed.fineTuning.seed == bag.fineTuning.seed)
+        #expect(changed.scoring.method == .bagOfWords && changed.scoring.calibration == .contextFree && changed.scoring.cacheWeight == 0.3)
+        // An unknown key or a file that is not an object is a usage error; a wrong type fails to decode.
+        #expect(throws: LookbookError.self) { try bag.overlaid(with: Data(#"{"vocab": 8192}"#.utf8)) }
+        #expect(throws: LookbookError.self) { try bag.overlaid(with: Data("[1]".utf8)) }
+        #expect(throws: DecodingError.self) { try bag.overlaid(with: Data(#"{"fineTuning": {"epochs": "two"}}"#.utf8)) }
+    }
 }
 
 /// Scoring options against the model's raw per-token log-probabilities.
