@@ -68,7 +68,7 @@ public struct StyleLMRecipe: Codable, Sendable, Equatable {
         return r
     }
 
-    enum CodingKeys: String, CodingKey {
+    enum CodingKeys: String, CodingKey, CaseIterable {
         case vocabSize, hiddenSize, intermediateSize, layers, heads, maxLength, maxItemTokens, pretraining, fineTuning
         case lora, seed, productFormat, contextFreeWeight, sequenceWeight, bagOfWordsWeight, pretrainingBagOfWordsWeight, scoring
         case itemText
@@ -170,9 +170,7 @@ public struct StyleLMRecipe: Codable, Sendable, Equatable {
         guard let changes = try JSONSerialization.jsonObject(with: file) as? [String: Any] else {
             throw LookbookError(.usage, "a recipe is a JSON object of recipe keys, e.g. {\"vocabSize\": 8192}")
         }
-        let known = Set([CodingKeys.vocabSize, .hiddenSize, .intermediateSize, .layers, .heads, .maxLength, .maxItemTokens,
-                         .pretraining, .fineTuning, .lora, .seed, .productFormat, .contextFreeWeight, .sequenceWeight,
-                         .bagOfWordsWeight, .pretrainingBagOfWordsWeight, .scoring, .itemText].map(\.stringValue))
+        let known = Set(CodingKeys.allCases.map(\.stringValue))
         if let unknown = changes.keys.filter({ !known.contains($0) }).sorted().first {
             throw LookbookError(.usage, "\"\(unknown)\" is not a recipe key; the keys are \(known.sorted().joined(separator: ", "))")
         }
