@@ -21,13 +21,14 @@ public enum EvaluationCommands {
         return r
     }
 
-    /// `lookbook eval make-questions --catalog C --holdout 0.2 --seed S --out DIR`:
+    /// `lookbook eval make-questions --catalog C --holdout 0.2 --seed S [--negatives-from category|any] --out DIR`:
     /// writes the question and key files, `split.json` and the train catalog `DIR/train`.
-    public static func makeQuestions(catalogPath: String, holdout: Double, seed: UInt64, out: String)
+    public static func makeQuestions(catalogPath: String, holdout: Double, seed: UInt64,
+                                     negativePool: QuestionMaker.NegativePool = .category, out: String)
         throws -> (questions: QuestionMaker.Questions, diagnostics: [Diagnostic]) {
         guard holdout > 0, holdout <= 1 else { throw LookbookError(.usage, "--holdout must be in (0, 1], got \(holdout)") }
         let read = try CatalogReader.read(path: catalogPath)
-        let maker = QuestionMaker(holdoutFraction: holdout, seed: seed)
+        let maker = QuestionMaker(holdoutFraction: holdout, seed: seed, negativePool: negativePool)
         let q = maker.make(from: read.catalog)
         try q.writeAll(to: out, maker: maker)
         return (q, read.diagnostics + q.diagnostics)
@@ -146,7 +147,8 @@ public enum EvaluationCommands {
         var provenance = ["lookbook eval baselines --catalog \(catalogPath) --questions \(dir) --seed \(seed)",
                           "bootstrap: \(options.bootstrap.resamples) resamples, seed \(options.bootstrap.seed)"]
         if let split {
-            provenance.insert("lookbook eval make-questions --catalog \(catalogPath) --holdout \(split.holdoutFraction) --seed \(split.seed)  (\(split.trainOutfits) train outfits, \(split.heldOutOutfits.count) held out)", at: 0)
+            let pool = split.negativePool.map { $0 == .category ? "" : " --negatives-from \($0.rawValue)" } ?? ""
+            provenance.insert("lookbook eval make-questions --catalog \(catalogPath) --holdout \(split.holdoutFraction) --seed \(split.seed)\(pool)  (\(split.trainOutfits) train outfits, \(split.heldOutOutfits.count) held out)", at: 0)
         }
         let report = EvalReport(title: "Baselines", results: r.results, provenance: provenance)
         try report.write(to: out)

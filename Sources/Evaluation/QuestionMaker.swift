@@ -8,8 +8,12 @@ import LookbookCore
 ///   hard setting of Polyvore Outfits) drawn from products outside the outfit whose
 ///   content differs from the answer's (a negative with the answer's very title and
 ///   category could not be told apart); the answer's position among the 4 is random.
+///   With `negativePool = .any`, negatives come from every category instead (the
+///   setting of the original Maryland Polyvore questions, Han et al. 2017), where what
+///   kind of item the look lacks decides much of the answer.
 /// - Compatibility: every held-out outfit (label 1) and one fake made by replacing
-///   each item with a random product of the same category (label 0), in random order.
+///   each item with a random product of the same category (label 0; of any category
+///   with `.any`), in random order.
 /// - Negatives and fake items are never products of a train outfit. The answer and the
 ///   real items never are either, so a candidate's having been seen in training (a
 ///   model that memorised the train outfits' items, or one that recognises them) says
@@ -26,9 +30,19 @@ public struct QuestionMaker: Sendable {
     public var seed: UInt64
     /// Negatives per FITB question.
     public var negatives: Int
+    /// Where FITB negatives and the items of fake outfits come from.
+    public var negativePool: NegativePool
 
-    public init(holdoutFraction: Double = 0.2, seed: UInt64 = 1, negatives: Int = 3) {
-        self.holdoutFraction = holdoutFraction; self.seed = seed; self.negatives = negatives
+    /// Where FITB negatives and the items of fake outfits come from.
+    public enum NegativePool: String, Codable, Sendable, CaseIterable {
+        /// The answer's (or the replaced item's) own category: the default.
+        case category
+        /// Every category: the original Maryland Polyvore setting.
+        case any
+    }
+
+    public init(holdoutFraction: Double = 0.2, seed: UInt64 = 1, negatives: Int = 3, negativePool: NegativePool = .category) {
+        self.holdoutFraction = holdoutFraction; self.seed = seed; self.negatives = negatives; self.negativePool = negativePool
     }
 
     public struct Questions: Sendable {
@@ -48,8 +62,17 @@ public struct QuestionMaker: Sendable {
     public func make(from catalog: Catalog) -> Questions {
         let products = Dictionary(catalog.products.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
         var byCategory: [String: [String]] = [:]
+        var everyProduct: [String] = []
         for p in catalog.products.sorted(by: { $0.id < $1.id }) where products[p.id] == p {
             byCategory[p.category, default: []].append(p.id)
+            everyProduct.append(p.id)
+        }
+        /// The products a negative for an item of `category` is drawn from.
+        func negativeSource(_ category: String) -> [String] {
+            switch negativePool {
+            case .category: byCategory[category] ?? []
+            case .any: everyProduct
+            }
         }
         var diags: [Diagnostic] = []
 
@@ -87,7 +110,7 @@ public struct QuestionMaker: Sendable {
             let blank = fitbRNG.below(items.count)
             let answer = products[items[blank]]!
             let answerKey = ContentView.sortKey(answer)
-            let eligible = (byCategory[answer.category] ?? []).filter {
+            let eligible = negativeSource(answer.category).filter {
                 !inOutfit.contains($0) && !inTrainOutfit.contains($0) && ContentView.sortKey(products[$0]!) != answerKey
             }
             if eligible.count >= negatives {
@@ -104,14 +127,15 @@ public struct QuestionMaker: Sendable {
                 fitb.append(FITBQuestion(id: id, context: context, candidates: chosen))
                 fitbKeys.append(FITBKey(id: id, answer: position))
             } else {
+                let source = negativePool == .any ? "the catalog" : "category \"\(answer.category)\""
                 diags.append(Diagnostic(.warning, code: "too-few-negatives", file: "outfits.jsonl",
-                                        reason: "outfit \(outfit.id): category \"\(answer.category)\" has \(eligible.count) other products outside the train outfits, \(negatives) needed; no FITB question"))
+                                        reason: "outfit \(outfit.id): \(source) has \(eligible.count) other products outside the train outfits, \(negatives) needed; no FITB question"))
             }
 
-            // Compatibility: the real outfit and a fake of the same categories.
+            // Compatibility: the real outfit and a fake of the same categories (of any with `.any`).
             var fake: [String] = []
             for id in items {
-                let candidates = (byCategory[products[id]!.category] ?? []).filter { !inOutfit.contains($0) && !inTrainOutfit.contains($0) }
+                let candidates = negativeSource(products[id]!.category).filter { !inOutfit.contains($0) && !inTrainOutfit.contains($0) }
                 fake.append(candidates.isEmpty ? "" : candidates[compatRNG.below(candidates.count)])
             }
             compatPairs.append((CompatQuestion(id: "", items: items), 1))
@@ -175,7 +199,7 @@ extension QuestionMaker.Questions {
         try JSONLines.write(retrieval, to: path(FileName.retrieval))
         try JSONLines.write(retrievalKeys, to: path(FileName.retrievalKey))
         let split = SplitRecord(seed: maker.seed, holdoutFraction: maker.holdoutFraction, negatives: maker.negatives,
-                                trainOutfits: train.outfits.count, heldOutOutfits: heldOutOutfitIDs)
+                                negativePool: maker.negativePool, trainOutfits: train.outfits.count, heldOutOutfits: heldOutOutfitIDs)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         do { try encoder.encode(split).write(to: URL(fileURLWithPath: path(FileName.split)), options: .atomic) } catch {
@@ -189,6 +213,8 @@ public struct SplitRecord: Codable, Sendable, Equatable {
     public var seed: UInt64
     public var holdoutFraction: Double
     public var negatives: Int
+    /// Absent in files written before the option: `category`.
+    public var negativePool: QuestionMaker.NegativePool?
     public var trainOutfits: Int
     public var heldOutOutfits: [String]
 }

@@ -343,6 +343,8 @@ struct EvalRetrieval: ParsableCommand {
     func run() throws { try options.run(.retrieval) }
 }
 
+extension QuestionMaker.NegativePool: ExpressibleByArgument {}
+
 struct MakeQuestions: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "make-questions",
@@ -350,10 +352,12 @@ struct MakeQuestions: ParsableCommand {
     @Option(help: "The catalog.") var catalog: String
     @Option(help: "Share of outfits held out, in (0, 1].") var holdout = 0.2
     @Option(help: "Random seed.") var seed: UInt64 = 1
+    @Option(help: "Where FITB negatives and fake outfits' items come from: category (the answer's own, the hard setting) or any (every category, as the original Maryland Polyvore questions).")
+    var negativesFrom: QuestionMaker.NegativePool = .category
     @Option(help: "The output directory.") var out: String
 
     func run() throws {
-        let r = try EvaluationCommands.makeQuestions(catalogPath: catalog, holdout: holdout, seed: seed, out: out)
+        let r = try EvaluationCommands.makeQuestions(catalogPath: catalog, holdout: holdout, seed: seed, negativePool: negativesFrom, out: out)
         printDiagnostics(r.diagnostics)
         print("wrote \(out): \(r.questions.fitb.count) fitb, \(r.questions.compat.count) compat, \(r.questions.retrieval.count) retrieval questions; train catalog \(out)/train")
     }

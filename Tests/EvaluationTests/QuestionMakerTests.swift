@@ -89,4 +89,41 @@ import Testing
         let keys = try JSONLines.read(RetrievalKey.self, path: dir + "/retrieval.key.jsonl")
         #expect(keys.values.map(\.value) == q.retrievalKeys)
     }
+
+    @Test func negativesFromAnyCategorySpanCategoriesAndStayOutOfTrainOutfits() throws {
+        let maker = QuestionMaker(holdoutFraction: 0.25, seed: 9, negativePool: .any)
+        let q = maker.make(from: catalog)
+        let byID = Dictionary(uniqueKeysWithValues: catalog.products.map { ($0.id, $0) })
+        let inTrain = Set(q.train.outfits.flatMap(\.items))
+        // The split does not depend on where negatives come from.
+        #expect(q.heldOutOutfitIDs == made.heldOutOutfitIDs && q.train == made.train)
+        #expect(q.fitb.count == 15)
+        var otherCategory = 0
+        for (question, key) in zip(q.fitb, q.fitbKeys) {
+            #expect(question.candidates.count == 4 && Set(question.candidates).count == 4)
+            let answer = question.candidates[key.answer]
+            let outfit = Set(question.context + [answer])
+            #expect(catalog.outfits.contains { Set($0.items) == outfit })
+            for (i, c) in question.candidates.enumerated() where i != key.answer {
+                #expect(!outfit.contains(c) && !inTrain.contains(c))
+                if byID[c]!.category != byID[answer]!.category { otherCategory += 1 }
+            }
+        }
+        // 45 negatives drawn from 4 equal categories: about three quarters from another one.
+        #expect(otherCategory >= 25)
+        var fakeCategories: Set<[String]> = []
+        for (question, key) in zip(q.compat, q.compatKeys) where key.label == 0 {
+            #expect(question.items.allSatisfy { !inTrain.contains($0) })
+            fakeCategories.insert(question.items.map { byID[$0]!.category })
+        }
+        #expect(fakeCategories.count > 1)   // fakes no longer keep the real outfit's categories
+        // split.json says where the negatives came from; files written before the option read as nil.
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("lookbook-q-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try q.writeQuestions(to: dir, maker: maker)
+        let split = try JSONDecoder().decode(SplitRecord.self, from: Data(contentsOf: URL(fileURLWithPath: dir + "/split.json")))
+        #expect(split.negativePool == .any)
+        let old = #"{"seed": 1, "holdoutFraction": 0.2, "negatives": 3, "trainOutfits": 4, "heldOutOutfits": ["a"]}"#
+        #expect(try JSONDecoder().decode(SplitRecord.self, from: Data(old.utf8)).negativePool == nil)
+    }
 }
