@@ -21,6 +21,12 @@ import LookbookCore
 /// - Popularity tier: the same, of `log(1 + n)` for a product's popularity count `n`, its
 ///   `likes` (or `popularity`) attribute: the Polyvore importer writes each item's likes
 ///   there, and a retailer may put its own figure there. Products without one have none.
+/// - Slot affinity: the category affinity's formula over slots (top, bottom, shoes, …)
+///   instead of kinds: which slot a look lacks. Every kind of one slot shares its counts, so
+///   it is learnt from many more outfits than a pair of kinds is (an outfit rarely holds two
+///   pairs of shoes, whatever their kinds). It can only tell candidates of different slots
+///   apart, so the nightly lists, each of one target slot, have no use for it;
+///   `lookbook eval` adds it (`StructureScorer`).
 ///
 /// On the Polyvore validation splits (questions whose candidates share the missing
 /// item's coarse type, catalog categories fine), adding both to PPMI-SVD raised FITB from
@@ -50,24 +56,34 @@ public struct OutfitStructureModel: Sendable, Codable, Equatable {
     /// no outfit item has a popularity attribute).
     public let slotLogPopularity: [String: Double]
     public let meanLogPopularity: Double?
+    /// Outfits holding each slot, and both slots (keyed by `pairKey`, a slot twice: two or
+    /// more items of it); nil in models encoded before slot affinities.
+    public let slotOutfits: [String: Int]?
+    public let slotPairOutfits: [String: Int]?
 
     /// Counts the outfits of `products` (items not among them are skipped).
     public static func train(products: [Product], outfits: [Outfit], settings: Settings = Settings()) -> OutfitStructureModel {
         let byID = Dictionary(products.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
         var categories: [String: Int] = [:], pairs: [String: Int] = [:], n = 0
+        var slots: [String: Int] = [:], slotPairs: [String: Int] = [:]
         var price = TierMeans(), popularity = TierMeans()
+        /// Counts one outfit's keys: each key present once, each pair (a key twice: two or more of it).
+        func count(_ keys: [String], _ single: inout [String: Int], _ pairs: inout [String: Int]) {
+            var multiplicity: [String: Int] = [:]
+            for key in keys { multiplicity[key, default: 0] += 1 }
+            let present = multiplicity.keys.sorted()
+            for (i, a) in present.enumerated() {
+                single[a, default: 0] += 1
+                if multiplicity[a]! >= 2 { pairs[pairKey(a, a), default: 0] += 1 }
+                for b in present[(i + 1)...] { pairs[pairKey(a, b), default: 0] += 1 }
+            }
+        }
         for outfit in outfits {
             let items = outfit.items.compactMap { byID[$0] }
             guard items.count >= 2 else { continue }
             n += 1
-            var multiplicity: [String: Int] = [:]
-            for item in items { multiplicity[kind(of: item), default: 0] += 1 }
-            let present = multiplicity.keys.sorted()
-            for (i, a) in present.enumerated() {
-                categories[a, default: 0] += 1
-                if multiplicity[a]! >= 2 { pairs[pairKey(a, a), default: 0] += 1 }
-                for b in present[(i + 1)...] { pairs[pairKey(a, b), default: 0] += 1 }
-            }
+            count(items.map(kind(of:)), &categories, &pairs)
+            count(items.map(\.slot.rawValue), &slots, &slotPairs)
             for item in items {
                 price.add(logPrice(item), slot: item.slot)
                 popularity.add(logPopularity(item), slot: item.slot)
@@ -77,7 +93,8 @@ public struct OutfitStructureModel: Sendable, Codable, Equatable {
         let popularities = popularity.means(shrinkage: settings.priceShrinkage)
         return OutfitStructureModel(settings: settings, outfitCount: n, categoryOutfits: categories, pairOutfits: pairs,
                                     slotLogPrice: prices.slots, meanLogPrice: prices.mean,
-                                    slotLogPopularity: popularities.slots, meanLogPopularity: popularities.mean)
+                                    slotLogPopularity: popularities.slots, meanLogPopularity: popularities.mean,
+                                    slotOutfits: slots, slotPairOutfits: slotPairs)
     }
 
     /// Sums of one tier's log values, by slot and overall.
@@ -129,13 +146,31 @@ public struct OutfitStructureModel: Sendable, Codable, Equatable {
     /// How much more often outfits hold categories `a` and `b` together than chance would
     /// have it (see the type); 0 when either was never seen.
     public func categoryAffinity(_ a: String, _ b: String) -> Double {
-        guard outfitCount > 0, let na = categoryOutfits[a], let nb = categoryOutfits[b] else { return 0 }
+        guard let na = categoryOutfits[a], let nb = categoryOutfits[b] else { return 0 }
+        return affinity(na: na, nb: nb, nab: pairOutfits[Self.pairKey(a, b)] ?? 0)
+    }
+
+    /// The smoothed PMI of two keys held by `na` and `nb` of the outfits, both by `nab`.
+    func affinity(na: Int, nb: Int, nab: Int) -> Double {
+        guard outfitCount > 0 else { return 0 }
         let n = Double(outfitCount), m = settings.pairPrior
-        let nab = Double(pairOutfits[Self.pairKey(a, b)] ?? 0)
         let pa = Double(na) / n, pb = Double(nb) / n
-        let ab = log((nab + m * pb) / ((Double(na) + m) * pb))
-        let ba = log((nab + m * pa) / ((Double(nb) + m) * pa))
+        let ab = log((Double(nab) + m * pb) / ((Double(na) + m) * pb))
+        let ba = log((Double(nab) + m * pa) / ((Double(nb) + m) * pa))
         return (ab + ba) / 2
+    }
+
+    /// `categoryAffinity` of two slots (see the type); 0 when either was never seen or the
+    /// model predates slot affinities.
+    public func slotAffinity(_ a: Slot, _ b: Slot) -> Double {
+        guard let slotOutfits, let na = slotOutfits[a.rawValue], let nb = slotOutfits[b.rawValue] else { return 0 }
+        return affinity(na: na, nb: nb, nab: slotPairOutfits?[Self.pairKey(a.rawValue, b.rawValue)] ?? 0)
+    }
+
+    /// A candidate's fit with a look, by slot: its mean slot affinity with the look's items.
+    public func slotScore(context: [Slot], candidate: Slot) -> Double {
+        guard !context.isEmpty else { return 0 }
+        return context.reduce(0) { $0 + slotAffinity(candidate, $1) } / Double(context.count)
     }
 
     /// A product's price tier (see the type), nil without a price or any price learnt.

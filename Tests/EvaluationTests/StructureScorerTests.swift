@@ -88,8 +88,9 @@ import Testing
         #expect(StructureScorer.train(Self.catalog(prices: false)).popularityWeight == 0)
     }
 
-    /// Every score is `wc · category / σc + wp · price / σp` from the model's own terms, a
-    /// missing price counting as the calibration questions' mean price score.
+    /// Every score is `wc · category / σc + wp · price / σp + ws · slot / σs` from the
+    /// model's own terms, a missing price counting as the calibration questions' mean price
+    /// score.
     @Test func scoresAreTheWeightedTermsOverTheirSpreads() throws {
         let catalog = Self.catalog()
         let scorer = StructureScorer.train(catalog)
@@ -103,11 +104,45 @@ import Testing
         for (i, c) in candidates.enumerated() {
             let category = m.categoryScore(context: context.map(\.category), candidate: c.category)
             let price = m.priceScore(context: context.map(m.priceTier), candidate: m.priceTier(c)) ?? scorer.priceNeutral
-            #expect(abs(s[i] - (0.5 * category / scorer.categoryScale + 0.3 * price / scorer.priceScale)) < 1e-12)
+            let slot = m.slotScore(context: context.map(\.slot), candidate: c.slot)
+            #expect(abs(s[i] - (0.5 * category / scorer.categoryScale + 0.3 * price / scorer.priceScale
+                                + scorer.slotWeight * slot / scorer.slotScale)) < 1e-12)
         }
         // Same seed, same scales; the spreads are those of the calibration questions.
         let again = StructureScorer.train(catalog)
         #expect(again.categoryScale == scorer.categoryScale && again.priceScale == scorer.priceScale)
+    }
+
+    /// Which slot a look lacks: with every product of its own kind (the kinds say nothing)
+    /// and no prices, candidates of the look's other slots lose to the one of its missing
+    /// slot, because no outfit holds two of a slot. Without the slot term they tie, and the
+    /// term is the same for every candidate of one slot, so it never reorders those.
+    @Test func theSlotTermPicksTheSlotALookLacks() {
+        var catalog = Self.catalog(prices: false)
+        catalog.products = catalog.products.map { var p = $0; p.category = "kind " + p.id; return p }
+        var train = catalog
+        train.outfits = Array(catalog.outfits.prefix(40))
+        let scorer = StructureScorer.train(train)
+        let flat = StructureScorer(term: scorer.term)
+        #expect(scorer.slotWeight == StructureScorer.defaultSlotWeight && scorer.slotScale > 0 && flat.slotWeight == 0)
+        #expect(scorer.model.slotAffinity(.shoes, .shoes) < -1 && abs(scorer.model.slotAffinity(.shoes, .top)) < 1e-12)
+        let products = Dictionary(uniqueKeysWithValues: catalog.products.map { ($0.id, $0) })
+        for o in 40..<44 {
+            let items = catalog.outfits[o].items.map { products[$0]! }
+            let blank = o % 4
+            let context = items.enumerated().filter { $0.offset != blank }.map { scorer.encode(content($0.element)) }
+            // The real item and one item of each other slot, from another held-out outfit.
+            let others = catalog.outfits[o + 10].items.map { products[$0]! }
+            let candidates = [items[blank]] + others.enumerated().filter { $0.offset != blank }.map(\.element)
+            let s = scorer.scores(context: context, candidates: candidates.map { scorer.encode(content($0)) })
+            #expect(s[0] > s[1...].max()! + 0.5, "outfit \(o): \(s)")
+            let f = flat.scores(context: context, candidates: candidates.map { scorer.encode(content($0)) })
+            #expect(f.allSatisfy { $0 == f[0] }, "outfit \(o): \(f)")   // kinds never seen in training: all 0
+            // Candidates of one slot: the same difference with and without the term.
+            let sameSlot = [items[blank], others[blank]].map { scorer.encode(content($0)) }
+            let a = scorer.scores(context: context, candidates: sameSlot), b = flat.scores(context: context, candidates: sameSlot)
+            #expect(abs((a[0] - a[1]) - (b[0] - b[1])) < 1e-12)
+        }
     }
 
     /// A catalog without prices leaves the price term out instead of dividing by a zero spread.
@@ -136,6 +171,6 @@ import Testing
         let direct = StructureScorer.train(catalog, seed: 4)
         #expect(loaded.model == direct.model)
         #expect(loaded.categoryScale == direct.categoryScale && loaded.priceScale == direct.priceScale)
-        #expect(loaded.priceNeutral == direct.priceNeutral)
+        #expect(loaded.priceNeutral == direct.priceNeutral && loaded.slotScale == direct.slotScale && loaded.slotWeight == direct.slotWeight)
     }
 }

@@ -37,6 +37,28 @@ import Testing
         #expect(model.categoryAffinity("Tees", "Scarves") == 0)
     }
 
+    /// Slot affinities: the category affinity's formula over slots (golden numbers from
+    /// the reference). Every counted outfit holds a top and a bottom (affinity exactly 0),
+    /// no outfit two tops (strongly negative), one outfit two bracelets.
+    @Test func slotAffinitiesMatchTheReference() throws {
+        #expect(near(model.slotAffinity(.top, .bottom), 0.0))
+        #expect(near(model.slotAffinity(.top, .top), -0.9808292530117262))
+        #expect(near(model.slotAffinity(.bag, .jewellery), -0.5108256237659905))
+        #expect(near(model.slotAffinity(.jewellery, .bag), -0.5108256237659905))
+        #expect(near(model.slotAffinity(.jewellery, .jewellery), 0.09531017980432493))
+        #expect(near(model.slotAffinity(.shoes, .bag), 0.0))
+        #expect(model.slotAffinity(.top, .outerwear) == 0)   // never seen
+        #expect(near(model.slotScore(context: [.top, .bottom], candidate: .shoes), 0.0))
+        #expect(near(model.slotScore(context: [.top, .bottom], candidate: .top), -0.4904146265058631))
+        #expect(near(model.slotScore(context: [.top, .jewellery], candidate: .bag), -0.25541281188299525))
+        // A model encoded before slot affinities decodes without them: every slot affinity 0.
+        var json = try JSONSerialization.jsonObject(with: JSONEncoder().encode(model)) as! [String: Any]
+        #expect(json["slotOutfits"] != nil)
+        json["slotOutfits"] = nil; json["slotPairOutfits"] = nil
+        let old = try JSONDecoder().decode(OutfitStructureModel.self, from: JSONSerialization.data(withJSONObject: json))
+        #expect(old.slotAffinity(.top, .top) == 0 && old.categoryAffinity("Tees", "Heels") == model.categoryAffinity("Tees", "Heels"))
+    }
+
     @Test func priceTiersAndScoresMatchTheReference() {
         #expect(near(model.priceTier(p("t1")), -0.8781206016640266))
         #expect(near(model.priceTier(p("t3")), 0.5081737594558637))

@@ -129,3 +129,31 @@ for i in ["t1", "n2", "h1", "x1", "b2", "x2"]:
 print(f'pop_score([t1, j1, b2], n2) = {pop_score(["t1", "j1", "b2"], "n2")!r}')
 print(f'pop_score([t2, j2], n1) = {pop_score(["t2", "j2"], "n1")!r}')
 print(f'pop_compat([t2, j2, n2, b1]) = {pop_compat(["t2", "j2", "n2", "b1"])!r}')
+
+# Slot affinities: the same formula over the products' slots (each slot once per outfit;
+# a slot twice in one outfit counts for the pair (slot, slot)).
+slot_outfits, slot_pairs = Counter(), Counter()
+for o in counted:
+    mult = Counter(products[i][1] for i in o)
+    slots = sorted(mult)
+    for k, a in enumerate(slots):
+        slot_outfits[a] += 1
+        if mult[a] >= 2:
+            slot_pairs[(a, a)] += 1
+        for b in slots[k + 1:]:
+            slot_pairs[(a, b)] += 1
+
+def slot_affinity(a, b):
+    if a not in slot_outfits or b not in slot_outfits:
+        return 0.0
+    nab = slot_pairs[tuple(sorted((a, b)))]
+    na, nb = slot_outfits[a], slot_outfits[b]
+    pa, pb = na / n, nb / n
+    return 0.5 * (math.log((nab + PAIR_PRIOR * pb) / ((na + PAIR_PRIOR) * pb)) +
+                  math.log((nab + PAIR_PRIOR * pa) / ((nb + PAIR_PRIOR) * pa)))
+
+for a, b in [("top", "bottom"), ("top", "top"), ("bag", "jewellery"), ("jewellery", "jewellery"), ("shoes", "bag"), ("top", "outerwear")]:
+    print(f'slot_affinity("{a}", "{b}") = {slot_affinity(a, b)!r}')
+print(f'slot_score([t1, j1], n2) = {sum(slot_affinity("shoes", products[x][1]) for x in ["t1", "j1"]) / 2!r}')
+print(f'slot_score([t1, j1], t2) = {sum(slot_affinity("top", products[x][1]) for x in ["t1", "j1"]) / 2!r}')
+print(f'slot_score([t3, x1], b2) = {(slot_affinity("bag", "top") + slot_affinity("bag", "jewellery")) / 2!r}')
