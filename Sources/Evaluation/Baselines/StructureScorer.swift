@@ -45,9 +45,9 @@ public struct StructureScorer: Scorer {
     /// The weight of the slot affinity (`OutfitStructureModel.slotScore`: which slot the
     /// look lacks) in FITB scores, over `slotScale`, its spread between slots on the looks
     /// of the calibration questions (each slot weighted by its share of the products); 0
-    /// leaves it out. It moves nothing when the candidates share a slot (the
-    /// default questions, whose negatives share the answer's category, and every nightly
-    /// list); with negatives of any category (`make-questions --negatives-from any`) it
+    /// leaves it out. It moves nothing when the candidates share a slot (every nightly
+    /// list; the default questions' negatives share the answer's category, and nearly
+    /// always its slot); with negatives of any category (`make-questions --negatives-from any`) it
     /// raised validation FITB from 70.6 to 78.8 %. Compatibility scores leave it out: on
     /// fake outfits of the real one's categories it only adds noise between outfits
     /// (validation AUC 0.922 → 0.913 at a weight of 0.15 on the earlier scale).
