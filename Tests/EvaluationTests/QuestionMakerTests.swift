@@ -36,20 +36,29 @@ import Testing
         #expect(q.train.products == catalog.products)
     }
 
-    @Test func fitbNegativesShareTheAnswersCategoryAndAreOutsideTheOutfit() {
-        let q = made
+    /// Checks every FITB question's shape (4 distinct candidates, the context and answer a
+    /// held-out outfit, no negative from that outfit or from a train outfit) and returns
+    /// each negative with its answer, as products.
+    func negatives(_ q: QuestionMaker.Questions) -> [(negative: Product, answer: Product)] {
         let byID = Dictionary(uniqueKeysWithValues: catalog.products.map { ($0.id, $0) })
-        #expect(q.fitb.count == 15)
+        let inTrain = Set(q.train.outfits.flatMap(\.items))
+        var pairs: [(negative: Product, answer: Product)] = []
         for (question, key) in zip(q.fitb, q.fitbKeys) {
             #expect(question.candidates.count == 4 && Set(question.candidates).count == 4)
             let answer = question.candidates[key.answer]
             let outfit = Set(question.context + [answer])
             #expect(catalog.outfits.contains { Set($0.items) == outfit })
             for (i, c) in question.candidates.enumerated() where i != key.answer {
-                #expect(byID[c]!.category == byID[answer]!.category)
-                #expect(!outfit.contains(c))
+                #expect(!outfit.contains(c) && !inTrain.contains(c))
+                pairs.append((byID[c]!, byID[answer]!))
             }
         }
+        return pairs
+    }
+
+    @Test func fitbNegativesShareTheAnswersCategoryAndAreOutsideTheOutfit() {
+        #expect(made.fitb.count == 15)
+        for (negative, answer) in negatives(made) { #expect(negative.category == answer.category) }
     }
 
     @Test func answerPositionIsSpread() {
@@ -98,19 +107,8 @@ import Testing
         // The split does not depend on where negatives come from.
         #expect(q.heldOutOutfitIDs == made.heldOutOutfitIDs && q.train == made.train)
         #expect(q.fitb.count == 15)
-        var otherCategory = 0
-        for (question, key) in zip(q.fitb, q.fitbKeys) {
-            #expect(question.candidates.count == 4 && Set(question.candidates).count == 4)
-            let answer = question.candidates[key.answer]
-            let outfit = Set(question.context + [answer])
-            #expect(catalog.outfits.contains { Set($0.items) == outfit })
-            for (i, c) in question.candidates.enumerated() where i != key.answer {
-                #expect(!outfit.contains(c) && !inTrain.contains(c))
-                if byID[c]!.category != byID[answer]!.category { otherCategory += 1 }
-            }
-        }
         // 45 negatives drawn from 4 equal categories: about three quarters from another one.
-        #expect(otherCategory >= 25)
+        #expect(negatives(q).filter { $0.negative.category != $0.answer.category }.count >= 25)
         var fakeCategories: Set<[String]> = []
         for (question, key) in zip(q.compat, q.compatKeys) where key.label == 0 {
             #expect(question.items.allSatisfy { !inTrain.contains($0) })

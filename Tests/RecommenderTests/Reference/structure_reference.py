@@ -36,17 +36,37 @@ likes = {"t1": "120", "t2": "4000", "t3": "15", "j1": "90", "j2": "3500", "s1": 
 counted = [[i for i in o if i in products] for o in outfits]
 counted = [o for o in counted if len(o) >= 2]
 n = len(counted)
-cat_outfits, pair_outfits = Counter(), Counter()
+
+
+def cooccurrence(field):
+    """Outfits holding each value of a product field (0: category, 1: slot), and each
+    pair of values (a value twice in one outfit counts for the pair (value, value))."""
+    single, pairs = Counter(), Counter()
+    for o in counted:
+        mult = Counter(products[i][field] for i in o)
+        values = sorted(mult)
+        for k, a in enumerate(values):
+            single[a] += 1
+            if mult[a] >= 2:
+                pairs[(a, a)] += 1
+            for b in values[k + 1:]:
+                pairs[(a, b)] += 1
+    return single, pairs
+
+
+def smoothed_pmi(single, pairs, a, b):
+    if a not in single or b not in single:
+        return 0.0
+    nab = pairs[tuple(sorted((a, b)))]
+    na, nb = single[a], single[b]
+    pa, pb = na / n, nb / n
+    return 0.5 * (math.log((nab + PAIR_PRIOR * pb) / ((na + PAIR_PRIOR) * pb)) +
+                  math.log((nab + PAIR_PRIOR * pa) / ((nb + PAIR_PRIOR) * pa)))
+
+
+cat_outfits, pair_outfits = cooccurrence(0)
 slot_prices, all_prices = {}, []
 for o in counted:
-    mult = Counter(products[i][0] for i in o)
-    cats = sorted(mult)
-    for k, a in enumerate(cats):
-        cat_outfits[a] += 1
-        if mult[a] >= 2:
-            pair_outfits[(a, a)] += 1
-        for b in cats[k + 1:]:
-            pair_outfits[(a, b)] += 1
     for i in o:
         c, s, p = products[i]
         if p:
@@ -81,13 +101,7 @@ def pop_compat(items):
 slot_lp = {s: (sum(v) + SHRINK * mean_lp) / (len(v) + SHRINK) for s, v in slot_prices.items()}
 
 def affinity(a, b):
-    if a not in cat_outfits or b not in cat_outfits:
-        return 0.0
-    nab = pair_outfits[tuple(sorted((a, b)))]
-    na, nb = cat_outfits[a], cat_outfits[b]
-    pa, pb = na / n, nb / n
-    return 0.5 * (math.log((nab + PAIR_PRIOR * pb) / ((na + PAIR_PRIOR) * pb)) +
-                  math.log((nab + PAIR_PRIOR * pa) / ((nb + PAIR_PRIOR) * pa)))
+    return smoothed_pmi(cat_outfits, pair_outfits, a, b)
 
 def tier(i):
     c, s, p = products[i]
@@ -130,27 +144,11 @@ print(f'pop_score([t1, j1, b2], n2) = {pop_score(["t1", "j1", "b2"], "n2")!r}')
 print(f'pop_score([t2, j2], n1) = {pop_score(["t2", "j2"], "n1")!r}')
 print(f'pop_compat([t2, j2, n2, b1]) = {pop_compat(["t2", "j2", "n2", "b1"])!r}')
 
-# Slot affinities: the same formula over the products' slots (each slot once per outfit;
-# a slot twice in one outfit counts for the pair (slot, slot)).
-slot_outfits, slot_pairs = Counter(), Counter()
-for o in counted:
-    mult = Counter(products[i][1] for i in o)
-    slots = sorted(mult)
-    for k, a in enumerate(slots):
-        slot_outfits[a] += 1
-        if mult[a] >= 2:
-            slot_pairs[(a, a)] += 1
-        for b in slots[k + 1:]:
-            slot_pairs[(a, b)] += 1
+# Slot affinities: the same formula over the products' slots.
+slot_outfits, slot_pairs = cooccurrence(1)
 
 def slot_affinity(a, b):
-    if a not in slot_outfits or b not in slot_outfits:
-        return 0.0
-    nab = slot_pairs[tuple(sorted((a, b)))]
-    na, nb = slot_outfits[a], slot_outfits[b]
-    pa, pb = na / n, nb / n
-    return 0.5 * (math.log((nab + PAIR_PRIOR * pb) / ((na + PAIR_PRIOR) * pb)) +
-                  math.log((nab + PAIR_PRIOR * pa) / ((nb + PAIR_PRIOR) * pa)))
+    return smoothed_pmi(slot_outfits, slot_pairs, a, b)
 
 for a, b in [("top", "bottom"), ("top", "top"), ("bag", "jewellery"), ("jewellery", "jewellery"), ("shoes", "bag"), ("top", "outerwear")]:
     print(f'slot_affinity("{a}", "{b}") = {slot_affinity(a, b)!r}')
