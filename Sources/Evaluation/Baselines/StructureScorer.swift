@@ -47,10 +47,10 @@ public struct StructureScorer: Scorer {
     /// of the calibration questions (each slot weighted by its share of the products); 0
     /// leaves it out. It moves nothing when the candidates share a slot (every nightly
     /// list; the default questions' negatives share the answer's category, and nearly
-    /// always its slot); with negatives of any category (`make-questions --negatives-from any`) it
-    /// raised validation FITB from 70.6 to 78.8 %. Compatibility scores leave it out: on
-    /// fake outfits of the real one's categories it only adds noise between outfits
-    /// (validation AUC 0.922 → 0.913 at a weight of 0.15 on the earlier scale).
+    /// always its slot); with negatives of any category (`make-questions --negatives-from
+    /// any`) it raised validation FITB from 70.6 to 78.8 %. Compatibility scores leave it
+    /// out: on fake outfits of the real one's categories it only adds noise between
+    /// outfits (validation AUC 0.922 → 0.913 even at a small weight).
     public let slotWeight: Double
     public let slotScale: Double
 
@@ -72,7 +72,8 @@ public struct StructureScorer: Scorer {
         let term = StructureTerm.calibrated(model: model, catalog: catalog, seed: seed, categoryWeight: categoryWeight,
                                             priceWeight: priceWeight, popularityWeight: popularityWeight, questions: questions)
         // The slot score's spread between candidates of any slot: on the looks of the same
-        // questions, the score of every slot, weighted by its share of the products.
+        // calibration questions (their candidates, all of the blank's slot, are not used),
+        // the score of every slot, weighted by its share of the products.
         let slotProducts = Dictionary(grouping: catalog.products, by: \.slot).map { ($0.key, Double($0.value.count)) }
             .sorted { $0.0.rawValue < $1.0.rawValue }   // one order of the sums: the same scale in every process
         var sum = 0.0, sumSquares = 0.0, total = 0.0
