@@ -30,6 +30,9 @@ public enum EvaluationCommands {
         let read = try CatalogReader.read(path: catalogPath)
         let maker = QuestionMaker(holdoutFraction: holdout, seed: seed, negativePool: negativePool)
         let q = maker.make(from: read.catalog)
+        guard !q.heldOutOutfitIDs.isEmpty else {
+            throw LookbookError(.usage, "\(catalogPath) has no curated outfit of two or more of its products to hold out (\(read.catalog.outfits.count) outfits in outfits.jsonl); give a catalog with outfits")
+        }
         try q.writeAll(to: out, maker: maker)
         return (q, read.diagnostics + q.diagnostics)
     }

@@ -39,6 +39,21 @@ import Testing
         #expect(FileManager.default.fileExists(atPath: dir + "/baselines/report.svg"))
     }
 
+    /// A catalog without outfits has nothing to hold out: a usage error that says so, and
+    /// no question directory written.
+    @Test func makeQuestionsWithoutOutfitsIsAUsageError() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("lookbook-cmd-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var catalog = Fixtures.catalog(outfits: 8)
+        catalog.outfits = []
+        try CatalogWriter.write(catalog, to: dir + "/catalog")
+        let error = try #require(throws: LookbookError.self) {
+            _ = try EvaluationCommands.makeQuestions(catalogPath: dir + "/catalog", holdout: 0.25, seed: 3, out: dir + "/q")
+        }
+        #expect(error.code == .usage && error.message.contains("no curated outfit"))
+        #expect(!FileManager.default.fileExists(atPath: dir + "/q"))
+    }
+
     @Test func unknownBaselineIsAUsageError() {
         #expect(throws: LookbookError.self) {
             _ = try EvaluationCommands.trainBaseline("gpt", trainCatalogPath: "/nonexistent", out: "/tmp/x")
