@@ -11,7 +11,7 @@ import LookbookCore
 public struct EmbeddedCaptioner: Captioner {
     public static let name = "embedded"
     /// Bump when the output for the same input may change: the caption cache keys on it.
-    public static let version = 4
+    public static let version = 5
     public var id: String { "\(Self.name)@\(Self.version)" }
 
     /// Images whose header declares more pixels are refused before decoding.

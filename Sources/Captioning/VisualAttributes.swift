@@ -37,7 +37,9 @@ public struct VisualAttributes: Sendable, Equatable {
 /// The colour family is learned (`ColorFamilyModel`, fitted on Myntra photos with even ids
 /// and generated photos); the hand-written cluster choice (`pickColors`) is one of its
 /// inputs. The colour word is then the dictionary name of the cluster that shows that
-/// family, so word and family always agree.
+/// family, so word and family always agree. A garment's pattern is learned too
+/// (`PatternModel`, from the texture measurements and the slot); other products keep the
+/// hand-written `PatternClassifier`.
 public enum VisualAnalyzer {
     /// Longest side of the raster the analysis runs on; larger images are box-averaged.
     public static let analysisSide = 112
@@ -67,7 +69,7 @@ public enum VisualAnalyzer {
         }
         let patternFeatures = PatternClassifier.features(raster, mask: fg.mask, clusters: clusters,
                                                          main: clusters.firstIndex(of: main) ?? 0, image: image)
-        let pattern = PatternClassifier.classify(patternFeatures)
+        let pattern = PatternModel.pattern(patternFeatures, slot: slot)
         return VisualAttributes(color: name.name, colorFamily: name.family, secondaryColor: secondName?.name,
                                 secondaryColorFamily: secondName?.family, pattern: pattern.rawValue,
                                 foregroundFraction: fg.foregroundFraction, backgroundMethod: fg.method,

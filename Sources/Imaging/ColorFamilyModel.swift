@@ -146,17 +146,16 @@ public enum ColorFamilyFeatures {
     }
 }
 
-/// A multinomial logistic regression from `ColorFamilyFeatures` to the eleven basic
-/// colour terms, fitted on the Myntra photos with even ids only (odd ids are held out)
-/// by `Tests/ImagingTests/Reference/fit_color_family.py`, which writes the parameters to
-/// `ColorFamilyModel+Weights.swift`.
+/// A multinomial logistic regression over standardised features, fitted in numpy by a
+/// script under `Tests/ImagingTests/Reference/` that writes its parameters as a Swift
+/// file: the colour family (`ColorFamilyModel`) and the pattern (`PatternModel`).
 ///
-/// logits = W · ((x − mean) / scale) + bias, one row of W per family in `families` order.
-public struct ColorFamilyModel: Sendable {
-    public var families: [ColorFamily]
+/// logits = W · ((x − mean) / scale) + bias, one row of W per entry of `labels`.
+public struct SoftmaxRegression<Label: Sendable & Equatable>: Sendable {
+    public var labels: [Label]
     public var mean: [Double]
     public var scale: [Double]
-    /// Row-major, `families.count` × feature count.
+    /// Row-major, `labels.count` × feature count.
     public var weights: [Double]
     public var bias: [Double]
 
@@ -164,25 +163,35 @@ public struct ColorFamilyModel: Sendable {
 
     /// Checks the shapes: a mismatch is a programmer's error (weights from another
     /// layout), caught by the tests.
-    public init(families: [ColorFamily], mean: [Double], scale: [Double], weights: [Double], bias: [Double]) {
-        precondition(scale.count == mean.count && weights.count == families.count * mean.count && bias.count == families.count,
-                     "ColorFamilyModel: shapes disagree")
-        self.families = families; self.mean = mean; self.scale = scale; self.weights = weights; self.bias = bias
+    public init(labels: [Label], mean: [Double], scale: [Double], weights: [Double], bias: [Double]) {
+        precondition(scale.count == mean.count && weights.count == labels.count * mean.count && bias.count == labels.count,
+                     "SoftmaxRegression: shapes disagree")
+        self.labels = labels; self.mean = mean; self.scale = scale; self.weights = weights; self.bias = bias
     }
 
-    /// One logit per entry of `families`.
+    /// Parameters written by a fitting script as whitespace-separated decimal numbers (a
+    /// string compiles in no time where a literal of thousands of `Double`s would not),
+    /// checked against the feature layout they must fit.
+    init(labels: [Label], mean: String, scale: String, weights: String, bias: String, featureCount: Int, file: String) {
+        func numbers(_ s: String) -> [Double] { s.split(whereSeparator: { $0 == " " || $0 == "\n" }).map { Double($0)! } }
+        self.init(labels: labels, mean: numbers(mean), scale: numbers(scale), weights: numbers(weights), bias: numbers(bias))
+        precondition(self.featureCount == featureCount,
+                     "\(file) was fitted for \(self.featureCount) features, the layout has \(featureCount): refit")
+    }
+
+    /// One logit per entry of `labels`.
     public func logits(_ x: [Double]) -> [Double] {
-        precondition(x.count == featureCount, "ColorFamilyModel: \(x.count) features, expected \(featureCount)")
+        precondition(x.count == featureCount, "SoftmaxRegression: \(x.count) features, expected \(featureCount)")
         let d = featureCount
         let z = (0..<d).map { (x[$0] - mean[$0]) / scale[$0] }
-        return (0..<families.count).map { k in
+        return (0..<labels.count).map { k in
             var s = bias[k]
             for j in 0..<d { s += weights[k * d + j] * z[j] }
             return s
         }
     }
 
-    /// Probabilities (softmax of the logits), in `families` order.
+    /// Probabilities (softmax of the logits), in `labels` order.
     public func probabilities(_ x: [Double]) -> [Double] {
         let z = logits(x)
         let top = z.max() ?? 0
@@ -191,22 +200,38 @@ public struct ColorFamilyModel: Sendable {
         return e.map { $0 / s }
     }
 
-    /// The most probable family (the first on a tie).
-    public func predict(_ x: [Double]) -> ColorFamily {
+    /// The most probable label (the first on a tie).
+    public func predict(_ x: [Double]) -> Label {
         let z = logits(x)
         var best = 0
         for k in 1..<z.count where z[k] > z[best] { best = k }
-        return families[best]
+        return labels[best]
+    }
+}
+
+/// A multinomial logistic regression from `ColorFamilyFeatures` to the eleven basic
+/// colour terms, fitted on the Myntra photos with even ids only (odd ids are held out)
+/// by `Tests/ImagingTests/Reference/fit_color_family.py`, which writes the parameters to
+/// `ColorFamilyModel+Weights.swift`.
+public typealias ColorFamilyModel = SoftmaxRegression<ColorFamily>
+
+extension SoftmaxRegression where Label == ColorFamily {
+    public init(families: [ColorFamily], mean: [Double], scale: [Double], weights: [Double], bias: [Double]) {
+        self.init(labels: families, mean: mean, scale: scale, weights: weights, bias: bias)
     }
 
+    public var families: [ColorFamily] { labels }
+
     /// The fitted model shipped with the library.
-    public static let shipped: ColorFamilyModel = {
+    public static var shipped: ColorFamilyModel { ShippedModels.colorFamily }
+}
+
+/// The fitted models, parsed once on first use.
+enum ShippedModels {
+    static let colorFamily: ColorFamilyModel = {
         let p = ShippedColorFamilyParameters.self
-        func numbers(_ s: String) -> [Double] { s.split(whereSeparator: { $0 == " " || $0 == "\n" }).map { Double($0)! } }
-        let model = ColorFamilyModel(families: p.families.split(separator: " ").map { ColorFamily(rawValue: String($0))! },
-                                     mean: numbers(p.mean), scale: numbers(p.scale), weights: numbers(p.weights), bias: numbers(p.bias))
-        precondition(model.featureCount == ColorFamilyFeatures.count,
-                     "ColorFamilyModel+Weights.swift was fitted for \(model.featureCount) features, the layout has \(ColorFamilyFeatures.count): refit")
-        return model
+        return ColorFamilyModel(labels: p.families.split(separator: " ").map { ColorFamily(rawValue: String($0))! },
+                                mean: p.mean, scale: p.scale, weights: p.weights, bias: p.bias,
+                                featureCount: ColorFamilyFeatures.count, file: "ColorFamilyModel+Weights.swift")
     }()
 }

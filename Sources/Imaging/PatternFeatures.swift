@@ -75,8 +75,11 @@ public enum PatternClassifier {
         classify(features(r, mask: mask, clusters: clusters, main: main, image: image))
     }
 
+    /// Fewer interior pixels than this: too small to measure, solid.
+    public static let minimumInterior = 64
+
     public static func classify(_ f: PatternFeatures) -> PatternKind {
-        if f.interior < 64 { return .solid }
+        if f.interior < minimumInterior { return .solid }
         let blobby = f.blobs >= 6 && f.blobCoverage >= 0.6
         let twoOrientations = f.dominantShare + f.perpendicularShare >= 0.7 && f.perpendicularShare >= 0.2
         if blobby && f.multiColourBlobs * 2 >= f.blobs { return .floral }

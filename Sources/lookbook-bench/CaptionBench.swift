@@ -29,7 +29,9 @@ struct CaptionQualityBench: ParsableCommand {
     var dumpHistograms: String?
     @Option(help: "Write the colour-family model's features of every scored image as TSV here (id, split, label, family, features), for Tests/ImagingTests/Reference/fit_color_family.py.")
     var dumpFeatures: String?
-    @Option(help: "With --dump-features: also this many photos from the sample catalogue generator (split `synthetic`, labelled by the generator's truth), so the model sees clean solid colours too.")
+    @Option(help: "Write the pattern model's features of every garment photo in the apparel categories as TSV here (id, split, title's pattern, the rule's, features), for Tests/ImagingTests/Reference/fit_pattern.py.")
+    var dumpPatternFeatures: String?
+    @Option(help: "With --dump-features or --dump-pattern-features: also this many photos from the sample catalogue generator (split `synthetic`, labelled by the generator's truth), so the model sees clean solid colours too.")
     var synthetic = 800
     @Option(help: "With --dump-features: also this many drawn model shots of tops (split `synthetic`): a head, arms and trousers of another colour around the shirt, labelled by the shirt.")
     var modelShots = 400
@@ -57,6 +59,16 @@ struct CaptionQualityBench: ParsableCommand {
     }
 
     struct Row { var id: Int; var label: String; var file: String; var title: String; var apparel: Bool; var category: String }
+
+    /// The pattern an apparel title names (the score's truth, never the captioner's
+    /// input); a title without a pattern word is taken as solid, which is itself noisy.
+    static func titlePattern(_ title: String) -> String {
+        let words = title.split(whereSeparator: { !$0.isLetter }).map { $0.lowercased() }
+        return words.contains { $0.hasPrefix("stripe") } ? "striped"
+            : words.contains { $0.hasPrefix("check") } ? "checked"
+            : words.contains { $0 == "polka" || $0 == "dots" || $0 == "dotted" } ? "dotted"
+            : words.contains { $0.hasPrefix("floral") || $0.hasPrefix("print") } ? "floral" : "solid"
+    }
 
     func run() throws {
         let csv = data + "/styles.csv"
@@ -171,21 +183,50 @@ struct CaptionQualityBench: ParsableCommand {
         line("speed: decode + analyse, \(w) threads", "\(fmt(Double(bytes.count) / elapsed, 0)) images/s (target ≥ 200); \(fmt(elapsed * 1000 / Double(max(1, bytes.count)) * Double(w), 2)) ms per image per thread")
 
         // Pattern against the pattern word in apparel titles (read only to score; a title
-        // without one is taken as solid, which is itself noisy).
+        // without one is taken as solid, which is itself noisy), on held-out (odd) ids; the
+        // learned model decides garments (`PatternModelFeatures.slots`), the rule the rest.
         var patternTotal: [String: Int] = [:], patternOK: [String: Int] = [:]
+        var patternParts = [(total: 0, ok: 0, rule: 0), (total: 0, ok: 0, rule: 0)]   // even, odd
+        var patternRows: [String] = []
         for (i, row) in rows.enumerated() where row.apparel {
             guard let a = results.attrs[i] else { continue }
-            let words = row.title.split(whereSeparator: { !$0.isLetter }).map(String.init)
-            let truth = words.contains { $0.hasPrefix("stripe") } ? "striped"
-                : words.contains { $0.hasPrefix("check") } ? "checked"
-                : words.contains { $0 == "polka" || $0 == "dots" || $0 == "dotted" } ? "dotted"
-                : words.contains { $0.hasPrefix("floral") || $0.hasPrefix("print") } ? "floral" : "solid"
-            patternTotal[truth, default: 0] += 1
-            if a.pattern == truth { patternOK[truth, default: 0] += 1 }
+            let truth = Self.titlePattern(row.title)
+            let rule = PatternClassifier.classify(a.patternFeatures).rawValue
+            let part = row.id % 2 == 0 ? 0 : 1
+            patternParts[part].total += 1
+            if a.pattern == truth { patternParts[part].ok += 1 }
+            if rule == truth { patternParts[part].rule += 1 }
+            if part == 1 {
+                patternTotal[truth, default: 0] += 1
+                if a.pattern == truth { patternOK[truth, default: 0] += 1 }
+            }
+            if dumpPatternFeatures != nil, PatternModelFeatures.slots.contains(slots[i]) {
+                patternRows.append("\(row.id)\t\(part == 0 ? "even" : "odd")\t\(truth)\t\(rule)\t"
+                                   + PatternModelFeatures.make(a.patternFeatures, slot: slots[i]).map { "\($0)" }.joined(separator: ","))
+            }
         }
-        let pOK = patternOK.values.reduce(0, +), pAll = patternTotal.values.reduce(0, +)
-        line("pattern vs title words, apparel", "\(pct(pOK, pAll)) (\(pOK)/\(pAll)); recall " + ["solid", "striped", "checked", "dotted", "floral"]
+        let (pe, po) = (patternParts[0], patternParts[1])
+        line("pattern vs title words, apparel, odd ids", "\(pct(po.ok, po.total)) (\(po.ok)/\(po.total)); recall " + ["solid", "striped", "checked", "dotted", "floral"]
             .compactMap { k in patternTotal[k].map { "\(k) \(pct(patternOK[k] ?? 0, $0)) of \($0)" } }.joined(separator: ", "))
+        line("pattern: even ids; before: the rule", "even \(pct(pe.ok, pe.total)); the rule alone: odd \(pct(po.rule, po.total)), even \(pct(pe.rule, pe.total))")
+        if let path = dumpPatternFeatures {
+            // Generated garments (the colour rows' seed), labelled by the pattern the generator drew.
+            if synthetic > 0 {
+                let config = SampleCatalogGenerator.Config(seed: 1041, productCount: synthetic, imageCount: synthetic, imageSize: 224,
+                                                           jpegQuality: 85, pngShare: 0.2, outfitCount: 0, includeFeedback: false)
+                let generated = try SampleCatalogGenerator(config: config, workers: w).generate()
+                for id in generated.truth.keys.sorted() {
+                    guard let t = generated.truth[id], PatternModelFeatures.slots.contains(t.slot), let image = t.image,
+                          let bytes = generated.images[image.path],
+                          let a = try? VisualAnalyzer.analyze(bytes: bytes, slot: t.slot) else { continue }
+                    patternRows.append("\(id)\tsynthetic\t\(t.pattern.rawValue)\t\(PatternClassifier.classify(a.patternFeatures).rawValue)\t"
+                                       + PatternModelFeatures.make(a.patternFeatures, slot: t.slot).map { "\($0)" }.joined(separator: ","))
+                }
+            }
+            let header = "id\tsplit\tlabel\trule\tfeatures (PatternModelFeatures, \(PatternModelFeatures.count))\n"
+            try (header + patternRows.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+            print("wrote \(patternRows.count) pattern feature rows to \(path)")
+        }
 
         // A 12-megapixel photo: DCT-scaled decode + analysis, same threads.
         var big = RGBAImage(width: 4000, height: 3000, fill: RGBA(250, 250, 250))

@@ -15,7 +15,7 @@ import Testing
         let path = try #require(p.images.first)
         let bytes = try #require(generated.images[path])
         let c = try await captioner.caption(CaptionRequest(product: p, image: bytes))
-        #expect(c.captioner == "embedded@4")
+        #expect(c.captioner == "embedded@5")
         #expect(LookbookCore.ColorFamily(rawValue: c.attributes["color_family"] ?? "") != nil)
         #expect(["solid", "striped", "checked", "dotted", "floral", "printed"].contains(c.attributes["pattern"] ?? ""))
         if TextAttributes.materials.contains(where: { $0.1 == truth.material.rawValue }) {
