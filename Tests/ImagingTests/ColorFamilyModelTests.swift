@@ -4,8 +4,22 @@ import Testing
 
 // MARK: - Inference against numpy
 
-private func parse(_ s: String) -> [Double] {
+func parse(_ s: String) -> [Double] {
     s.split(whereSeparator: { $0 == " " || $0 == "\n" }).map { Double($0)! }
+}
+
+/// A shipped model's logits, arg-max and probabilities on one golden case equal numpy's.
+func expectInferenceEqualsNumpy<Label: RawRepresentable>(_ model: SoftmaxRegression<Label>, _ golden: GoldenCase, featureCount: Int)
+    where Label.RawValue == String {
+    let x = parse(golden.features), expected = parse(golden.logits)
+    #expect(x.count == featureCount)
+    let z = model.logits(x)
+    #expect(z.count == expected.count)
+    for (a, b) in zip(z, expected) {
+        #expect(abs(a - b) <= 1e-9 * max(1, abs(b)), "logit \(a) vs numpy \(b)")
+    }
+    #expect(model.predict(x).rawValue == golden.family)
+    #expect(abs(model.probabilities(x).reduce(0, +) - 1) < 1e-12)
 }
 
 /// The golden vectors are synthetic (zeros, noise, the mean pushed along a family's
@@ -13,18 +27,7 @@ private func parse(_ s: String) -> [Double] {
 /// parameters the library ships.
 @Test(arguments: colorFamilyGolden.indices)
 func swiftInferenceEqualsNumpy(_ index: Int) {
-    let golden = colorFamilyGolden[index]
-    let x = parse(golden.features), expected = parse(golden.logits)
-    let model = ColorFamilyModel.shipped
-    #expect(x.count == ColorFamilyFeatures.count)
-    let z = model.logits(x)
-    #expect(z.count == expected.count)
-    for (a, b) in zip(z, expected) {
-        #expect(abs(a - b) <= 1e-9 * max(1, abs(b)), "logit \(a) vs numpy \(b)")
-    }
-    #expect(model.predict(x).rawValue == golden.family)
-    let p = model.probabilities(x)
-    #expect(abs(p.reduce(0, +) - 1) < 1e-12)
+    expectInferenceEqualsNumpy(ColorFamilyModel.shipped, colorFamilyGolden[index], featureCount: ColorFamilyFeatures.count)
 }
 
 @Test func theGoldenCasesCoverSeveralFamilies() {

@@ -3,25 +3,12 @@ import Foundation
 import LookbookCore
 import Testing
 
-private func numbers(_ s: String) -> [Double] {
-    s.split(whereSeparator: { $0 == " " || $0 == "\n" }).map { Double($0)! }
-}
-
 /// The golden vectors are synthetic (zeros, noise, the mean pushed along a pattern's
 /// weights), and their logits come from `Reference/fit_pattern.py` with the same
 /// parameters the library ships.
 @Test(arguments: patternGolden.indices)
 func patternInferenceEqualsNumpy(_ index: Int) {
-    let golden = patternGolden[index]
-    let x = numbers(golden.features), expected = numbers(golden.logits)
-    let model = PatternModel.shipped
-    #expect(x.count == PatternModelFeatures.count)
-    let z = model.logits(x)
-    #expect(z.count == expected.count)
-    for (a, b) in zip(z, expected) {
-        #expect(abs(a - b) <= 1e-9 * max(1, abs(b)), "logit \(a) vs numpy \(b)")
-    }
-    #expect(model.predict(x).rawValue == golden.family)
+    expectInferenceEqualsNumpy(PatternModel.shipped, patternGolden[index], featureCount: PatternModelFeatures.count)
 }
 
 @Test func theShippedPatternModelFitsTheFeatureLayout() {
