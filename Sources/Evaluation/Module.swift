@@ -2,7 +2,7 @@
 //
 // Data flow (each step a value-in, value-out function; `EvaluationCommands` adds files):
 //
-//   Polyvore JSON ──PolyvoreImporter──▶ Catalog ──QuestionMaker(holdout, seed)──▶
+//   Polyvore JSON ──PolyvoreImporter──▶ Catalog ──QuestionMaker(holdout, seed, negative pool)──▶
 //       train Catalog (train outfits only)          ──▶ a model (any `Scorer`)
 //       fitb / compat / retrieval questions + keys  ──▶ Evaluator ──▶ predictions
 //                                                       + keys ──▶ metrics with bootstrap CIs
