@@ -67,13 +67,6 @@ public struct QuestionMaker: Sendable {
             byCategory[p.category, default: []].append(p.id)
             everyProduct.append(p.id)
         }
-        /// The products a negative for an item of `category` is drawn from.
-        func negativeSource(_ category: String) -> [String] {
-            switch negativePool {
-            case .category: byCategory[category] ?? []
-            case .any: everyProduct
-            }
-        }
         var diags: [Diagnostic] = []
 
         // Split: outfits with at least two known items, in id order, shuffled by seed.
@@ -94,6 +87,19 @@ public struct QuestionMaker: Sendable {
         train.outfits = catalog.outfits.filter { !heldIDs.contains($0.id) }
         // Products a model learns from as members of an outfit: never a negative.
         let inTrainOutfit = Set(train.outfits.flatMap(\.items))
+        // The products a negative for an item of a category is drawn from, in id order,
+        // products of train outfits already left out (filtered once, not per question).
+        let outsideTrain = { (ids: [String]) in ids.filter { !inTrainOutfit.contains($0) } }
+        let poolByCategory = byCategory.mapValues(outsideTrain)
+        let poolAny = negativePool == .any ? outsideTrain(everyProduct) : []
+        func negativeSource(_ category: String) -> [String] {
+            switch negativePool {
+            case .category: poolByCategory[category] ?? []
+            case .any: poolAny
+            }
+        }
+        // Each product's content key, computed once: a negative must differ from the answer's.
+        var contentKeys: [String: String] = [:]
 
         var fitbRNG = SplitMix64.stream(seed, "fitb")
         var compatRNG = SplitMix64.stream(seed, "compat")
@@ -110,8 +116,12 @@ public struct QuestionMaker: Sendable {
             let blank = fitbRNG.below(items.count)
             let answer = products[items[blank]]!
             let answerKey = ContentView.sortKey(answer)
-            let eligible = negativeSource(answer.category).filter {
-                !inOutfit.contains($0) && !inTrainOutfit.contains($0) && ContentView.sortKey(products[$0]!) != answerKey
+            let eligible = negativeSource(answer.category).filter { id in
+                guard !inOutfit.contains(id) else { return false }
+                if let key = contentKeys[id] { return key != answerKey }
+                let key = ContentView.sortKey(products[id]!)
+                contentKeys[id] = key
+                return key != answerKey
             }
             if eligible.count >= negatives {
                 var pool = eligible
@@ -135,7 +145,7 @@ public struct QuestionMaker: Sendable {
             // Compatibility: the real outfit and a fake of the same categories (of any with `.any`).
             var fake: [String] = []
             for id in items {
-                let candidates = negativeSource(products[id]!.category).filter { !inOutfit.contains($0) && !inTrainOutfit.contains($0) }
+                let candidates = negativeSource(products[id]!.category).filter { !inOutfit.contains($0) }
                 fake.append(candidates.isEmpty ? "" : candidates[compatRNG.below(candidates.count)])
             }
             compatPairs.append((CompatQuestion(id: "", items: items), 1))
