@@ -209,19 +209,30 @@ struct CaptionQualityBench: ParsableCommand {
         line("pattern vs title words, apparel, odd ids", "\(pct(po.ok, po.total)) (\(po.ok)/\(po.total)); recall " + ["solid", "striped", "checked", "dotted", "floral"]
             .compactMap { k in patternTotal[k].map { "\(k) \(pct(patternOK[k] ?? 0, $0)) of \($0)" } }.joined(separator: ", "))
         line("pattern: even ids; before: the rule", "even \(pct(pe.ok, pe.total)); the rule alone: odd \(pct(po.rule, po.total)), even \(pct(pe.rule, pe.total))")
-        if let path = dumpPatternFeatures {
-            // Generated garments (the colour rows' seed), labelled by the pattern the generator drew.
+        // Generated photos (a seed no test uses), analysed once for both dumps: extra
+        // training rows labelled by the generator's truth, never scored above.
+        var generatedCache: [(id: String, truth: ProductTruth, attributes: VisualAttributes)]?
+        func generatedPhotos() throws -> [(id: String, truth: ProductTruth, attributes: VisualAttributes)] {
+            if let generatedCache { return generatedCache }
+            var out: [(id: String, truth: ProductTruth, attributes: VisualAttributes)] = []
             if synthetic > 0 {
                 let config = SampleCatalogGenerator.Config(seed: 1041, productCount: synthetic, imageCount: synthetic, imageSize: 224,
                                                            jpegQuality: 85, pngShare: 0.2, outfitCount: 0, includeFeedback: false)
                 let generated = try SampleCatalogGenerator(config: config, workers: w).generate()
                 for id in generated.truth.keys.sorted() {
-                    guard let t = generated.truth[id], PatternModelFeatures.slots.contains(t.slot), let image = t.image,
-                          let bytes = generated.images[image.path],
+                    guard let t = generated.truth[id], let image = t.image, let bytes = generated.images[image.path],
                           let a = try? VisualAnalyzer.analyze(bytes: bytes, slot: t.slot) else { continue }
-                    patternRows.append("\(id)\tsynthetic\t\(t.pattern.rawValue)\t\(PatternClassifier.classify(a.patternFeatures).rawValue)\t"
-                                       + PatternModelFeatures.make(a.patternFeatures, slot: t.slot).map { "\($0)" }.joined(separator: ","))
+                    out.append((id, t, a))
                 }
+            }
+            generatedCache = out
+            return out
+        }
+        if let path = dumpPatternFeatures {
+            // Generated garments, labelled by the pattern the generator drew.
+            for (id, t, a) in try generatedPhotos() where PatternModelFeatures.slots.contains(t.slot) {
+                patternRows.append("\(id)\tsynthetic\t\(t.pattern.rawValue)\t\(PatternClassifier.classify(a.patternFeatures).rawValue)\t"
+                                   + PatternModelFeatures.make(a.patternFeatures, slot: t.slot).map { "\($0)" }.joined(separator: ","))
             }
             let header = "id\tsplit\tlabel\trule\tfeatures (PatternModelFeatures, \(PatternModelFeatures.count))\n"
             try (header + patternRows.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
@@ -270,18 +281,10 @@ struct CaptionQualityBench: ParsableCommand {
             try out.write(toFile: path, atomically: true, encoding: .utf8)
         }
         if let path = dumpFeatures {
-            // Generated photos (a seed no test uses), each labelled by the colour family
-            // the generator painted: extra training rows, never scored above.
-            if synthetic > 0 {
-                let config = SampleCatalogGenerator.Config(seed: 1041, productCount: synthetic, imageCount: synthetic, imageSize: 224,
-                                                           jpegQuality: 85, pngShare: 0.2, outfitCount: 0, includeFeedback: false)
-                let generated = try SampleCatalogGenerator(config: config, workers: w).generate()
-                for id in generated.truth.keys.sorted() {
-                    guard let t = generated.truth[id], let image = t.image, let bytes = generated.images[image.path],
-                          let a = try? VisualAnalyzer.analyze(bytes: bytes, slot: t.slot), !a.familyFeatures.isEmpty else { continue }
-                    featureRows.append("\(id)\tsynthetic\tgenerated \(t.color.name)\t\(t.colorFamily.rawValue)\t"
-                                       + a.familyFeatures.map { "\($0)" }.joined(separator: ","))
-                }
+            // Generated photos, each labelled by the colour family the generator painted.
+            for (id, t, a) in try generatedPhotos() where !a.familyFeatures.isEmpty {
+                featureRows.append("\(id)\tsynthetic\tgenerated \(t.color.name)\t\(t.colorFamily.rawValue)\t"
+                                   + a.familyFeatures.map { "\($0)" }.joined(separator: ","))
             }
             var rng = SplitMix64(seed: 2041)
             for n in 0..<modelShots {
