@@ -93,6 +93,26 @@ def cross_validate(X, y, ids, synthetic, lam):
     return float(np.mean(accs)), float(np.std(accs))
 
 
+def learning_curve(X, y, ids, synthetic, lam, sizes=(1, 2, 4)):
+    """How accuracy grows with labelled photos: for each of the 5 folds of even ids as the
+    test part, fit on `m` of the other 4 folds (the m folds after it, cyclically) plus the
+    synthetic rows. Returns [(mean training photos, mean accuracy)] per m."""
+    fold = np.where(synthetic, -1, (ids // 2) % FOLDS)
+    out = []
+    for m in sizes:
+        accs, counts = [], []
+        for k in range(FOLDS):
+            train_folds = [(k + j) % FOLDS for j in range(1, m + 1)]
+            tr = synthetic | np.isin(fold, train_folds)
+            te = fold == k
+            mean, scale = standardiser(X[tr])
+            W, b = fit((X[tr] - mean) / scale, y[tr], lam)
+            accs.append(accuracy(X[te], y[te], (mean, scale, W, b)))
+            counts.append(int((tr & ~synthetic).sum()))
+        out.append((float(np.mean(counts)), float(np.mean(accs))))
+    return out
+
+
 def numbers(v, per_line=8):
     v = [repr(float(x)) for x in np.ravel(v)]
     return "\n".join(" ".join(v[i:i + per_line]) for i in range(0, len(v), per_line))
@@ -177,6 +197,8 @@ def main():
     ap.add_argument("features", help="TSV from lookbook-bench caption-quality --dump-features")
     ap.add_argument("--weights", default=str(ROOT / "Sources/Imaging/ColorFamilyModel+Weights.swift"))
     ap.add_argument("--golden", default=str(ROOT / "Tests/ImagingTests/ColorFamilyModelGolden.swift"))
+    ap.add_argument("--learning-curve", type=float, metavar="LAMBDA",
+                    help="print CV accuracy against the number of even-id photos trained on, at this lambda, and write nothing")
     args = ap.parse_args()
 
     ids, split, y, X = read(args.features)
@@ -184,6 +206,10 @@ def main():
     syn = split == "synthetic"
     print(f"{len(ids)} rows, {X.shape[1]} features; training on {(split == 'even').sum()} even ids and {syn.sum()} synthetic photos, "
           f"{(~tr).sum()} odd ids held out")
+    if args.learning_curve is not None:
+        for n, acc in learning_curve(X[tr], y[tr], ids[tr], syn[tr], args.learning_curve):
+            print(f"  {n:.0f} even-id photos (+ {syn.sum()} synthetic): CV accuracy {100 * acc:.1f} %")
+        return
     best = None
     for lam in LAMBDAS:
         m, s = cross_validate(X[tr], y[tr], ids[tr], syn[tr], lam)
