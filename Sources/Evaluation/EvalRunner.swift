@@ -29,7 +29,17 @@ extension Evaluator {
                                 underlying: error.localizedDescription)
         }
         run.predictions = Data()
+        if task != .retrieval { run.result.negativePool = negativePool(besideQuestions: questionsPath) }
         return EvalRun(result: run.result, diagnostics: run.diagnostics)
+    }
+
+    /// The negative pool recorded by `make-questions` in the `split.json` beside a
+    /// question file (`category` for files written before the record had it); nil
+    /// when there is no readable one.
+    static func negativePool(besideQuestions path: String) -> QuestionMaker.NegativePool? {
+        let split = URL(fileURLWithPath: path).deletingLastPathComponent().appendingPathComponent(QuestionMaker.Questions.FileName.split)
+        guard let data = try? Data(contentsOf: split), let record = try? JSONDecoder().decode(SplitRecord.self, from: data) else { return nil }
+        return record.negativePool ?? .category
     }
 
     /// Scores a prediction file (of any model, written by anyone) against a key file.
@@ -87,6 +97,10 @@ extension Evaluator {
             score: ([Numbered<P>], [Numbered<K>]) -> (metrics: [MetricEstimate], unscored: Int, diagnostics: [Diagnostic])
         ) {
             let qs = JSONLines.decode(Q.self, from: questions, file: questionsFile)
+            if let fitb = qs.values as? [Numbered<FITBQuestion>] {
+                let counts = Set(fitb.map(\.value.candidates.count))
+                result.candidates = counts.count == 1 ? counts.first : nil
+            }
             var p: (predictions: [P], diagnostics: [Diagnostic]) = ([], [])
             elapsed = clock.measure { p = predict(qs.values) }
             diags += qs.diagnostics + p.diagnostics

@@ -39,6 +39,12 @@ public struct EvalResult: Codable, Sendable, Equatable {
     public var seconds: Double?
     /// The command and seeds that produced the run, for the report.
     public var command: String?
+    /// Where the FITB negatives and the fake outfits' items came from, as the
+    /// `split.json` beside the questions says; nil when no such file is there
+    /// (questions made by hand) and in results written before the field.
+    public var negativePool: QuestionMaker.NegativePool?
+    /// FITB: the candidates of every question, when all questions have the same number.
+    public var candidates: Int?
 
     public init(model: String, task: EvalTask, metrics: [MetricEstimate] = [], questions: Int = 0, predicted: Int = 0,
                 skipped: Int = 0, unscoredKeys: Int = 0, seconds: Double? = nil, command: String? = nil) {

@@ -58,8 +58,7 @@ public struct EvalReport: Codable, Sendable, Equatable {
         let counts = Dictionary(results.map { ($0.task, $0.metrics.first?.count ?? 0) }, uniquingKeysWith: max)
         let described = EvalTask.allCases.compactMap { t in counts[t].map { "\($0) \(t.rawValue)" } }
         if !described.isEmpty { s += " (\(described.joined(separator: ", ")) questions)" }
-        s += ". FITB: 4 candidates of the answer's category, ties share credit (chance 25 %). "
-        s += "Compatibility: ROC AUC, real vs. category-preserving fake outfits. Retrieval: pool = the answer's whole category.\n"
+        s += ". " + questionNotes() + "\n"
         if !provenance.isEmpty {
             s += "\n## How these numbers were produced\n\n"
             for p in provenance { s += "- `\(p)`\n" }
@@ -70,6 +69,37 @@ public struct EvalReport: Codable, Sendable, Equatable {
             for c in commands.sorted() { s += "- `\(c)`\n" }
         }
         return s
+    }
+
+    /// What the questions were, from what the results recorded: FITB candidates and chance,
+    /// where negatives and fake outfits came from (`split.json`), said only when every
+    /// run of the task agrees.
+    func questionNotes() -> String {
+        func agreed<T: Equatable>(_ task: EvalTask, _ value: (EvalResult) -> T?) -> T? {
+            let values = results.filter { $0.task == task }.map(value)
+            guard let first = values.first, let v = first, values.allSatisfy({ $0 == v }) else { return nil }
+            return v
+        }
+        func source(_ pool: QuestionMaker.NegativePool?) -> String? {
+            switch pool {
+            case .category: "the answer's category"
+            case .any: "any category"
+            case nil: nil
+            }
+        }
+        var fitb = "FITB: accuracy of the top-scored candidate"
+        if let k = agreed(.fitb, \.candidates), k > 0 {
+            fitb += String(format: ", %d candidates (chance %.0f %%)", k, 100 / Double(k))
+        }
+        if let from = source(agreed(.fitb, \.negativePool)) { fitb += ", negatives from \(from)" }
+        fitb += ", ties share credit."
+        var compat = "Compatibility: ROC AUC, real vs. fake outfits"
+        switch agreed(.compat, \.negativePool) {
+        case .category: compat += " that keep the real outfit's categories."
+        case .any: compat += " of items from any category."
+        case nil: compat += "."
+        }
+        return [fitb, compat, "Retrieval: pool = the answer's whole category."].joined(separator: " ")
     }
 
     /// One panel per metric, one bar per model with its interval as a whisker.

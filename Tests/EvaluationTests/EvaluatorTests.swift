@@ -161,6 +161,43 @@ struct SpyScorer: Scorer {
         #expect(FileManager.default.fileExists(atPath: dir + "/split.json"))
     }
 
+    /// The report says what the questions were from what each run recorded (`split.json`
+    /// beside the questions, the FITB candidates), and claims nothing it was not told.
+    @Test(arguments: [QuestionMaker.NegativePool.category, .any])
+    func reportDescribesTheQuestionsTheRunsRecorded(pool: QuestionMaker.NegativePool) throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("lookbook-pool-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let catalog = Fixtures.catalog(outfits: 60)
+        let maker = QuestionMaker(holdoutFraction: 0.25, seed: 2, negativePool: pool)
+        try maker.make(from: catalog).writeAll(to: dir, maker: maker)
+        let scorer = TitleScorer(prefer: [:])
+        let runs = try [EvalTask.fitb, .compat, .retrieval].map { task in
+            try Evaluator.run(task, catalog: catalog, scorer: scorer, questionsPath: "\(dir)/\(task.rawValue).jsonl",
+                              predictionsPath: "\(dir)/\(task.rawValue).pred.jsonl", answersPath: "\(dir)/\(task.rawValue).key.jsonl").result
+        }
+        #expect(runs.map(\.negativePool) == [pool, pool, nil])
+        #expect(runs.map(\.candidates) == [4, nil, nil])
+        let md = EvalReport(results: runs).markdown()
+        #expect(md.contains("4 candidates (chance 25 %)"))
+        switch pool {
+        case .category:
+            #expect(md.contains("negatives from the answer's category") && md.contains("keep the real outfit's categories"))
+        case .any:
+            #expect(md.contains("negatives from any category") && md.contains("of items from any category"))
+        }
+
+        // Without split.json (questions made by hand), and for results from before the fields: no claim.
+        try FileManager.default.removeItem(atPath: dir + "/split.json")
+        let bare = try Evaluator.run(.fitb, catalog: catalog, scorer: scorer, questionsPath: dir + "/fitb.jsonl",
+                                     predictionsPath: dir + "/fitb.pred.jsonl", answersPath: dir + "/fitb.key.jsonl").result
+        #expect(bare.negativePool == nil && bare.candidates == 4)
+        let old = EvalReport(results: [EvalResult(model: "m", task: .fitb), EvalResult(model: "m", task: .compat)]).markdown()
+        #expect(!old.contains("negatives from") && !old.contains("candidates (") && old.contains("real vs. fake outfits."))
+        // Runs on different question sets: the report says only what they share.
+        var other = runs[0]; other.negativePool = pool == .any ? .category : .any; other.model = "n"
+        #expect(!EvalReport(results: [runs[0], other]).markdown().contains("negatives from"))
+    }
+
     @Test func reportWritesMarkdownAndSVG() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("lookbook-rep-\(UUID().uuidString)").path
         defer { try? FileManager.default.removeItem(atPath: dir) }
