@@ -63,8 +63,7 @@ public enum DominantColors {
             return exp(-(dx * dx + dy * dy) * inv2s2)
         }
         let totalWeight = weight.reduce(0, +)
-        var pl = idx.map { r.l[$0] }, pa = idx.map { r.a[$0] }, pb = idx.map { r.b[$0] }
-        _ = (pl.count, pa.count, pb.count)
+        let pl = idx.map { r.l[$0] }, pa = idx.map { r.a[$0] }, pb = idx.map { r.b[$0] }
         // Seeds.
         let ml = pl.reduce(0, +) / Float(n), ma = pa.reduce(0, +) / Float(n), mb = pb.reduce(0, +) / Float(n)
         func d2(_ i: Int, _ l: Float, _ a: Float, _ b: Float) -> Float {

@@ -209,11 +209,11 @@ extension JobConfig {
         do { root = try TOMLTable(string: text) } catch let e as TOMLParseError {
             throw LookbookError(.badJobFile, "\(file):\(e.source.begin.line): \(e.description)")
         }
-        var reader = TableReader(table: root, path: "", file: file)
+        let reader = TableReader(table: root, path: "", file: file)
         var c = JobConfig()
         try reader.allowOnly(["job", "limits", "slots", "recommend", "publish", "report", "captioner", "model"])
 
-        if var job = try reader.table("job") {
+        if let job = try reader.table("job") {
             try job.allowOnly(["name", "inbox", "state", "out", "model"])
             c.name = try job.string("name") ?? c.name
             c.inbox = try job.string("inbox") ?? c.inbox
@@ -221,7 +221,7 @@ extension JobConfig {
             c.out = try job.string("out") ?? c.out
             c.model = try job.string("model").flatMap { $0.isEmpty ? nil : $0 }
         }
-        if var l = try reader.table("limits") {
+        if let l = try reader.table("limits") {
             try l.allowOnly(["max_total_bytes", "max_entry_bytes", "max_compression_ratio",
                              "max_bad_row_fraction", "max_image_pixels"])
             c.limits.maxTotalBytes = try l.int("max_total_bytes", min: 1).map(Int64.init) ?? c.limits.maxTotalBytes
@@ -230,7 +230,7 @@ extension JobConfig {
             c.limits.maxBadRowFraction = try l.double("max_bad_row_fraction", min: 0, max: 1) ?? c.limits.maxBadRowFraction
             c.limits.maxImagePixels = try l.int("max_image_pixels", min: 1) ?? c.limits.maxImagePixels
         }
-        if var s = try reader.table("slots") {
+        if let s = try reader.table("slots") {
             try s.allowOnly(["overrides", "compatible"])
             if let o = try s.table("overrides") {
                 for key in o.table.keys.sorted() {
@@ -257,7 +257,7 @@ extension JobConfig {
                 }
             }
         }
-        if var r = try reader.table("recommend") {
+        if let r = try reader.table("recommend") {
             try r.allowOnly(["complementary_k", "fitb_k", "only_in_stock", "retrieval_m", "mmr_lambda", "max_price_ratio",
                              "same_brand_only", "exclude_brand_pairs", "retrieval_prior_m", "reranker", "combine_ppmi_svd",
                              "structure"])
@@ -289,7 +289,7 @@ extension JobConfig {
                 throw r.error("recommend.retrieval_m (\(c.recommend.retrievalM)) must be at least complementary_k and fitb_k")
             }
         }
-        if var k = try reader.table("captioner") {
+        if let k = try reader.table("captioner") {
             try k.allowOnly(["kind", "concurrency", "base_url", "model", "api_key_env", "timeout_seconds", "max_retries",
                              "breaker_threshold", "breaker_cooldown_seconds"])
             if let kind = try k.string("kind") {
@@ -310,7 +310,7 @@ extension JobConfig {
                 throw k.error("captioner.kind = \"remote\" needs base_url and model")
             }
         }
-        if var m = try reader.table("model") {
+        if let m = try reader.table("model") {
             try m.allowOnly(["train", "size", "head", "time_budget_seconds", "pretrain_epochs", "sft_epochs", "tune", "tune_time_budget_seconds",
                             "keep_versions"])
             c.modelTraining.train = try m.bool("train") ?? c.modelTraining.train
@@ -337,11 +337,11 @@ extension JobConfig {
                 throw m.error("model.tune = true refreshes the StyleLM this state trained, so it needs model.train = true")
             }
         }
-        if var p = try reader.table("publish") {
+        if let p = try reader.table("publish") {
             try p.allowOnly(["keep"])
             c.keepStores = try p.int("keep", min: 1, max: 100) ?? c.keepStores
         }
-        if var r = try reader.table("report") {
+        if let r = try reader.table("report") {
             try r.allowOnly(["metrics_file"])
             c.metricsFile = try r.string("metrics_file").flatMap { $0.isEmpty ? nil : $0 }
         }

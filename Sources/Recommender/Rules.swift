@@ -140,7 +140,7 @@ struct Rules: Sendable {
         let order = (0..<n).sorted { scores[$0] != scores[$1] ? scores[$0] > scores[$1] : names[$0] < names[$1] }
         var chosen: [Int] = []
         for c in order where approved[c] && chosen.count < k { chosen.append(c) }
-        var rest = order.filter { c in
+        let rest = order.filter { c in
             !approved[c] && !duplicatesContext[c] && !chosen.contains { duplicates($0, c) }
         }
         guard !rest.isEmpty, chosen.count < k else { return chosen }

@@ -56,11 +56,11 @@ struct PrecomputeBench: ParsableCommand {
         }
 
         var model: CooccurrenceModel!
-        var train = try (0..<runs).map { _ in try seconds { model = CooccurrenceModel.train(products: c1.products, outfits: c1.outfits) } }
+        var train = (0..<runs).map { _ in seconds { model = CooccurrenceModel.train(products: c1.products, outfits: c1.outfits) } }
         line("train (co-occurrence), median", "\(fmt(median(train), 2)) s, \(model.featureCount) features, \(model.trainedOutfits) outfits")
         var words: PPMISVDModel?
         if kind == .ppmiSVD {
-            let ppmi = try (0..<runs).map { _ in try seconds { words = PPMISVDModel.train(products: c1.products, outfits: c1.outfits) } }
+            let ppmi = (0..<runs).map { _ in seconds { words = PPMISVDModel.train(products: c1.products, outfits: c1.outfits) } }
             let w = words!
             line("train (ppmi-svd), median", "\(fmt(median(ppmi), 2)) s, \(w.wordCount) words, \(w.nonZeros) PPMI nonzeros, rank \(w.dimension), "
                  + "\(w.trainedOutfits) outfits")
@@ -86,7 +86,7 @@ struct PrecomputeBench: ParsableCommand {
         }
         var day1Reranker: (any Reranker)?
         if kind == .ppmiSVD {
-            let build = try (0..<runs).map { _ in try seconds { day1Reranker = makeReranker(c1.products) } }
+            let build = (0..<runs).map { _ in seconds { day1Reranker = makeReranker(c1.products) } }
             line("ppmi-svd product vectors, median", "\(fmt(median(build), 2)) s for \(c1.products.count) products")
         }
 

@@ -96,7 +96,7 @@ private struct HashPriorReranker: PriorReranker {
 /// prior's top; an incremental run patches both kept lists and equals a full run.
 @Test(arguments: [(8, 6), (30, 12)])
 func incrementalPrecomputeWithThePriorSourceEqualsAFullRecompute(retrievalM: Int, priorM: Int) throws {
-    let (day1, day2, before) = try twoDaysWithAVerdict()
+    let (day1, day2, _) = try twoDaysWithAVerdict()
     let model = CooccurrenceModel.train(products: day1.catalog.products, outfits: day1.catalog.outfits)
     var settings = RecommendSettings()
     settings.retrievalM = retrievalM

@@ -21,7 +21,7 @@ public enum ImageFixtures {
 
     /// A PNG signature and IHDR declaring w×h, with no pixel data (enough to sniff).
     public static func pngHeader(width: Int, height: Int, corruptCRC: Bool = false) -> [UInt8] {
-        var out: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]
+        let out: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]
         var ihdr = chunk("IHDR", be32(UInt32(width)) + be32(UInt32(height)) + [8, 2, 0, 0, 0])
         if corruptCRC { ihdr[ihdr.count - 1] ^= 0xFF }
         return out + ihdr + chunk("IEND", [])
