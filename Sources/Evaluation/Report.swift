@@ -58,7 +58,8 @@ public struct EvalReport: Codable, Sendable, Equatable {
         let counts = Dictionary(results.map { ($0.task, $0.metrics.first?.count ?? 0) }, uniquingKeysWith: max)
         let described = EvalTask.allCases.compactMap { t in counts[t].map { "\($0) \(t.rawValue)" } }
         if !described.isEmpty { s += " (\(described.joined(separator: ", ")) questions)" }
-        s += ". " + questionNotes() + "\n"
+        let notes = questionNotes()
+        s += notes.isEmpty ? ".\n" : ". " + notes + "\n"
         if !provenance.isEmpty {
             s += "\n## How these numbers were produced\n\n"
             for p in provenance { s += "- `\(p)`\n" }
@@ -71,9 +72,9 @@ public struct EvalReport: Codable, Sendable, Equatable {
         return s
     }
 
-    /// What the questions were, from what the results recorded: FITB candidates and chance,
-    /// where negatives and fake outfits came from (`split.json`), said only when every
-    /// run of the task agrees.
+    /// What the questions of each task in the report were, from what the results recorded:
+    /// FITB candidates and chance, where negatives and fake outfits came from
+    /// (`split.json`), said only when every run of the task agrees.
     func questionNotes() -> String {
         func agreed<T: Equatable>(_ task: EvalTask, _ value: (EvalResult) -> T?) -> T? {
             let values = results.filter { $0.task == task }.map(value)
@@ -99,7 +100,9 @@ public struct EvalReport: Codable, Sendable, Equatable {
         case .any: compat += " of items from any category."
         case nil: compat += "."
         }
-        return [fitb, compat, "Retrieval: pool = the answer's whole category."].joined(separator: " ")
+        let notes: [EvalTask: String] = [.fitb: fitb, .compat: compat, .retrieval: "Retrieval: pool = the answer's whole category."]
+        let tasks = Set(results.map(\.task))
+        return EvalTask.allCases.filter(tasks.contains).compactMap { notes[$0] }.joined(separator: " ")
     }
 
     /// One panel per metric, one bar per model with its interval as a whisker.

@@ -196,6 +196,9 @@ struct SpyScorer: Scorer {
         // Runs on different question sets: the report says only what they share.
         var other = runs[0]; other.negativePool = pool == .any ? .category : .any; other.model = "n"
         #expect(!EvalReport(results: [runs[0], other]).markdown().contains("negatives from"))
+        // Only the tasks in the report are described.
+        let retrievalOnly = EvalReport(results: [runs[2]]).markdown()
+        #expect(retrievalOnly.contains("Retrieval: pool") && !retrievalOnly.contains("FITB:") && !retrievalOnly.contains("Compatibility:"))
     }
 
     @Test func reportWritesMarkdownAndSVG() throws {
