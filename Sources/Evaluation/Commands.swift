@@ -144,8 +144,9 @@ public enum EvaluationCommands {
             compat: try load(CompatQuestion.self, F.compat), compatKeys: try load(CompatKey.self, F.compatKey),
             retrieval: try load(RetrievalQuestion.self, F.retrieval), retrievalKeys: try load(RetrievalKey.self, F.retrievalKey),
             diagnostics: [])
-        let split = (try? JSONDecoder().decode(SplitRecord.self, from: Data(contentsOfPath: path(F.split))))
-        let r = BaselineSuite.run(catalog: catalog.catalog, questions: q, baselines: baselines, seed: seed, options: options)
+        let split = SplitRecord.read(inDirectory: dir)
+        var r = BaselineSuite.run(catalog: catalog.catalog, questions: q, baselines: baselines, seed: seed, options: options)
+        for i in r.results.indices { r.results[i].record(split) }
         diags += r.diagnostics
         var provenance = ["lookbook eval baselines --catalog \(catalogPath) --questions \(dir) --seed \(seed)",
                           "bootstrap: \(options.bootstrap.resamples) resamples, seed \(options.bootstrap.seed)"]

@@ -29,17 +29,8 @@ extension Evaluator {
                                 underlying: error.localizedDescription)
         }
         run.predictions = Data()
-        if task != .retrieval { run.result.negativePool = negativePool(besideQuestions: questionsPath) }
+        run.result.record(SplitRecord.read(inDirectory: URL(fileURLWithPath: questionsPath).deletingLastPathComponent().path))
         return EvalRun(result: run.result, diagnostics: run.diagnostics)
-    }
-
-    /// The negative pool recorded by `make-questions` in the `split.json` beside a
-    /// question file (`category` for files written before the record had it); nil
-    /// when there is no readable one.
-    static func negativePool(besideQuestions path: String) -> QuestionMaker.NegativePool? {
-        let split = URL(fileURLWithPath: path).deletingLastPathComponent().appendingPathComponent(QuestionMaker.Questions.FileName.split)
-        guard let data = try? Data(contentsOf: split), let record = try? JSONDecoder().decode(SplitRecord.self, from: data) else { return nil }
-        return record.negativePool ?? .category
     }
 
     /// Scores a prediction file (of any model, written by anyone) against a key file.

@@ -54,6 +54,12 @@ public struct EvalResult: Codable, Sendable, Equatable {
     }
 
     public func metric(_ name: String) -> MetricEstimate? { metrics.first { $0.name == name } }
+
+    /// Records what `split.json` says about the questions (FITB and compatibility: where
+    /// negatives came from; retrieval pools are always the answer's category).
+    public mutating func record(_ split: SplitRecord?) {
+        negativePool = task == .retrieval ? nil : split?.pool
+    }
 }
 
 /// Metric names, as they appear in results and reports.

@@ -227,4 +227,14 @@ public struct SplitRecord: Codable, Sendable, Equatable {
     public var negativePool: QuestionMaker.NegativePool?
     public var trainOutfits: Int
     public var heldOutOutfits: [String]
+
+    /// Where the negatives came from (`category` when the file predates the record).
+    public var pool: QuestionMaker.NegativePool { negativePool ?? .category }
+
+    /// The `split.json` that `make-questions` wrote into `directory`; nil when there is no readable one.
+    public static func read(inDirectory directory: String) -> SplitRecord? {
+        let url = URL(fileURLWithPath: directory).appendingPathComponent(QuestionMaker.Questions.FileName.split)
+        guard let data = try? Data(contentsOf: url) else { return nil }
+        return try? JSONDecoder().decode(SplitRecord.self, from: data)
+    }
 }

@@ -36,6 +36,9 @@ import Testing
                                                      names: ["random", "ppmi-svd"], options: EvalOptions(bootstrap: Bootstrap(resamples: 50)))
         #expect(suite.diagnostics.isEmpty && suite.report.results.count == 6)
         #expect(suite.report.provenance.first?.contains("--seed 3") == true)
+        // The suite's results say where the negatives came from, as `eval`'s do.
+        #expect(suite.report.results.map(\.negativePool) == [.category, .category, nil, .category, .category, nil])
+        #expect(run.result.negativePool == .category && suite.report.markdown().contains("negatives from the answer's category"))
         #expect(FileManager.default.fileExists(atPath: dir + "/baselines/report.svg"))
     }
 
