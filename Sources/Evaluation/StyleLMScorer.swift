@@ -17,10 +17,24 @@ public struct StyleLMScorer: Scorer {
     /// The product as the model reads it (its recipe's text format).
     public func encode(_ content: Product) -> ItemText { scoring.prompts.item(content) }
 
-    /// Candidates of one question share a category, hence a slot: the blank's slot.
+    /// Each candidate fills the blank of its own slot. Candidates of one category share a
+    /// slot and are scored together; questions whose negatives come from any category mix
+    /// slots, and each slot's candidates are scored under that slot's blank (one look
+    /// prefill per slot), so a candidate's score never depends on which candidate is first.
     public func scores(context: [ItemText], candidates: [ItemText]) -> [Double] {
-        guard let slot = candidates.first?.slot else { return [] }
-        return scoring.scores(context: context, slot: slot, candidates: candidates)
+        var out = [Double](repeating: 0, count: candidates.count)
+        var indicesBySlot: [Slot: [Int]] = [:]
+        var slots: [Slot] = []
+        for (i, candidate) in candidates.enumerated() {
+            if indicesBySlot[candidate.slot] == nil { slots.append(candidate.slot) }
+            indicesBySlot[candidate.slot, default: []].append(i)
+        }
+        for slot in slots {
+            let indices = indicesBySlot[slot]!
+            let scores = scoring.scores(context: context, slot: slot, candidates: indices.map { candidates[$0] })
+            for (i, score) in zip(indices, scores) { out[i] = score }
+        }
+        return out
     }
 
     public func compatibility(_ items: [ItemText]) -> Double { scoring.compatibility(items) }

@@ -127,4 +127,25 @@ import Testing
         #expect(loaded.ppmi.model.version == ppmi.model.version)
         #expect(loaded.name.hasPrefix("hybrid(ppmi-svd"))
     }
+
+    /// Questions with negatives of any category mix slots: each candidate is scored under
+    /// the blank of its own slot, as if it were asked alone, so its score does not depend on
+    /// which candidate comes first (it once took the first candidate's slot for all).
+    @Test func eachCandidateFillsTheBlankOfItsOwnSlot() throws {
+        let any = QuestionMaker(holdoutFraction: 0.25, seed: 2, negativePool: .any).make(from: catalog)
+        var mixed = 0
+        for q in any.fitb.prefix(20) {
+            let context = q.context.map(content).map(stylelm.encode), candidates = q.candidates.map(content).map(stylelm.encode)
+            guard Set(candidates.map(\.slot)).count > 1 else { continue }
+            mixed += 1
+            let together = stylelm.scores(context: context, candidates: candidates)
+            for (i, candidate) in candidates.enumerated() {
+                let alone = stylelm.scoring.scores(context: context, slot: candidate.slot, candidates: [candidate])[0]
+                #expect(abs(together[i] - alone) < 1e-9, "candidate \(i) of \(q.id)")
+            }
+            let reversed = stylelm.scores(context: context, candidates: candidates.reversed())
+            #expect(Array(reversed.reversed()) == together)
+        }
+        #expect(mixed > 0, "the fixture's any-category questions should mix slots")
+    }
 }
