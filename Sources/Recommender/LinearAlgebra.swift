@@ -1,6 +1,7 @@
 import COpenBLAS
 import Dispatch
 import LookbookCore
+import StyleModel
 
 /// A dense row-major Float matrix, the shape OpenBLAS is called with.
 public struct Matrix: Sendable, Equatable {
@@ -19,8 +20,15 @@ public struct Matrix: Sendable, Equatable {
         set { values[r * cols + c] = newValue }
     }
 
-    /// `op(a) · op(b)` with `cblas_sgemm`; `transposeA`/`transposeB` select op.
+    /// `op(a) · op(b)` with `cblas_sgemm`; `transposeA`/`transposeB` select op. On one
+    /// OpenBLAS thread always: a StyleLM scoring on another thread sets the process's
+    /// count to one meanwhile (`BLASThreads`), and products that ran on two threads
+    /// differ in the last bits, which PPMI-SVD's version promises they do not.
     public static func product(_ a: Matrix, _ b: Matrix, transposeA: Bool = false, transposeB: Bool = false) -> Matrix {
+        BLASThreads.single { unpinnedProduct(a, b, transposeA: transposeA, transposeB: transposeB) }
+    }
+
+    private static func unpinnedProduct(_ a: Matrix, _ b: Matrix, transposeA: Bool, transposeB: Bool) -> Matrix {
         let m = transposeA ? a.cols : a.rows
         let k = transposeA ? a.rows : a.cols
         let kb = transposeB ? b.cols : b.rows

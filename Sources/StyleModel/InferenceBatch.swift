@@ -213,12 +213,15 @@ final class InferenceWorkspace {
 /// While any scoring call runs its chunks on its own threads, OpenBLAS runs each sgemm on
 /// the calling thread (two threads each asking OpenBLAS's thread pool would queue behind
 /// one another). The first caller in sets one thread; the last one out restores the count.
-enum BLASThreads {
+///
+/// The count is process-wide, so a computation whose bits must not depend on what else
+/// runs (PPMI-SVD's products: its version promises its vectors) holds it too.
+public enum BLASThreads {
     private static let lock = NSLock()
     nonisolated(unsafe) private static var holders = 0
     nonisolated(unsafe) private static var saved: Int32 = 1
 
-    static func single<T>(_ body: () -> T) -> T {
+    public static func single<T>(_ body: () throws -> T) rethrows -> T {
         lock.withLock {
             if holders == 0 {
                 saved = openblas_get_num_threads()
@@ -232,7 +235,7 @@ enum BLASThreads {
                 if holders == 0 { openblas_set_num_threads(saved) }
             }
         }
-        return body()
+        return try body()
     }
 }
 

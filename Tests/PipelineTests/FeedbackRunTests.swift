@@ -36,7 +36,7 @@ import Testing
     _ = try f.write(day2, as: "sample-2.tar.lz4")
     let second = await f.run()
     #expect(second.report.status == .succeeded, "\(second.report.message)")
-    #expect(second.report.precompute?.anchorReasons["feedback changed"] == 2)
+    #expect(second.report.precompute?.anchorReasons["feedback changed"] == 2, "\(String(describing: second.report.precompute))")
 
     let after = try StoreReader(path: f.storePath)
     for p in picked {
