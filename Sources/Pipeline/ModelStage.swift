@@ -163,8 +163,7 @@ struct ModelStage {
             throw LookbookError(.model, "cannot load the current StyleLM \(current.version)", underlying: "\(error)")
         }
         let fingerprint = ModelRegistry.fingerprint(outfits: split.training, feedback: feedback)
-        var options = PreferenceTuning.Options()
-        options.settings = DPOSettings.defaults(for: start)
+        var options = PreferenceTuning.Options.defaults(for: start)
         options.seed = StableHash.fnv1a(fingerprint)
         options.maxPairs = Self.maxRefreshPairs
         hooks.adjustOptions(&options)

@@ -16,10 +16,15 @@ import Glibc
 /// under it (`priorPrompt`); `.base`, the base model's (frozen: a constant, `fixedPrior`);
 /// `.none`, nothing. The reference's scores are precomputed once.
 public struct BagDPOExample: Sendable, Equatable {
-    /// The look with the blank: the score reads the distribution at its last position.
+    /// The look with the blank of the chosen answer's slot: the score reads the
+    /// distribution at its last position.
     public var prompt: [Int32]
-    /// The empty outfit's prompt of the slot when the policy's own prior is subtracted.
+    /// The empty outfit's prompt of that slot when the policy's own prior is subtracted.
     public var priorPrompt: [Int32]?
+    /// The same two for the rejected answer when it is of another slot (nil: the chosen
+    /// answer's). Each answer fills the blank of its own slot, as evaluation scores it.
+    public var rejectedPrompt: [Int32]?
+    public var rejectedPriorPrompt: [Int32]?
     public var chosen: [Int32]
     public var rejected: [Int32]
     public var referenceChosen: Float
@@ -29,52 +34,77 @@ public struct BagDPOExample: Sendable, Equatable {
     public var fixedPriorChosen: Float = 0
     public var fixedPriorRejected: Float = 0
 
-    public init(prompt: [Int32], priorPrompt: [Int32]?, chosen: [Int32], rejected: [Int32], referenceChosen: Float,
-                referenceRejected: Float, fixedPriorChosen: Float = 0, fixedPriorRejected: Float = 0) {
-        self.prompt = prompt; self.priorPrompt = priorPrompt; self.chosen = chosen; self.rejected = rejected
+    public init(prompt: [Int32], priorPrompt: [Int32]?, rejectedPrompt: [Int32]? = nil, rejectedPriorPrompt: [Int32]? = nil,
+                chosen: [Int32], rejected: [Int32], referenceChosen: Float, referenceRejected: Float,
+                fixedPriorChosen: Float = 0, fixedPriorRejected: Float = 0) {
+        self.prompt = prompt; self.priorPrompt = priorPrompt
+        self.rejectedPrompt = rejectedPrompt; self.rejectedPriorPrompt = rejectedPriorPrompt
+        self.chosen = chosen; self.rejected = rejected
         self.referenceChosen = referenceChosen; self.referenceRejected = referenceRejected
         self.fixedPriorChosen = fixedPriorChosen; self.fixedPriorRejected = fixedPriorRejected
     }
 
     /// Tokenises `pairs` and scores both answers with `reference` (its options' calibration
     /// and length normalisation; the method is taken to be bag): one prefill per distinct
-    /// prompt. A pair whose bags are equal, or either empty, teaches nothing and is dropped.
+    /// prompt. Each answer fills the blank of its own slot in the pair's look (a rejected
+    /// item of another slot than the chosen one, `PreferencePairs.curated(otherSlot:)`, is
+    /// scored under its slot's blank and prior). A pair whose bags are equal under one
+    /// blank, or either empty, teaches nothing and is dropped.
     ///
     /// With `frozenPrior`, a context-free prior is the reference's, kept as a constant
     /// (`fixedPrior`) like the base model's.
     public static func make(_ pairs: [PreferencePair], reference: StyleLMScoring, frozenPrior: Bool = false) -> [BagDPOExample] {
         let prompts = reference.prompts, options = reference.options
-        var byPrompt: [[Int32]: [Int]] = [:]
+        let ownPrior = options.calibration == .contextFree && !frozenPrior
+        struct Answer { var pair: Int; var rejected: Bool; var slot: Slot; var bag: [Int32] }
+        var answersByPrompt: [[Int32]: [Answer]] = [:]
         var order: [[Int32]] = []
+        var bags: [(chosen: [Int32], rejected: [Int32])?] = []
         for (i, pair) in pairs.enumerated() {
-            let prompt = prompts.prompt(context: pair.context, blank: pair.slot)
-            if byPrompt[prompt] == nil { order.append(prompt) }
-            byPrompt[prompt, default: []].append(i)
-        }
-        var out = [BagDPOExample?](repeating: nil, count: pairs.count)
-        for prompt in order {
-            let indices = byPrompt[prompt]!
-            let logProbs = reference.inference.prefill(prompt).lastLogProbs
-            for i in indices {
-                let pair = pairs[i]
-                let chosen = reference.bagOfWords(pair.chosen.text), rejected = reference.bagOfWords(pair.rejected.text)
-                guard !chosen.isEmpty, !rejected.isEmpty, chosen != rejected else { continue }
-                let prior = reference.calibrated ? reference.bagPrior(pair.slot) : nil
-                func score(_ bag: [Int32]) -> Float {
-                    Float(StyleLMScoring.bagScore(bag, logProbs: logProbs, prior: prior, lengthNormalised: options.lengthNormalised))
-                }
-                func fixed(_ bag: [Int32]) -> Float {
-                    guard options.calibration == .base || frozenPrior, let prior else { return 0 }
-                    return Float(StyleLMScoring.bagScore(bag, logProbs: prior, prior: nil, lengthNormalised: options.lengthNormalised))
-                }
-                out[i] = BagDPOExample(
-                    prompt: prompt,
-                    priorPrompt: options.calibration == .contextFree && !frozenPrior ? prompts.prompt(context: [], blank: pair.slot) : nil,
-                    chosen: chosen, rejected: rejected, referenceChosen: score(chosen), referenceRejected: score(rejected),
-                    fixedPriorChosen: fixed(chosen), fixedPriorRejected: fixed(rejected))
+            let chosen = reference.bagOfWords(pair.chosen.text), rejected = reference.bagOfWords(pair.rejected.text)
+            guard !chosen.isEmpty, !rejected.isEmpty, chosen != rejected || pair.chosen.slot != pair.rejected.slot else {
+                bags.append(nil)
+                continue
+            }
+            bags.append((chosen, rejected))
+            for answer in [Answer(pair: i, rejected: false, slot: pair.chosen.slot, bag: chosen),
+                           Answer(pair: i, rejected: true, slot: pair.rejected.slot, bag: rejected)] {
+                let prompt = prompts.prompt(context: pair.context, blank: answer.slot)
+                if answersByPrompt[prompt] == nil { order.append(prompt) }
+                answersByPrompt[prompt, default: []].append(answer)
             }
         }
-        return out.compactMap { $0 }
+        var scores = [(chosen: Float, rejected: Float, fixedChosen: Float, fixedRejected: Float)](
+            repeating: (0, 0, 0, 0), count: pairs.count)
+        for prompt in order {
+            let logProbs = reference.inference.prefill(prompt).lastLogProbs
+            for answer in answersByPrompt[prompt]! {
+                let prior = reference.calibrated ? reference.bagPrior(answer.slot) : nil
+                let score = Float(StyleLMScoring.bagScore(answer.bag, logProbs: logProbs, prior: prior,
+                                                          lengthNormalised: options.lengthNormalised))
+                var fixed: Float = 0
+                if options.calibration == .base || frozenPrior, let prior {
+                    fixed = Float(StyleLMScoring.bagScore(answer.bag, logProbs: prior, prior: nil, lengthNormalised: options.lengthNormalised))
+                }
+                if answer.rejected {
+                    scores[answer.pair].rejected = score; scores[answer.pair].fixedRejected = fixed
+                } else {
+                    scores[answer.pair].chosen = score; scores[answer.pair].fixedChosen = fixed
+                }
+            }
+        }
+        return pairs.indices.compactMap { i in
+            guard let (chosen, rejected) = bags[i] else { return nil }
+            let pair = pairs[i]
+            let otherSlot = pair.rejected.slot != pair.chosen.slot
+            return BagDPOExample(
+                prompt: prompts.prompt(context: pair.context, blank: pair.chosen.slot),
+                priorPrompt: ownPrior ? prompts.prompt(context: [], blank: pair.chosen.slot) : nil,
+                rejectedPrompt: otherSlot ? prompts.prompt(context: pair.context, blank: pair.rejected.slot) : nil,
+                rejectedPriorPrompt: otherSlot && ownPrior ? prompts.prompt(context: [], blank: pair.rejected.slot) : nil,
+                chosen: chosen, rejected: rejected, referenceChosen: scores[i].chosen, referenceRejected: scores[i].rejected,
+                fixedPriorChosen: scores[i].fixedChosen, fixedPriorRejected: scores[i].fixedRejected)
+        }
     }
 }
 
@@ -104,7 +134,8 @@ public final class BagDPOTrainer: PreferenceTrainer {
     public var optimizer = AdamW()
 
     public init(model: StyleLM, examples: [BagDPOExample], settings: DPOSettings, padToken: Int32, lengthNormalised: Bool) {
-        precondition(examples.allSatisfy { !$0.prompt.isEmpty && !$0.chosen.isEmpty && !$0.rejected.isEmpty && $0.priorPrompt?.isEmpty != true },
+        precondition(examples.allSatisfy { !$0.prompt.isEmpty && !$0.chosen.isEmpty && !$0.rejected.isEmpty && $0.priorPrompt?.isEmpty != true
+                         && $0.rejectedPrompt?.isEmpty != true && $0.rejectedPriorPrompt?.isEmpty != true },
                      "BagDPOTrainer: every example needs a prompt and non-empty bags")
         self.model = model
         self.examples = examples
@@ -144,9 +175,11 @@ public final class BagDPOTrainer: PreferenceTrainer {
             let e = examples[i]
             let look = row(e.prompt)
             let prior = e.priorPrompt.map(row)
+            let rejectedLook = e.rejectedPrompt.map(row) ?? look
+            let rejectedPrior = e.rejectedPrompt == nil ? prior : e.rejectedPriorPrompt.map(row)
             for (side, bag) in [(0, e.chosen), (1, e.rejected)] {
                 let w: Float = lengthNormalised ? 1 / Float(bag.count) : 1
-                for (r, sign) in [(look, Float(1)), (prior, Float(-1))] {
+                for (r, sign) in [(side == 0 ? look : rejectedLook, Float(1)), (side == 0 ? prior : rejectedPrior, Float(-1))] {
                     guard let r else { continue }
                     for t in bag {
                         readRows.append(r); targets.append(t); weights.append(sign * w)

@@ -162,8 +162,13 @@ public enum DPOTraining {
         let trainer: any PreferenceTrainer
         switch objective {
         case .sequence:
+            // Its rows run prompt + chosen and prompt + rejected as one: both answers fill one blank.
+            let sameSlot = pairs.filter { $0.rejected.slot == $0.chosen.slot }
+            if sameSlot.count < pairs.count {
+                log("\(pairs.count - sameSlot.count) pairs whose rejected item is of another slot left out: the sequence objective scores both answers as one blank")
+            }
             let reference = try StyleLMInference(config: start.config, weights: merged)
-            let examples = DPOExample.make(pairs, prompts: prompts, reference: reference)
+            let examples = DPOExample.make(sameSlot, prompts: prompts, reference: reference)
             report.examples = examples.count
             report.referenceAccuracy = Self.accuracy(examples.map { ($0.referenceChosen, $0.referenceRejected) })
             trainer = DPOTrainer(model: model, examples: examples, settings: settings, padToken: prompts.padToken)

@@ -9,6 +9,9 @@ public struct PreferencePair: Sendable, Hashable {
         case random
         /// A curated outfit's real item over the same-slot item closest to it in words.
         case hard
+        /// A curated outfit's real item over a random item of another slot, each scored as
+        /// the blank of its own slot (a second pair of shoes where the look lacks a bottom).
+        case otherSlot
         /// A curated outfit's real item over a candidate the model ranked above it.
         case mistake
         /// A merchandiser's verdicts (`feedback.jsonl`).
@@ -32,13 +35,19 @@ public enum PreferencePairs {
     /// Same-slot pools of distinct item texts, with a word index for hard negatives.
     public struct Pool: Sendable {
         public let bySlot: [Slot: [ItemText]]
+        /// Every distinct item, in the order given (deterministic, unlike `bySlot`'s keys).
+        let all: [ItemText]
         /// Per slot: word → indices into `bySlot[slot]` of the items holding it.
         let postings: [Slot: [String: [Int]]]
 
         public init(_ items: [ItemText]) {
             var seen = Set<ItemText>()
             var bySlot: [Slot: [ItemText]] = [:]
-            for item in items where seen.insert(item).inserted { bySlot[item.slot, default: []].append(item) }
+            var all: [ItemText] = []
+            for item in items where seen.insert(item).inserted {
+                bySlot[item.slot, default: []].append(item)
+                all.append(item)
+            }
             var postings: [Slot: [String: [Int]]] = [:]
             for (slot, list) in bySlot {
                 var index: [String: [Int]] = [:]
@@ -48,6 +57,7 @@ public enum PreferencePairs {
                 postings[slot] = index
             }
             self.bySlot = bySlot
+            self.all = all
             self.postings = postings
         }
 
@@ -60,6 +70,21 @@ public enum PreferencePairs {
                 tries += 1
                 let item = list[rng.below(list.count)]
                 if excluding.contains(item.text) || out.contains(item) { continue }
+                out.append(item)
+            }
+            return out
+        }
+
+        /// `count` distinct random items of any slot but `slot` (each item equally likely,
+        /// so a slot as often as it has items), none of whose words equal an excluded text.
+        func random(otherThan slot: Slot, count: Int, excluding: Set<String>, _ rng: inout SplitMix64) -> [ItemText] {
+            guard all.count > (bySlot[slot]?.count ?? 0) else { return [] }
+            var out: [ItemText] = []
+            var tries = 0
+            while out.count < count && tries < 16 * count + 16 {
+                tries += 1
+                let item = all[rng.below(all.count)]
+                if item.slot == slot || excluding.contains(item.text) || out.contains(item) { continue }
                 out.append(item)
             }
             return out
@@ -98,14 +123,19 @@ public enum PreferencePairs {
     }
 
     /// Every leave-one-out of every outfit: the real item is chosen over `random` random
-    /// items and `hard` hard negatives of its slot (never an item of the outfit itself,
-    /// never the same words). Hard negatives are the same-slot items sharing the most
-    /// words with the real item (Jaccard over word sets): a cheap stand-in for "closest
-    /// in the retrieval space" that needs no embedding.
-    public static func curated(outfits: [[ItemText]], pool: Pool, random: Int = 1, hard: Int = 1, seed: UInt64) -> [PreferencePair] {
+    /// items and `hard` hard negatives of its slot, and over `otherSlot` random items of
+    /// other slots (never an item of the outfit itself, never the same words). Hard
+    /// negatives are the same-slot items sharing the most words with the real item
+    /// (Jaccard over word sets): a cheap stand-in for "closest in the retrieval space"
+    /// that needs no embedding. Other-slot negatives teach which slot a look lacks, which
+    /// same-slot pairs never ask (questions with negatives of any category do).
+    public static func curated(outfits: [[ItemText]], pool: Pool, random: Int = 1, hard: Int = 1, otherSlot: Int = 0,
+                               seed: UInt64) -> [PreferencePair] {
         var pairs: [PreferencePair] = []
         for (o, outfit) in outfits.enumerated() where outfit.count >= 2 {
             var rng = SplitMix64.stream(seed, "curated-\(o)")
+            // A stream of their own, so the same-slot pairs stay those of a run without them.
+            var otherRNG = SplitMix64.stream(seed, "curated-other-slot-\(o)")
             let texts = Set(outfit.map(\.text))
             for i in outfit.indices {
                 var context = outfit
@@ -115,6 +145,9 @@ public enum PreferencePairs {
                 }
                 for negative in pool.hard(real, count: hard, excluding: texts, &rng) {
                     pairs.append(PreferencePair(context: context, slot: real.slot, chosen: real, rejected: negative, source: .hard))
+                }
+                for negative in pool.random(otherThan: real.slot, count: otherSlot, excluding: texts, &otherRNG) {
+                    pairs.append(PreferencePair(context: context, slot: real.slot, chosen: real, rejected: negative, source: .otherSlot))
                 }
             }
         }

@@ -41,6 +41,8 @@ struct TuneCommand: ParsableCommand {
     var fullWeights: Bool?
     @Option(help: "Per leave-one-out of a curated outfit: random same-slot negatives.") var randomNegatives = 1
     @Option(help: "Per leave-one-out of a curated outfit: hard negatives (the same-slot items sharing the most words).") var hardNegatives = 1
+    @Option(help: "Per leave-one-out of a curated outfit: random negatives of other slots, each scored as the blank of its own slot (bag objective; default: 2 for a model tuned on bag scores, else 0).")
+    var otherSlotNegatives: Int?
     @Flag(help: "Bag objective, context-free calibration: subtract the start model's empty-outfit distribution (frozen) instead of the policy's own.")
     var frozenPrior = false
     @Option(help: "Pairs' padded tokens per step (default: \(DPOSettings().training.batchTokens)).") var batchTokens: Int?
@@ -57,8 +59,8 @@ struct TuneCommand: ParsableCommand {
         if let calibration, StyleLMScoring.Calibration(rawValue: calibration) == nil {
             throw ValidationError("--calibration must be none, base or context-free, got \(calibration)")
         }
-        guard randomNegatives >= 0, hardNegatives >= 0, randomNegatives + hardNegatives >= 1 else {
-            throw ValidationError("--random-negatives and --hard-negatives must be ≥ 0, and not both 0")
+        guard randomNegatives >= 0, hardNegatives >= 0, (otherSlotNegatives ?? 0) >= 0, randomNegatives + hardNegatives + (otherSlotNegatives ?? 0) >= 1 else {
+            throw ValidationError("--random-negatives, --hard-negatives and --other-slot-negatives must be ≥ 0, and not all 0")
         }
         if let batchTokens, batchTokens < 1 { throw ValidationError("--batch-tokens must be at least 1") }
     }
@@ -80,8 +82,7 @@ struct TuneCommand: ParsableCommand {
             if let calibration { scoring.calibration = StyleLMScoring.Calibration(rawValue: calibration)! }
             start = try start.withScoring(scoring)
         }
-        var options = PreferenceTuning.Options()
-        options.settings = DPOSettings.defaults(for: start)
+        var options = PreferenceTuning.Options.defaults(for: start)
         options.rounds = rounds
         if let beta { options.settings.beta = beta }
         options.settings.training.epochs = epochs
@@ -91,10 +92,12 @@ struct TuneCommand: ParsableCommand {
         options.seed = seed
         options.maxPairs = maxPairs
         options.settings.objective = objective.flatMap(DPOObjective.init(rawValue:))
+        if otherSlotNegatives == nil && options.settings.objective == .sequence { options.otherSlotNegatives = 0 }
         if let fullWeights { options.settings.fullWeights = fullWeights }
         options.settings.frozenPrior = frozenPrior
         options.randomNegatives = randomNegatives
         options.hardNegatives = hardNegatives
+        if let otherSlotNegatives { options.otherSlotNegatives = otherSlotNegatives }
         if let batchTokens { options.settings.training.batchTokens = batchTokens }
         let log: (String) -> Void = { FileHandle.standardError.write(Data("lookbook: \($0)\n".utf8)) }
 

@@ -79,6 +79,21 @@ import Testing
         ]
     }
 
+    /// Pairs whose rejected item is of another slot than the blank's (`PreferencePairs.curated(otherSlot:)`).
+    static func otherSlotPairs() -> [PreferencePair] {
+        let shirt = ItemText(slot: .top, text: "white cotton shirt"), loafers = ItemText(slot: .shoes, text: "black leather loafers")
+        let trousers = ItemText(slot: .bottom, text: "navy wool trousers")
+        return [
+            PreferencePair(context: [shirt, loafers], slot: .bottom, chosen: trousers,
+                           rejected: ItemText(slot: .shoes, text: "white leather shoes"), source: .otherSlot),
+            PreferencePair(context: [trousers], slot: .shoes, chosen: loafers, rejected: ItemText(slot: .top, text: "navy shirt"),
+                           source: .otherSlot),
+            // The same words as the chosen item, of another slot: still a lesson (another blank).
+            PreferencePair(context: [shirt], slot: .bottom, chosen: trousers, rejected: ItemText(slot: .top, text: "navy wool trousers"),
+                           source: .otherSlot),
+        ]
+    }
+
     /// The tiny model of `ScoringOptionsTests` (its tokenizer and prompts) as a `StyleLM`
     /// with non-trivial weights and, with `lora`, adapters whose B ≠ 0.
     static func model(lora: LoRAConfig?) throws -> (OutfitPrompts, StyleLM) {
@@ -111,6 +126,32 @@ import Testing
             #expect((e.priorPrompt != nil) == (options.calibration == .contextFree))
         }
         #expect(Set(examples.map(\.referenceChosen)).count > 1)
+    }
+
+    /// A rejected item of another slot is scored as the blank of its own slot in the same
+    /// look, with that slot's prior, as evaluation scores a candidate of a question whose
+    /// negatives come from any category; the tape computes the same scores.
+    @Test(arguments: bagOptions) func otherSlotAnswersFillTheBlankOfTheirOwnSlot(options: StyleLMScoring.Options) throws {
+        let (prompts, model) = try Self.model(lora: LoRAConfig(rank: 2, alpha: 4))
+        let scoring = try Self.scoring(prompts, model, options)
+        let pairs = Self.otherSlotPairs() + Self.pairs()
+        let examples = BagDPOExample.make(pairs, reference: scoring)
+        #expect(examples.count == pairs.count)
+        for (pair, e) in zip(pairs, examples) {
+            let chosen = scoring.bagScores(context: pair.context, slot: pair.chosen.slot, candidates: [pair.chosen])[0]
+            let rejected = scoring.bagScores(context: pair.context, slot: pair.rejected.slot, candidates: [pair.rejected])[0]
+            #expect(abs(Double(e.referenceChosen) - chosen) < 1e-5 && abs(Double(e.referenceRejected) - rejected) < 1e-5)
+            let other = pair.rejected.slot != pair.slot
+            #expect(e.rejectedPrompt == (other ? prompts.prompt(context: pair.context, blank: pair.rejected.slot) : nil))
+            #expect((e.rejectedPriorPrompt != nil) == (other && options.calibration == .contextFree))
+        }
+        let trainer = BagDPOTrainer(model: model, examples: examples, settings: DPOSettings(), padToken: prompts.padToken,
+                                    lengthNormalised: options.lengthNormalised)
+        let (chosen, rejected, _) = trainer.scores(Array(examples.indices), on: Tape())
+        for (i, e) in examples.enumerated() {
+            #expect(abs(chosen.value[i] - (e.referenceChosen + e.fixedPriorChosen)) < 1e-4)
+            #expect(abs(rejected.value[i] - (e.referenceRejected + e.fixedPriorRejected)) < 1e-4)
+        }
     }
 
     /// The training graph (a batch of padded rows on the tape, prompts shared, the empty
@@ -163,16 +204,18 @@ import Testing
     }
 
     /// The gradient of the whole bag DPO loss (forward of looks and empty outfits, bag
-    /// look-ups, calibrated scores, loss) against central differences, for LoRA adapters
-    /// and for every weight; references off the policy so the margins are not 0.
+    /// look-ups, calibrated scores, loss; pairs of one slot and of two) against central
+    /// differences, for LoRA adapters and for every weight; references off the policy so
+    /// the margins are not 0.
     @Test(arguments: [false, true]) func wholeStepGradientMatchesFiniteDifferences(fullWeights: Bool) throws {
         let (prompts, model) = try Self.model(lora: fullWeights ? nil : LoRAConfig(rank: 2, alpha: 4, targets: [.q, .v, .up]))
         if fullWeights { model.setFullFineTuning() }
         let options = Self.bagOptions[0]
-        var examples = BagDPOExample.make(Self.pairs(), reference: try Self.scoring(prompts, model, options))
+        var examples = BagDPOExample.make(Self.pairs() + Self.otherSlotPairs(), reference: try Self.scoring(prompts, model, options))
+        #expect(examples.count == 7)
         for i in examples.indices {
-            examples[i].referenceChosen += [0.8, -0.5, 0.3, 1.1][i]
-            examples[i].referenceRejected -= [0.4, 0.9, -0.6, 0.2][i]
+            examples[i].referenceChosen += [0.8, -0.5, 0.3, 1.1, -0.2, 0.6, 0.1][i]
+            examples[i].referenceRejected -= [0.4, 0.9, -0.6, 0.2, 0.7, -0.3, 0.5][i]
         }
         var settings = DPOSettings()
         settings.beta = 2
@@ -224,6 +267,11 @@ import Testing
         #expect(chosen.fullWeights && chosen.beta == 5 && chosen.training.learningRate == 2e-4)
         #expect(DPOSettings.defaults(for: try Self.start(bag, lora: true)) == DPOSettings())
         #expect(DPOSettings.defaults(for: try Self.start(.init(calibration: .base))) == DPOSettings())
+        // Pairs: other-slot negatives join the same-slot ones for the bag objective only.
+        let options = PreferenceTuning.Options.defaults(for: try Self.start(bag))
+        #expect(options.settings == chosen && options.otherSlotNegatives == 2)
+        #expect(options.randomNegatives == 1 && options.hardNegatives == 1)
+        #expect(PreferenceTuning.Options.defaults(for: try Self.start(.init(calibration: .base))).otherSlotNegatives == 0)
     }
 
     /// `withScoring` records the options in the recipe, so the model scores, and mines

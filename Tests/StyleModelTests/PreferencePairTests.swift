@@ -28,6 +28,22 @@ import Testing
         #expect(pairs.contains { Set($0.context + [$0.chosen]) == Set(first) })
     }
 
+    /// Other-slot negatives are items of any slot but the real one's, never of the outfit;
+    /// they follow the same-slot pairs, which stay those of a run without them.
+    @Test func otherSlotNegativesComeFromOtherSlotsAndLeaveTheRestAlone() {
+        let plain = PreferencePairs.curated(outfits: Self.outfits, pool: Self.pool, random: 1, hard: 1, seed: 4)
+        let pairs = PreferencePairs.curated(outfits: Self.outfits, pool: Self.pool, random: 1, hard: 1, otherSlot: 2, seed: 4)
+        let other = pairs.filter { $0.source == .otherSlot }
+        #expect(other.count == 40 * 3 * 2)
+        #expect(pairs.filter { $0.source != .otherSlot } == plain)
+        for pair in other {
+            #expect(pair.chosen.slot == pair.slot && pair.rejected.slot != pair.slot)
+            #expect(!pair.context.map(\.text).contains(pair.rejected.text) && pair.rejected.text != pair.chosen.text)
+        }
+        // Drawn over every other slot, not always the same one.
+        #expect(Set(other.filter { $0.slot == .top }.map(\.rejected.slot)).count > 1)
+    }
+
     /// A hard negative is the same-slot item closest to the real one in words: no other
     /// eligible item overlaps more.
     @Test func hardNegativesAreTheClosestInWords() {
