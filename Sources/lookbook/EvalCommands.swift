@@ -193,7 +193,7 @@ struct EvalCommand: ParsableCommand {
         commandName: "eval",
         abstract: "Measure models: fill-in-the-blank, compatibility, retrieval; make question sets; run baselines; write reports.",
         subcommands: [EvalFITB.self, EvalCompat.self, EvalRetrieval.self, MakeQuestions.self, EvalBaselines.self, EvalReportCommand.self,
-                      TextCaptions.self])
+                      EvalCompareCommand.self, TextCaptions.self])
 }
 
 struct EvalOptionsGroup: ParsableArguments {
@@ -391,5 +391,28 @@ struct EvalReportCommand: ParsableCommand {
     func run() throws {
         let report = try EvaluationCommands.report(resultFiles: results, out: out, title: title)
         print(report.markdown())
+    }
+}
+
+struct EvalCompareCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "compare",
+        abstract: "Two models' predictions on the same questions: both metrics and the difference with a paired bootstrap interval.")
+    @Option(help: "fitb | compat | retrieval.") var task: String
+    @Option(help: "The key file of the questions.") var answers: String
+    @Option(help: "The baseline's predictions (JSON Lines, from lookbook eval).") var baseline: String
+    @Option(help: "The candidate's predictions on the same questions.") var candidate: String
+    @Option(help: "Bootstrap resamples for the interval.") var bootstrap = 2000
+
+    func validate() throws {
+        guard EvalTask(rawValue: task) != nil else { throw ValidationError("--task must be fitb, compat or retrieval, got \(task)") }
+        guard bootstrap >= 1 else { throw ValidationError("--bootstrap must be at least 1") }
+    }
+
+    func run() throws {
+        let (comparison, diagnostics) = try PairedComparison.compare(EvalTask(rawValue: task)!, baseline: baseline, candidate: candidate,
+                                                                     answers: answers, options: EvalOptions(bootstrap: Bootstrap(resamples: bootstrap)))
+        printDiagnostics(diagnostics)
+        print(comparison.text)
     }
 }
