@@ -55,7 +55,8 @@ import Testing
         #expect(o["s"] == .string("a\"b\\c/\né"))
         #expect(o["n"] == .number(-12, integral: true))
         #expect(o["f"] == .number(1.5, integral: false))
-        #expect(o["big"] == .number(12345678901234567890, integral: true))
+        // A number past Int64 is read as the nearest Double (12345678901234567890 is not one).
+        #expect(o["big"] == .number(12_345_678_901_234_567_168, integral: true))
     }
 
     @Test(arguments: [([0x61, 0x62], true), ([0xC3, 0xA9], true), ([0xC3, 0x28], false), ([0xED, 0xA0, 0x80], false), ([0xF0, 0x9F, 0x91], false)])
