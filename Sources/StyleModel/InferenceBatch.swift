@@ -215,7 +215,10 @@ final class InferenceWorkspace {
 /// one another). The first caller in sets one thread; the last one out restores the count.
 ///
 /// The count is process-wide, so a computation whose bits must not depend on what else
-/// runs (PPMI-SVD's products: its version promises its vectors) holds it too.
+/// runs (PPMI-SVD's products: its version promises its vectors) holds it too; so do the
+/// tests that compare two trainings bit for bit in one process. StyleLM training keeps
+/// both threads: with a scoring call running beside it in the same process its bits can
+/// differ, as they do between machines with other thread counts (README, StyleLM).
 public enum BLASThreads {
     private static let lock = NSLock()
     nonisolated(unsafe) private static var holders = 0

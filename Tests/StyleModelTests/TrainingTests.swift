@@ -280,8 +280,14 @@ enum ToyOutfits {
     }
 
     /// A run stopped after some steps and continued gives exactly the weights of a run
-    /// that was never stopped.
+    /// that was never stopped. Bits depend on the OpenBLAS thread count, which a test
+    /// scoring alongside sets process-wide (`BLASThreads`): holding it at one thread for
+    /// the whole test keeps every training here on the same count.
     @Test func resumedTrainingEqualsUninterrupted() throws {
+        try BLASThreads.single { try resumedTrainingEqualsUninterruptedOnOneThread() }
+    }
+
+    func resumedTrainingEqualsUninterruptedOnOneThread() throws {
         let dir = try tempDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let corpus = ToyOutfits.corpus(outfits: 30)
@@ -306,7 +312,12 @@ enum ToyOutfits {
         #expect(a.tokenizerJSON == b.tokenizerJSON)
     }
 
+    /// On one OpenBLAS thread throughout, as `resumedTrainingEqualsUninterrupted`.
     @Test func sameSeedSameModel() throws {
+        try BLASThreads.single { try sameSeedSameModelOnOneThread() }
+    }
+
+    func sameSeedSameModelOnOneThread() throws {
         let dir = try tempDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let corpus = ToyOutfits.corpus(outfits: 20)
